@@ -1,0 +1,32 @@
+// swift-tools-version:6.0
+// bottleneck: text-to-video on CPU with Bottleneck Sampling (arXiv 2503.18940).
+// Module layout and dependency rules: Docs/architecture.md and ../shared/reference/style.md §2.
+import PackageDescription
+
+let package = Package(
+    name: "bottleneck",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "bottleneck", targets: ["BottleneckCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CFFmpeg", pkgConfig: "libavformat libavcodec libswscale libavutil",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev"])]),
+        .target(name: "Tensor", dependencies: ["CBLAS"]),
+        .target(name: "SafeTensors", dependencies: ["Tensor"]),
+        .executableTarget(
+            name: "BottleneckCLI",
+            dependencies: [
+                "Tensor", "SafeTensors",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+    ]
+)

@@ -1,0 +1,36 @@
+import Foundation
+import Tensor
+
+/// Writes tensors as a `.safetensors` file (F32 or F16 storage), atomically: the data goes to
+/// a temporary file in the same folder that is renamed over `path` only when complete.
+public enum SafeTensorsWriter {
+    public static func write(_ tensors: [(name: String, tensor: Tensor)], to path: String,
+                             storage: StorageType = .f32, metadata: [String: String] = [:]) throws {
+        precondition(storage != .bf16, "writing BF16 is not supported")
+        var header: [String: Any] = [:]
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var offset = 0
+        for (name, t) in tensors {
+            let size = t.count * storage.byteSize
+            header[name] = ["dtype": storage.rawValue, "shape": t.shape, "data_offsets": [offset, offset + size]] as [String: Any]
+            offset += size
+        }
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        while json.count % 8 != 0 { json.append(0x20) }  // pad with spaces to 8-byte alignment
+        var out = Data(capacity: 8 + json.count + offset)
+        var length = UInt64(json.count).littleEndian
+        withUnsafeBytes(of: &length) { out.append(contentsOf: $0) }
+        out.append(json)
+        for (_, t) in tensors {
+            switch storage {
+            case .f32: t.data.withUnsafeBytes { out.append(contentsOf: $0) }
+            default:
+                let halves = t.data.map { HalfPrecision.half(fromFloat: $0).littleEndian }
+                halves.withUnsafeBytes { out.append(contentsOf: $0) }
+            }
+        }
+        do { try out.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            throw SafeTensorsError(.cannotRead(reason: "cannot write: \((error as NSError).localizedDescription)"), file: path)
+        }
+    }
+}

@@ -1,0 +1,51 @@
+/// Vectorised transcendental functions for the hot loops (softmax, SiLU).
+///
+/// `exp` follows the Cephes `expf` range reduction and polynomial (relative error about
+/// 2 ulp over the float range); arguments below -87.3 (including -inf from masks) give 0.
+public enum FastMath {
+    public typealias Vector = SIMD8<Float>
+
+    @inlinable
+    public static func exp(_ x: Vector) -> Vector {
+        let xc = x.clamped(lowerBound: Vector(repeating: -87.3), upperBound: Vector(repeating: 88.3))
+        let n = (xc * 1.44269504088896341).rounded(.toNearestOrEven)
+        // ln 2 split in two parts so r = x - n·ln2 keeps full precision (Cephes C1, C2).
+        var r = xc - n * 0.693359375
+        r = r + n * 2.12194440e-4
+        var y = Vector(repeating: 1.9875691500e-4)
+        y = y * r + 1.3981999507e-3
+        y = y * r + 8.3334519073e-3
+        y = y * r + 4.1665795894e-2
+        y = y * r + 1.6666665459e-1
+        y = y * r + 5.0000001201e-1
+        y = y * (r * r) + r + 1
+        let exponent = (SIMD8<Int32>(n) &+ 127) &<< 23
+        let scale = unsafeBitCast(exponent, to: Vector.self)
+        var result = y * scale
+        result.replace(with: 0, where: x .< -87.3)
+        return result
+    }
+
+    /// `out[i] = exp(x[i] - shift)` for `n` floats; returns the sum of the outputs.
+    @inlinable
+    public static func expShifted(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                                  _ n: Int, shift: Float) -> Float {
+        var i = 0
+        var acc = Vector(repeating: 0)
+        let s = Vector(repeating: shift)
+        while i + 8 <= n {
+            let v = exp(UnsafeRawPointer(x + i).loadUnaligned(as: Vector.self) - s)
+            UnsafeMutableRawPointer(out + i).storeBytes(of: v, as: Vector.self)
+            acc += v
+            i += 8
+        }
+        var sum = acc.sum()
+        if i < n {
+            var tail = Vector(repeating: -.infinity)
+            for j in 0..<(n - i) { tail[j] = x[i + j] - shift }
+            let v = exp(tail)
+            for j in 0..<(n - i) { out[i + j] = v[j]; sum += v[j] }
+        }
+        return sum
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+
+/// Fused kernels over the last axis ("rows"), spread over `Threads.count` cores.
+extension Tensor {
+    /// Number of rows when the tensor is viewed as `[rows, shape.last]`.
+    @inlinable var rowCount: Int { (shape.last ?? 0) == 0 ? 0 : count / shape.last! }
+
+    /// Runs `body(row pointer, width)` for every row, in parallel.
+    @inlinable
+    mutating func forEachRow(_ body: @Sendable (UnsafeMutablePointer<Float>, Int) -> Void) {
+        let width = shape.last ?? 0
+        let rows = rowCount
+        data.withUnsafeMutableBufferPointer { buf in
+            let p = UncheckedPointer(buf.baseAddress)
+            Threads.parallelFor(rows, costPerItem: width) { range in
+                for r in range { body(p.value! + r * width, width) }
+            }
+        }
+    }
+
+    /// LayerNorm over the last axis with biased variance, as torch `nn.LayerNorm`.
+    /// `weight`/`bias` are `[width]` or nil (no affine, as in HunyuanVideo's AdaLN norms).
+    public func layerNorm(eps: Float, weight: Tensor? = nil, bias: Tensor? = nil) -> Tensor {
+        var t = self
+        let w = weight?.data, b = bias?.data
+        t.forEachRow { row, n in
+            var mean: Double = 0
+            for i in 0..<n { mean += Double(row[i]) }
+            mean /= Double(n)
+            var variance: Double = 0
+            for i in 0..<n { let d = Double(row[i]) - mean; variance += d * d }
+            variance /= Double(n)
+            let inv = Float(1 / (variance + Double(eps)).squareRoot())
+            let m = Float(mean)
+            for i in 0..<n {
+                var y = (row[i] - m) * inv
+                if let w { y *= w[i] }
+                if let b { y += b[i] }
+                row[i] = y
+            }
+        }
+        return t
+    }
+
+    /// RMSNorm over the last axis: `x / sqrt(mean(x²) + eps) · weight`, variance in float32
+    /// (diffusers `RMSNorm`, Llama `LlamaRMSNorm`).
+    public func rmsNorm(eps: Float, weight: Tensor? = nil) -> Tensor {
+        var t = self
+        let w = weight?.data
+        t.forEachRow { row, n in
+            var ss: Float = 0
+            for i in 0..<n { ss += row[i] * row[i] }
+            let inv = 1 / (ss / Float(n) + eps).squareRoot()
+            for i in 0..<n { row[i] = w.map { row[i] * inv * $0[i] } ?? row[i] * inv }
+        }
+        return t
+    }
+
+    /// Softmax over the last axis (max-subtracted, as torch).
+    public func softmax() -> Tensor {
+        var t = self
+        t.forEachRow { row, n in Tensor.softmaxRow(row, n) }
+        return t
+    }
+
+    /// In-place numerically stable softmax of `n` floats.
+    @inlinable
+    public static func softmaxRow(_ row: UnsafeMutablePointer<Float>, _ n: Int) {
+        var m = -Float.infinity
+        for i in 0..<n { m = max(m, row[i]) }
+        if m == -.infinity {  // fully masked row: defined as zeros
+            for i in 0..<n { row[i] = 0 }
+            return
+        }
+        var sum: Float = 0
+        for i in 0..<n { let e = Foundation.exp(row[i] - m); row[i] = e; sum += e }
+        let inv = 1 / sum
+        for i in 0..<n { row[i] *= inv }
+    }
+
+    /// Adaptive-norm modulation `x·(1 + scale) + shift`, broadcasting `[width]` vectors over
+    /// all rows of `self` (`[..., width]`).
+    public func modulated(scale: ArraySlice<Float>, shift: ArraySlice<Float>) -> Tensor {
+        var t = self
+        let sc = Array(scale), sh = Array(shift)
+        t.forEachRow { row, n in
+            for i in 0..<n { row[i] = row[i] * (1 + sc[i]) + sh[i] }
+        }
+        return t
+    }
+
+    /// `self += other · gate` with a `[width]` gate broadcast over rows (gated residual).
+    public mutating func addGated(_ other: Tensor, gate: ArraySlice<Float>) {
+        precondition(shape == other.shape, "gated add: \(shape) vs \(other.shape)")
+        let g = Array(gate)
+        let width = shape.last ?? 0
+        let rows = rowCount
+        other.data.withUnsafeBufferPointer { o in
+            let po = UncheckedPointer(UnsafeMutablePointer(mutating: o.baseAddress))
+            data.withUnsafeMutableBufferPointer { buf in
+                let p = UncheckedPointer(buf.baseAddress)
+                Threads.parallelFor(rows, costPerItem: width) { range in
+                    for r in range {
+                        let base = r * width
+                        for i in 0..<width { p.value![base + i] += po.value![base + i] * g[i] }
+                    }
+                }
+            }
+        }
+    }
+}

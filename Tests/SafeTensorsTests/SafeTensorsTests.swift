@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+@testable import SafeTensors
+import Tensor
+
+/// Builds raw safetensors bytes from a header string and a data section.
+func rawFile(header: String, data: [UInt8]) -> Data {
+    var d = Data()
+    var n = UInt64(header.utf8.count).littleEndian
+    withUnsafeBytes(of: &n) { d.append(contentsOf: $0) }
+    d.append(contentsOf: Array(header.utf8))
+    d.append(contentsOf: data)
+    return d
+}
+
+@Suite struct SafeTensorsTests {
+    let dir: String = {
+        let p = NSTemporaryDirectory() + "st-\(UUID().uuidString)"
+        try! FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true)
+        return p
+    }()
+
+    @Test func writeThenReadRoundTripsF32AndF16() throws {
+        let a = Tensor(shape: [2, 3], data: [1, -2, 3.5, 0, 1e-3, 65504])
+        let path = dir + "/m.safetensors"
+        try SafeTensorsWriter.write([("a", a), ("b.c", Tensor(shape: [1], data: [7]))], to: path, metadata: ["format": "pt"])
+        let f = try SafeTensorsFile(path: path)
+        #expect(f.names == ["a", "b.c"])
+        #expect(try f.tensor("a") == a)
+        #expect(f.metadata["format"] == "pt")
+        let path16 = dir + "/h.safetensors"
+        try SafeTensorsWriter.write([("a", a)], to: path16, storage: .f16)
+        let h = try SafeTensorsFile(path: path16).tensor("a")
+        #expect(h.maxAbsDifference(a) < 1e-3)
+    }
+
+    @Test func hostileHeadersAreTypedErrors() {
+        func parse(_ d: Data) -> SafeTensorsError.Kind? {
+            do { _ = try SafeTensorsFile(path: "x.safetensors", data: d); return nil } catch let e as SafeTensorsError { return e.kind } catch { return nil }
+        }
+        #expect(parse(Data([1, 2, 3])) == .truncated(fileSize: 3))
+        var huge = Data([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]); huge.append(contentsOf: [0x7b, 0x7d])
+        #expect(parse(huge) == .headerBeyondFile(headerLength: 0x7fff_ffff_ffff_ffff, fileSize: 10))
+        #expect(parse(rawFile(header: "{not json", data: [])) == .badHeader(reason: "not valid JSON"))
+        #expect(parse(rawFile(header: #"{"t":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#, data: Array(repeating: 0, count: 8)))
+                == .unknownDType(tensor: "t", dtype: "I64"))
+        #expect(parse(rawFile(header: #"{"t":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, data: [0, 0, 0, 0]))
+                == .offsetsOutOfRange(tensor: "t", begin: 0, end: 16, dataSize: 4))
+        #expect(parse(rawFile(header: #"{"t":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: Array(repeating: 0, count: 8)))
+                == .byteCountMismatch(tensor: "t", shape: [3], dtype: "F32", bytes: 8))
+        #expect(parse(rawFile(header: #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}"#, data: Array(repeating: 0, count: 12)))
+                == .overlapping(tensor: "b", other: "a"))
+    }
+
+    @Test func weightReaderChecksShapesAndUnreadKeys() throws {
+        let sub = dir + "/model"
+        try FileManager.default.createDirectory(atPath: sub, withIntermediateDirectories: true)
+        try SafeTensorsWriter.write([("blk.w", Tensor(shape: [2, 2], repeating: 1)), ("blk.b", Tensor(shape: [2], repeating: 0)), ("extra", Tensor(shape: [1], repeating: 0))],
+                                    to: sub + "/diffusion_pytorch_model.safetensors")
+        let reader = WeightReader(try WeightArchive(directory: sub, baseName: "diffusion_pytorch_model"))
+        let blk = reader.scope("blk")
+        #expect(try blk.tensor("w", shape: [2, 2]).data == [1, 1, 1, 1])
+        #expect(throws: SafeTensorsError(.shapeMismatch(key: "blk.b", expected: [3], found: [2]), file: sub)) {
+            try blk.tensor("b", shape: [3])
+        }
+        #expect(throws: SafeTensorsError(.missingTensor(key: "blk.q"), file: sub)) { try blk.tensor("q", shape: [1]) }
+        _ = try blk.tensor("b", shape: [2])
+        #expect(throws: SafeTensorsError(.unexpectedTensors(keys: ["extra"]), file: sub)) { try reader.finish() }
+        try reader.finish(ignoringPrefixes: ["extra"])
+    }
+
+    @Test func shardedIndexIsFollowed() throws {
+        let sub = dir + "/sharded"
+        try FileManager.default.createDirectory(atPath: sub, withIntermediateDirectories: true)
+        try SafeTensorsWriter.write([("a", Tensor(shape: [1], data: [1]))], to: sub + "/m-00001-of-00002.safetensors")
+        try SafeTensorsWriter.write([("b", Tensor(shape: [1], data: [2]))], to: sub + "/m-00002-of-00002.safetensors")
+        let index = #"{"metadata":{},"weight_map":{"a":"m-00001-of-00002.safetensors","b":"m-00002-of-00002.safetensors"}}"#
+        try index.write(toFile: sub + "/m.safetensors.index.json", atomically: true, encoding: .utf8)
+        let archive = try WeightArchive(directory: sub, baseName: "m")
+        #expect(archive.keys == ["a", "b"])
+        #expect(try archive.tensor("b").data == [2])
+        let bad = #"{"metadata":{},"weight_map":{"a":"m-00002-of-00002.safetensors"}}"#
+        try bad.write(toFile: sub + "/m.safetensors.index.json", atomically: true, encoding: .utf8)
+        #expect(throws: SafeTensorsError.self) { try WeightArchive(directory: sub, baseName: "m") }
+    }
+}
