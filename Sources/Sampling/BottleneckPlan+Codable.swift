@@ -1,0 +1,165 @@
+import Foundation
+
+// MARK: - JSON
+//
+// ```json
+// { "name": "hunyuan", "reading": "B", "transition": "restart", "base_steps": 50, "base_shift": 7,
+//   "filters": { "upsampling": "lanczos3", "downsampling": "lanczos3" },
+//   "ablations": { "reshift": true, "renoise": true, "bottleneck": true },
+//   "stages": [ { "steps": 4,  "shift": 7, "strength": 1,   "scale": 1 },
+//               { "steps": 24, "shift": 9, "strength": 0.8,
+//                 "scale": { "frames": 1, "height": 0.7556, "width": 0.75 } },
+//               { "steps": 16, "shift": 9, "strength": 0.7,
+//                 "latent": { "frames": 33, "height": 16, "width": 16 } } ] }
+// ```
+// `scale` is a spatial fraction of the base (frames unchanged) or per-axis fractions; `latent`
+// gives latent cells. Absent optional keys take the defaults of `BottleneckPlan`.
+
+extension BottleneckStage: Codable {
+    enum CodingKeys: String, CodingKey { case steps, shift, strength, scale, latent }
+    struct Fractions: Codable { var frames: Double?; var height: Double; var width: Double }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        steps = try c.decode(Int.self, forKey: .steps)
+        shift = try c.decode(Double.self, forKey: .shift)
+        strength = try c.decodeIfPresent(Double.self, forKey: .strength) ?? 1
+        if let latent = try c.decodeIfPresent(LatentSize.self, forKey: .latent) {
+            resolution = .latent(latent)
+        } else if let s = try? c.decode(Double.self, forKey: .scale) {
+            resolution = .spatial(s)
+        } else if let f = try c.decodeIfPresent(Fractions.self, forKey: .scale) {
+            resolution = .fraction(frames: f.frames ?? 1, height: f.height, width: f.width)
+        } else {
+            resolution = .full
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(steps, forKey: .steps)
+        try c.encode(shift, forKey: .shift)
+        try c.encode(strength, forKey: .strength)
+        switch resolution {
+        case let .latent(size):
+            try c.encode(size, forKey: .latent)
+        case let .fraction(f, h, w) where f == 1 && h == w:
+            try c.encode(h, forKey: .scale)
+        case let .fraction(f, h, w):
+            try c.encode(Fractions(frames: f, height: h, width: w), forKey: .scale)
+        }
+    }
+}
+
+extension BottleneckPlan: Codable {
+    enum CodingKeys: String, CodingKey {
+        case name, stages, reading, transition, filters, ablations
+        case baseSteps = "base_steps"
+        case baseShift = "base_shift"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decodeIfPresent(String.self, forKey: .name) ?? "custom"
+        stages = try c.decode([BottleneckStage].self, forKey: .stages)
+        reading = try c.decodeIfPresent(StrengthReading.self, forKey: .reading) ?? .img2img
+        transition = try c.decodeIfPresent(TransitionMode.self, forKey: .transition) ?? .restart
+        filters = try c.decodeIfPresent(TransitionFilters.self, forKey: .filters) ?? TransitionFilters()
+        ablations = try c.decodeIfPresent(Ablations.self, forKey: .ablations) ?? Ablations()
+        baseSteps = try c.decodeIfPresent(Int.self, forKey: .baseSteps) ?? 50
+        baseShift = try c.decodeIfPresent(Double.self, forKey: .baseShift) ?? stages.first?.shift ?? 1
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(reading, forKey: .reading)
+        try c.encode(transition, forKey: .transition)
+        try c.encode(baseSteps, forKey: .baseSteps)
+        try c.encode(baseShift, forKey: .baseShift)
+        try c.encode(filters, forKey: .filters)
+        try c.encode(ablations, forKey: .ablations)
+        try c.encode(stages, forKey: .stages)
+    }
+
+    /// Decodes a plan from JSON; `file` names the source in errors.
+    public init(json: Data, file: String = "<string>") throws {
+        do {
+            self = try JSONDecoder().decode(BottleneckPlan.self, from: json)
+        } catch let error as DecodingError {
+            throw SamplingError(.badJSON(file: file, message: Self.describe(error)))
+        }
+    }
+
+    /// Reads a plan file.
+    public init(contentsOf url: URL) throws {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw SamplingError(.badJSON(file: url.path, message: "cannot read: \(error.localizedDescription)"))
+        }
+        try self.init(json: data, file: url.path)
+    }
+
+    /// Pretty-printed JSON with sorted keys.
+    public func jsonData() throws -> Data {
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try e.encode(self)
+    }
+
+    /// Writes the plan as JSON to `url`.
+    public func write(to url: URL) throws { try jsonData().write(to: url) }
+
+    private static func describe(_ error: DecodingError) -> String {
+        func path(_ p: [any CodingKey]) -> String {
+            p.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+        }
+        switch error {
+        case let .keyNotFound(key, ctx): return "missing key \(path(ctx.codingPath + [key]))"
+        case let .typeMismatch(_, ctx), let .valueNotFound(_, ctx), let .dataCorrupted(ctx):
+            return "\(path(ctx.codingPath)): \(ctx.debugDescription)"
+        @unknown default: return "\(error)"
+        }
+    }
+}
+
+// MARK: - Compact syntax
+
+extension BottleneckPlan {
+    /// Parses the CLI syntax `steps@scale[:shift[:strength]]`, comma separated, e.g.
+    /// `4@1,10@0.5,4@1` or `4@1:7,24@0.75:9:0.8,16@1:9:0.7`. `scale` is the spatial fraction of
+    /// the base (frames unchanged). Omitted shifts take `baseShift`; omitted strengths are 1 for
+    /// stage 0 and 0.8 (the paper's bottleneck value) for later stages.
+    /// - Throws: `SamplingError.badToken` naming the token and what is wrong with it.
+    public init(parsing text: String, baseSteps: Int = 50, baseShift: Double = 7) throws {
+        let tokens = text.split(separator: ",", omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        var stages: [BottleneckStage] = []
+        for (i, token) in tokens.enumerated() {
+            func bad(_ reason: String) -> SamplingError {
+                SamplingError(.badToken(token: token, position: i, reason: reason))
+            }
+            let halves = token.split(separator: "@", omittingEmptySubsequences: false)
+            guard halves.count == 2 else { throw bad("needs exactly one '@'") }
+            guard let steps = Int(halves[0]), steps > 0 else { throw bad("steps '\(halves[0])' is not a positive integer") }
+            let fields = halves[1].split(separator: ":", omittingEmptySubsequences: false)
+            guard fields.count <= 3 else { throw bad("at most scale:shift:strength after '@'") }
+            guard let scale = Double(fields[0]), scale > 0, scale.isFinite else {
+                throw bad("scale '\(fields[0])' is not a positive number")
+            }
+            var shift = baseShift
+            if fields.count > 1 {
+                guard let s = Double(fields[1]), s > 0, s.isFinite else { throw bad("shift '\(fields[1])' is not a positive number") }
+                shift = s
+            }
+            var strength = i == 0 ? 1.0 : 0.8
+            if fields.count > 2 {
+                guard let w = Double(fields[2]), w > 0, w <= 1 else { throw bad("strength '\(fields[2])' is not in (0, 1]") }
+                strength = w
+            }
+            stages.append(BottleneckStage(resolution: .spatial(scale), steps: steps, shift: shift, strength: strength))
+        }
+        self.init(name: "custom", stages: stages, baseSteps: baseSteps, baseShift: baseShift)
+    }
+}
