@@ -1,0 +1,184 @@
+import ArgumentParser
+import Foundation
+import Sampling
+
+extension PlanPreset: ExpressibleByArgument {}
+extension StrengthReading: ExpressibleByArgument {}
+
+extension Bottleneck {
+    /// `bottleneck plan`: prints a plan's stages and its FLOPs against standard sampling.
+    struct Plan: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "plan",
+            abstract: "Show a Bottleneck Sampling plan: stage sizes, steps, sigmas and FLOPs vs standard sampling.")
+
+        @Option(help: "Named plan (\(PlanPreset.allCases.map(\.rawValue).joined(separator: ", "))); default x3.")
+        var preset: PlanPreset?
+
+        @Option(name: .customLong("plan"), help: ArgumentHelp(
+            "A plan JSON file, or stages as steps@scale[:shift[:strength]], e.g. 4@1,10@0.5,4@1.",
+            valueName: "file|stages"))
+        var planSource: String?
+
+        @Option(help: ArgumentHelp("Transformer config.json to size the cost model (default: the default pipeline's transformer).",
+                                   valueName: "file"))
+        var config: String?
+
+        @Option(help: "Video frames (4k + 1).") var frames = 129
+        @Option(help: "Video height in pixels (multiple of 8).") var height = 128
+        @Option(help: "Video width in pixels (multiple of 8).") var width = 128
+        @Option(help: "Steps of the standard sampling the plan replaces.") var steps = 50
+        @Option(help: "Shift of the standard sampling (HunyuanVideo: 7).") var shift = 7.0
+        @Option(help: "Strength reading: B (img2img, default) or A (restart).") var reading: StrengthReading = .img2img
+        @Option(help: "Text tokens per call in the cost model.") var textTokens = 32
+        @Flag(help: "Count two transformer passes per step (classifier-free guidance).") var cfg = false
+        @Flag(help: "Write JSON to stdout instead of a table.") var json = false
+        @Flag(help: "Time the controller alone (zero-cost denoiser) against the transformer at 150 GFLOP/s.")
+        var measureOverhead = false
+
+        func validate() throws {
+            guard frames > 0, (frames - 1) % 4 == 0 else { throw ValidationError("--frames must be 4k + 1 (e.g. 129), got \(frames)") }
+            guard height > 0, width > 0, height % 8 == 0, width % 8 == 0 else {
+                throw ValidationError("--height and --width must be positive multiples of 8, got \(height)×\(width)")
+            }
+            guard steps > 0 else { throw ValidationError("--steps must be positive") }
+            guard shift > 0 else { throw ValidationError("--shift must be positive") }
+            if preset != nil && planSource != nil { throw ValidationError("give either --preset or --plan, not both") }
+        }
+
+        func run() throws {
+            var transformer = TransformerCost.defaultModel
+            if let config { transformer = try TransformerConfigKeys.load(config).cost(textTokens: textTokens) }
+            transformer.textTokens = textTokens
+            let base = LatentSize(frames: (frames - 1) / 4 + 1, height: height / 8, width: width / 8)
+            let context = PlanContext(base: base, transformer: transformer, baseSteps: steps, baseShift: shift, reading: reading)
+            var plan: BottleneckPlan
+            do {
+                if let source = planSource {
+                    if FileManager.default.fileExists(atPath: source) {
+                        plan = try BottleneckPlan(contentsOf: URL(fileURLWithPath: source))
+                    } else {
+                        plan = try BottleneckPlan(parsing: source, baseSteps: steps, baseShift: shift)
+                        plan.reading = reading
+                    }
+                } else {
+                    plan = try BottleneckPlan.preset(preset ?? .x3, context: context)
+                }
+                let passes = cfg ? 2 : 1
+                let stages = try plan.resolved(base: base, patch: transformer.patch)
+                let cost = try plan.cost(base: base, transformer: transformer, passesPerCall: passes)
+                var overhead: SamplerOverhead.Report?
+                if measureOverhead {
+                    overhead = try SamplerOverhead.measure(plan: plan, base: base, transformer: transformer,
+                                                           guidance: cfg ? .classifierFree(scale: 5) : .embedded)
+                }
+                try PlanReport(plan: plan, base: base, stages: stages, cost: cost, overhead: overhead).write(json: json)
+            } catch let e as SamplingError {
+                throw ValidationError(e.description)
+            }
+        }
+    }
+}
+
+/// The keys of `transformer/config.json` the cost model needs (diffusers
+/// `HunyuanVideoTransformer3DModel`; absent keys take its `__init__` defaults).
+struct TransformerConfigKeys: Decodable {
+    var numAttentionHeads = 24
+    var attentionHeadDim = 128
+    var numLayers = 20
+    var numSingleLayers = 40
+    var patchSize = 2
+    var patchSizeT = 1
+    enum CodingKeys: String, CodingKey {
+        case numAttentionHeads = "num_attention_heads", attentionHeadDim = "attention_head_dim"
+        case numLayers = "num_layers", numSingleLayers = "num_single_layers"
+        case patchSize = "patch_size", patchSizeT = "patch_size_t"
+    }
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        numAttentionHeads = try c.decodeIfPresent(Int.self, forKey: .numAttentionHeads) ?? 24
+        attentionHeadDim = try c.decodeIfPresent(Int.self, forKey: .attentionHeadDim) ?? 128
+        numLayers = try c.decodeIfPresent(Int.self, forKey: .numLayers) ?? 20
+        numSingleLayers = try c.decodeIfPresent(Int.self, forKey: .numSingleLayers) ?? 40
+        patchSize = try c.decodeIfPresent(Int.self, forKey: .patchSize) ?? 2
+        patchSizeT = try c.decodeIfPresent(Int.self, forKey: .patchSizeT) ?? 1
+    }
+    static func load(_ path: String) throws -> TransformerConfigKeys {
+        do {
+            return try JSONDecoder().decode(Self.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            throw ValidationError("\(path): cannot read transformer config: \(error)")
+        }
+    }
+    func cost(textTokens: Int) -> TransformerCost {
+        TransformerCost(width: numAttentionHeads * attentionHeadDim, doubleBlocks: numLayers, singleBlocks: numSingleLayers,
+                        patch: PatchSize(temporal: patchSizeT, spatial: patchSize), textTokens: textTokens)
+    }
+}
+
+/// Renders `bottleneck plan` output: a table or JSON on stdout.
+struct PlanReport: Encodable {
+    struct Row: Encodable {
+        var stage: Int, latent: [Int], pixels: [Int], tokens: Int, steps: Int, modelCalls: Int
+        var sigmaFirst: Float, sigmaLast: Float, shift: Float, strength: Double, gflops: Double
+        enum CodingKeys: String, CodingKey {
+            case stage, latent, pixels, tokens, steps, strength, shift, gflops
+            case modelCalls = "model_calls", sigmaFirst = "sigma_first", sigmaLast = "sigma_last"
+        }
+    }
+    struct Overhead: Encodable {
+        var controllerSeconds: Double, transformerSeconds: Double, fraction: Double
+        enum CodingKeys: String, CodingKey {
+            case controllerSeconds = "controller_seconds", transformerSeconds = "transformer_seconds_at_150_gflops", fraction
+        }
+    }
+    var plan: BottleneckPlan
+    var base: [Int]
+    var stages: [Row]
+    var standardGFLOPs: Double, planGFLOPs: Double, speedup: Double
+    var overhead: Overhead?
+    enum CodingKeys: String, CodingKey {
+        case plan, base, stages, speedup, overhead
+        case standardGFLOPs = "standard_gflops", planGFLOPs = "plan_gflops"
+    }
+
+    init(plan: BottleneckPlan, base: LatentSize, stages: [ResolvedStage], cost: PlanCost, overhead: SamplerOverhead.Report?) {
+        self.plan = plan
+        self.base = base.extents
+        self.stages = zip(stages, cost.stages).map { s, c in
+            Row(stage: s.index, latent: s.size.extents, pixels: [4 * (s.size.frames - 1) + 1, 8 * s.size.height, 8 * s.size.width],
+                tokens: s.tokens, steps: plan.stages[s.index].steps, modelCalls: s.modelCalls,
+                sigmaFirst: s.sigmas.first!, sigmaLast: s.sigmas.last!, shift: s.shift, strength: s.strength, gflops: c.flops / 1e9)
+        }
+        standardGFLOPs = cost.standardFLOPs / 1e9
+        planGFLOPs = cost.planFLOPs / 1e9
+        speedup = cost.speedup
+        self.overhead = overhead.map { Overhead(controllerSeconds: $0.controllerSeconds, transformerSeconds: $0.transformerSeconds, fraction: $0.fraction) }
+    }
+
+    func write(json: Bool) throws {
+        var text: String
+        if json {
+            let e = JSONEncoder()
+            e.outputFormatting = [.prettyPrinted, .sortedKeys]
+            text = String(decoding: try e.encode(self), as: UTF8.self) + "\n"
+        } else {
+            func f(_ x: Double, _ d: Int = 3) -> String { String(format: "%.\(d)f", x) }
+            text = "plan \(plan.name) (reading \(plan.reading.rawValue), \(plan.transition.rawValue)), base latent \(base.map(String.init).joined(separator: "×"))\n"
+            text += "stage latent      pixels        tokens steps calls sigma          shift strength GFLOP\n"
+            func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
+            for r in stages {
+                text += pad("\(r.stage)", 6) + pad(r.latent.map(String.init).joined(separator: "×"), 12)
+                    + pad(r.pixels.map(String.init).joined(separator: "×"), 14) + pad("\(r.tokens)", 7)
+                    + pad("\(r.steps)", 6) + pad("\(r.modelCalls)", 6)
+                    + pad("\(f(Double(r.sigmaFirst))) → \(f(Double(r.sigmaLast)))", 15)
+                    + pad(f(Double(r.shift), 2), 6) + pad(f(r.strength, 2), 9) + f(r.gflops, 1) + "\n"
+            }
+            text += "standard \(plan.baseSteps) steps: \(f(standardGFLOPs, 1)) GFLOP; plan: \(f(planGFLOPs, 1)) GFLOP; speed-up x\(f(speedup, 2))\n"
+            if let o = overhead {
+                text += "controller alone: \(f(o.controllerSeconds * 1000, 2)) ms vs transformer ≈ \(f(o.transformerSeconds, 1)) s at 150 GFLOP/s: \(f(o.fraction * 100, 4)) % overhead\n"
+            }
+        }
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+}
