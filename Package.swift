@@ -21,14 +21,20 @@ let package = Package(
         .target(name: "Tensor", dependencies: ["CBLAS"]),
         .target(name: "SafeTensors", dependencies: ["Tensor"]),
         .target(name: "Sampling", dependencies: ["Tensor"]),
+        .target(name: "Pipeline", dependencies: ["Tensor", "SafeTensors"]),
         .executableTarget(
             name: "BottleneckCLI",
             dependencies: [
-                "Tensor", "SafeTensors", "Sampling",
+                "Tensor", "SafeTensors", "Sampling", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling", "Tensor"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Tensor"]),
+        .testTarget(
+            name: "BottleneckCLITests",
+            dependencies: ["BottleneckCLI", "Pipeline",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     ]
 )

@@ -1,0 +1,44 @@
+/// What the pipeline reports while it runs, in the order things happen. `item` is the work
+/// item's index (the batch index; 0 for a single `generate`). Events of different items
+/// interleave because stages overlap (item i+1's steps arrive while item i decodes).
+public enum GenerationEvent: Sendable, Equatable {
+    /// Work on an item began; `seed` is the seed actually used (always reported).
+    case started(item: Int, seed: UInt64)
+    /// The text stage finished; `tokens` valid prompt tokens.
+    case promptEncoded(item: Int, tokens: Int)
+    /// One denoising step finished.
+    case step(item: Int, StepProgress)
+    /// A preview image was written after step `step`.
+    case previewWritten(item: Int, step: Int, path: String)
+    /// Denoising finished; `savedTo` is the latents file when `--save-latents` was given.
+    case latentsReady(item: Int, savedTo: String?)
+    /// Frames in `frames` were decoded and handed to the sink.
+    case framesDecoded(item: Int, frames: Range<Int>)
+    /// The output was committed.
+    case finished(item: Int, output: OutputSummary, timings: StageTimings)
+    /// The item failed; the run goes on with the next item.
+    case failed(item: Int, stage: String, message: String)
+
+    /// The item the event is about.
+    public var item: Int {
+        switch self {
+        case .started(let i, _), .promptEncoded(let i, _), .step(let i, _),
+             .previewWritten(let i, _, _), .latentsReady(let i, _), .framesDecoded(let i, _),
+             .finished(let i, _, _), .failed(let i, _, _):
+            return i
+        }
+    }
+}
+
+/// One unit of work for the runner: a validated request with its seed set.
+public struct WorkItem: Sendable, Equatable {
+    /// Stable index (batch index; 0 for `generate`), used in events and the manifest.
+    public var index: Int
+    /// Validated request; `request.seed` is not `nil`.
+    public var request: GenerationRequest
+
+    public init(index: Int, request: GenerationRequest) {
+        self.index = index
+        self.request = request
+    }
+}

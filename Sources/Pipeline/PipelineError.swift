@@ -1,0 +1,113 @@
+/// An invalid generation request: `field` names the option or batch column to change.
+public struct RequestError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        case emptyPrompt
+        case frames(Int)
+        case pixelSize(name: String, value: Int)
+        case steps(Int)
+        case stepsForBottleneck(steps: Int, plan: String)
+        case cfg(Float)
+        case fps(Int)
+        case crf(Int)
+        case formatNeededForStdout
+        case unknownExtension(path: String)
+        case formatNotStreamable(OutputFormat)
+        case pngNeedsPattern(path: String)
+        case emptyPath(option: String)
+        case previewEvery(Int)
+        case threads(Int)
+        case badBottleneck(String)
+        case badSize(String)
+    }
+
+    public var kind: Kind
+    /// The option (CLI, without dashes) or batch column the error is about.
+    public var field: String
+
+    public init(_ kind: Kind, field: String) {
+        self.kind = kind
+        self.field = field
+    }
+
+    public var description: String {
+        switch kind {
+        case .emptyPrompt:
+            return "the prompt is empty; give some text to generate from"
+        case .frames(let n):
+            let (below, above) = nearestFrameCounts(n)
+            let options = [below, above].compactMap { $0 }.map(String.init).joined(separator: " or ")
+            return "frames must be 4k+1 between 1 and \(GenerationRequest.maxFrames) "
+                + "(the VAE compresses time by 4); got \(n), use \(options)"
+        case .pixelSize(let name, let v):
+            let (below, above) = nearestMultiplesOf16(v)
+            let options = [below, above].compactMap { $0 }.map(String.init).joined(separator: " or ")
+            return "\(name) must be a multiple of 16 between 16 and \(GenerationRequest.maxPixelSide) "
+                + "(VAE factor 8 × patch 2); got \(v), use \(options)"
+        case .steps(let n):
+            return "steps must be between 1 and 1000; got \(n)"
+        case .stepsForBottleneck(let n, let plan):
+            return "bottleneck \(plan) needs at least 3 steps (one per stage); got \(n), "
+                + "raise --steps or use --bottleneck off"
+        case .cfg(let v):
+            return "guidance scale must be a finite number between 0 and 100; got \(v)"
+        case .fps(let v):
+            return "fps must be between 1 and 240; got \(v)"
+        case .crf(let v):
+            return "crf must be between 0 (lossless) and 51; got \(v) (18 keeps detail)"
+        case .formatNeededForStdout:
+            return "writing to stdout needs --format (a pipe has no extension): one of "
+                + OutputFormat.allCases.filter(\.isStreamable).map(\.rawValue).joined(separator: ", ")
+        case .unknownExtension(let path):
+            return "cannot tell the container from '\(path)'; use an extension or --format: "
+                + OutputFormat.allCases.map(\.rawValue).joined(separator: ", ")
+        case .formatNotStreamable(let f):
+            return "format \(f.rawValue) cannot go to stdout; use y4m, nut, mkv, mp4 or rawvideo"
+        case .pngNeedsPattern(let path):
+            return "png output writes one file per frame; '\(path)' needs a printf pattern "
+                + "such as frames_%04d.png"
+        case .emptyPath(let option):
+            return "--\(option) needs a file path"
+        case .previewEvery(let n):
+            return "--preview-every must be at least 1; got \(n)"
+        case .threads(let n):
+            return "--threads must be between 1 and 256; got \(n)"
+        case .badBottleneck(let text):
+            return "unknown bottleneck '\(text)'; use off, x2, x2.5, x3 or a plan file path"
+        case .badSize(let text):
+            return "size '\(text)' is not WIDTHxHEIGHT, e.g. 128x128"
+        }
+    }
+}
+
+/// A failure while running the pipeline; `item` is the batch index (0 for `generate`).
+public struct PipelineError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// A stage reported an error; `stage` names it (text, denoise, decode, mux, latents).
+        case stageFailed(stage: String, message: String)
+        /// The latents file is not usable.
+        case badLatents(path: String, reason: String)
+        /// An output could not be committed (rename/remove failed).
+        case output(path: String, reason: String)
+        /// No engine is plugged in for the stage (the models are not integrated yet).
+        case engineUnavailable(stage: String)
+    }
+
+    public var kind: Kind
+    public var item: Int?
+
+    public init(_ kind: Kind, item: Int? = nil) {
+        self.kind = kind
+        self.item = item
+    }
+
+    public var description: String {
+        let prefix = item.map { "item \($0): " } ?? ""
+        switch kind {
+        case .stageFailed(let stage, let message): return "\(prefix)\(stage) stage failed: \(message)"
+        case .badLatents(let path, let reason): return "\(prefix)\(path): \(reason)"
+        case .output(let path, let reason): return "\(prefix)\(path): \(reason)"
+        case .engineUnavailable(let stage):
+            return "\(prefix)no \(stage) engine is plugged into this build yet"
+        }
+    }
+}

@@ -1,0 +1,282 @@
+import Foundation
+import Synchronization
+
+/// Runs work items through the stages as three concurrent tasks joined by bounded queues:
+///
+/// ```
+/// [generate task]  text encode → denoise  ──▶ latents queue (cap 1) ──▶
+/// [decode task]    VAE decode, batch by batch ──▶ frames queue (cap N) ──▶
+/// [mux task]       sink.write … sink.finish (commit) | sink.cancel (remove partial)
+/// ```
+///
+/// **Concurrency policy (2-core machine).** Exactly one task runs gemm-heavy denoising and
+/// exactly one runs the VAE decode, so at most two heavy stages run at once: the decode and
+/// mux of item *i* overlap the text encoding and denoising of item *i+1*, never two
+/// denoisings or two decodes. The latents queue holds one item, so the generator is at most
+/// one finished item ahead of the decoder (≤ 3 latent tensors alive). The frames queue holds
+/// `frameQueueCapacity` batches; a slow sink suspends the decoder (backpressure, nothing is
+/// dropped). BLAS threads are set once by the caller, not here.
+///
+/// **Errors.** A stage error fails only that item (`.failed` event, partial output removed)
+/// and the run goes on. Cancelling the consumer of the event stream (or the task iterating
+/// it) cancels all three tasks: the output being written is removed with `VideoSink.cancel()`,
+/// committed outputs stay, and the stream ends with `CancellationError`.
+public struct StageRunner: Sendable {
+    public var stages: PipelineStages
+    /// Frame batches buffered between the VAE and the muxer (default 2).
+    public var frameQueueCapacity: Int
+    /// Denoised items buffered between the generator and the VAE (default 1).
+    public var latentQueueCapacity: Int
+
+    public init(stages: PipelineStages, frameQueueCapacity: Int = 2, latentQueueCapacity: Int = 1) {
+        self.stages = stages
+        self.frameQueueCapacity = frameQueueCapacity
+        self.latentQueueCapacity = latentQueueCapacity
+    }
+
+    /// Generates `items` in order (each `request.seed` must be set), overlapping items.
+    public func run(_ items: [WorkItem]) -> AsyncThrowingStream<GenerationEvent, any Error> {
+        let stages = self.stages
+        return Self.stream(decoding: stages.decoding, frameCapacity: frameQueueCapacity,
+                           latentCapacity: latentQueueCapacity) { queue, events in
+            try await Self.generateAll(items, stages: stages, into: queue, events: events)
+        }
+    }
+
+    /// Decodes and muxes already-denoised latents (`bottleneck decode`).
+    public static func decode(_ inputs: [(item: WorkItem, latents: Latents)], with stages: DecodingStages,
+                              frameQueueCapacity: Int = 2) -> AsyncThrowingStream<GenerationEvent, any Error> {
+        let clock = ContinuousClock()
+        return stream(decoding: stages, frameCapacity: frameQueueCapacity, latentCapacity: 1) { queue, events in
+            for (item, latents) in inputs {
+                try Task.checkCancellation()
+                events.yield(.started(item: item.index, seed: item.request.seed ?? 0))
+                try await queue.send(DenoisedItem(item: item, latents: latents, start: clock.now,
+                                                  timings: StageTimings()))
+            }
+        }
+    }
+
+    // MARK: Plumbing
+
+    struct DenoisedItem: Sendable {
+        var item: WorkItem
+        var latents: Latents
+        var start: ContinuousClock.Instant
+        var timings: StageTimings
+    }
+
+    enum FrameMessage: Sendable {
+        case begin(DenoisedItem)
+        case frames(item: Int, FrameBatch)
+        case end(item: Int)
+        case abort(item: Int, stage: String, message: String)
+    }
+
+    typealias Events = AsyncThrowingStream<GenerationEvent, any Error>.Continuation
+
+    private static func stream(
+        decoding: DecodingStages, frameCapacity: Int, latentCapacity: Int,
+        produce: @escaping @Sendable (BoundedQueue<DenoisedItem>, Events) async throws -> Void
+    ) -> AsyncThrowingStream<GenerationEvent, any Error> {
+        let (stream, events) = AsyncThrowingStream.makeStream(of: GenerationEvent.self)
+        let task = Task {
+            let latents = BoundedQueue<DenoisedItem>(capacity: latentCapacity)
+            let frames = BoundedQueue<FrameMessage>(capacity: frameCapacity)
+            do {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        do {
+                            try await produce(latents, events)
+                            latents.finish()
+                        } catch {
+                            latents.finish(throwing: error)
+                            throw error
+                        }
+                    }
+                    group.addTask {
+                        try await decodeAll(from: latents, into: frames, decoder: decoding.decoder, events: events)
+                    }
+                    group.addTask {
+                        try await muxAll(from: frames, sinks: decoding.sinks, events: events)
+                    }
+                    // The first error (a cancellation, in practice) cancels the other tasks.
+                    while let _ = try await group.next() {}
+                }
+                events.finish()
+            } catch {
+                events.finish(throwing: Task.isCancelled ? CancellationError() : error)
+            }
+        }
+        events.onTermination = { termination in
+            if case .cancelled = termination { task.cancel() }
+        }
+        return stream
+    }
+
+    /// Whether `error` means "stop everything" rather than "this item failed".
+    static func isCancellation(_ error: any Error) -> Bool {
+        error is CancellationError || Task.isCancelled
+    }
+
+    // MARK: Generate task
+
+    private static func generateAll(_ items: [WorkItem], stages: PipelineStages,
+                                    into queue: BoundedQueue<DenoisedItem>, events: Events) async throws {
+        let clock = ContinuousClock()
+        for item in items {
+            try Task.checkCancellation()
+            let request = item.request
+            let index = item.index
+            events.yield(.started(item: index, seed: request.seed ?? 0))
+            let start = clock.now
+            var stage = "text"
+            do {
+                let embeddings = try await stages.textEncoder.encode(
+                    prompt: request.prompt, negativePrompt: request.negativePrompt)
+                events.yield(.promptEncoded(item: index, tokens: embeddings.tokenCount))
+                let encoded = clock.now
+                stage = "denoise"
+                let observer = makeObserver(item: item, preview: stages.preview, events: events)
+                let latents = try await stages.generator.generate(
+                    embeddings: embeddings, request: request, observer: observer)
+                let denoised = clock.now
+                var savedTo: String?
+                if let path = request.saveLatentsPath {
+                    stage = "latents"
+                    try LatentFile.write(latents, request: request, to: path)
+                    savedTo = path
+                }
+                events.yield(.latentsReady(item: index, savedTo: savedTo))
+                let timings = StageTimings(encode: (encoded - start).seconds,
+                                           denoise: (denoised - encoded).seconds)
+                stage = "queue"
+                try await queue.send(DenoisedItem(item: item, latents: latents, start: start, timings: timings))
+            } catch {
+                if isCancellation(error) { throw CancellationError() }
+                events.yield(.failed(item: index, stage: stage, message: String(describing: error)))
+            }
+        }
+    }
+
+    private static func makeObserver(item: WorkItem, preview: (any PreviewRendering)?,
+                                     events: Events) -> StepObserver {
+        let request = item.request
+        guard let settings = request.preview else {
+            return StepObserver { progress, _ in events.yield(.step(item: item.index, progress)) }
+        }
+        return StepObserver(
+            wantsLatents: { ($0 + 1) % settings.every == 0 },
+            report: { progress, latents in
+                events.yield(.step(item: item.index, progress))
+                guard let latents else { return }
+                do {
+                    guard let preview else {
+                        throw PipelineError(.engineUnavailable(stage: "preview"), item: item.index)
+                    }
+                    try preview.writePreview(latents, request: request, to: settings.path)
+                    events.yield(.previewWritten(item: item.index, step: progress.index, path: settings.path))
+                } catch {
+                    // A failed preview is reported but does not fail the generation.
+                    events.yield(.failed(item: item.index, stage: "preview", message: String(describing: error)))
+                }
+            })
+    }
+
+    // MARK: Decode task
+
+    private static func decodeAll(from latents: BoundedQueue<DenoisedItem>, into frames: BoundedQueue<FrameMessage>,
+                                  decoder: any FrameDecoding, events: Events) async throws {
+        do {
+            for try await denoised in latents {
+                let index = denoised.item.index
+                try await frames.send(.begin(denoised))
+                do {
+                    try await decoder.decode(denoised.latents, request: denoised.item.request) { batch in
+                        try await frames.send(.frames(item: index, batch))
+                    }
+                    try await frames.send(.end(item: index))
+                } catch {
+                    if isCancellation(error) { throw CancellationError() }
+                    try await frames.send(.abort(item: index, stage: "decode", message: String(describing: error)))
+                }
+            }
+            frames.finish()
+        } catch {
+            frames.finish(throwing: error)
+            latents.cancel()
+            throw error
+        }
+    }
+
+    // MARK: Mux task
+
+    private struct OpenOutput {
+        var denoised: DenoisedItem
+        var sink: (any VideoSink)?
+        var decodeStart: ContinuousClock.Instant
+    }
+
+    private static func muxAll(from frames: BoundedQueue<FrameMessage>, sinks: any VideoSinkFactory,
+                               events: Events) async throws {
+        let clock = ContinuousClock()
+        var open: OpenOutput?
+        do {
+            for try await message in frames {
+                switch message {
+                case .begin(let denoised):
+                    open = OpenOutput(denoised: denoised, sink: nil, decodeStart: clock.now)
+                    do {
+                        open?.sink = try await sinks.makeSink(for: denoised.item.request)
+                    } catch {
+                        if isCancellation(error) { throw CancellationError() }
+                        events.yield(.failed(item: denoised.item.index, stage: "mux", message: String(describing: error)))
+                    }
+                case .frames(let index, let batch):
+                    guard let sink = open?.sink, open?.denoised.item.index == index else { continue }
+                    do {
+                        try await sink.write(batch)
+                        events.yield(.framesDecoded(item: index, frames: batch.frameRange))
+                    } catch {
+                        await sink.cancel()
+                        open?.sink = nil
+                        if isCancellation(error) { throw CancellationError() }
+                        events.yield(.failed(item: index, stage: "mux", message: String(describing: error)))
+                    }
+                case .end(let index):
+                    guard let current = open, current.denoised.item.index == index else { continue }
+                    open = nil
+                    guard let sink = current.sink else { continue }
+                    do {
+                        let summary = try await sink.finish()
+                        let now = clock.now
+                        var timings = current.denoised.timings
+                        timings.decode = (now - current.decodeStart).seconds
+                        timings.total = (now - current.denoised.start).seconds
+                        events.yield(.finished(item: index, output: summary, timings: timings))
+                    } catch {
+                        await sink.cancel()
+                        if isCancellation(error) { throw CancellationError() }
+                        events.yield(.failed(item: index, stage: "mux", message: String(describing: error)))
+                    }
+                case .abort(let index, let stage, let message):
+                    if let sink = open?.sink { await sink.cancel() }
+                    open = nil
+                    events.yield(.failed(item: index, stage: stage, message: message))
+                }
+            }
+        } catch {
+            if let sink = open?.sink { await sink.cancel() }
+            frames.cancel()
+            throw error
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds as a `Double`.
+    var seconds: Double {
+        let (s, atto) = components
+        return Double(s) + Double(atto) * 1e-18
+    }
+}
