@@ -1,0 +1,80 @@
+import Foundation
+
+/// Counts at the end of a batch.
+public struct BatchSummary: Sendable, Equatable {
+    public var done = 0
+    public var failed = 0
+    /// Invalid lines/items skipped in this run.
+    public var skipped = 0
+    /// Items a previous run had finished.
+    public var alreadyDone = 0
+
+    public init() {}
+}
+
+/// Runs a `BatchPlan` through a `StageRunner` and keeps the manifest: a `run` header, a
+/// `skipped` record per invalid item, then `done`/`failed` per item as soon as it ends.
+/// Items still in flight when the run is cancelled get no record, so `--resume` redoes them.
+public enum BatchExecution {
+    /// - Parameters:
+    ///   - onEvent: every pipeline event, for progress rendering.
+    /// - Returns: the summary; cancellation is rethrown after the records written so far.
+    public static func run(_ plan: BatchPlan, settings: BatchSettings, promptFile: String,
+                           runner: StageRunner, manifest: ManifestWriter,
+                           onEvent: @Sendable (GenerationEvent) -> Void = { _ in }) async throws -> BatchSummary {
+        var summary = BatchSummary()
+        summary.alreadyDone = plan.alreadyDone.count
+        var header = ManifestRecord(status: .run)
+        header.baseSeed = settings.baseSeed
+        header.shard = settings.shard?.description
+        header.promptFile = promptFile
+        try manifest.append(header)
+        for issue in plan.invalid {
+            var r = ManifestRecord(status: .skipped)
+            r.index = issue.index
+            r.line = issue.line
+            r.error = issue.description
+            try manifest.append(r)
+            summary.skipped += 1
+        }
+        for partial in plan.stalePartials { _ = unlink(partial) }
+
+        let byIndex = Dictionary(uniqueKeysWithValues: plan.toRun.map { ($0.index, $0) })
+        var ended = Set<Int>()
+        for try await event in runner.run(plan.toRun.map(\.workItem)) {
+            onEvent(event)
+            switch event {
+            case .finished(let index, let output, let timings):
+                guard let item = byIndex[index], !ended.contains(index) else { continue }
+                ended.insert(index)
+                var r = record(.done, item)
+                r.bytes = output.bytes
+                r.timings = timings
+                try manifest.append(r)
+                summary.done += 1
+            case .failed(let index, let stage, let message) where stage != "preview":
+                guard let item = byIndex[index], !ended.contains(index) else { continue }
+                ended.insert(index)
+                var r = record(.failed, item)
+                r.error = "\(stage): \(message)"
+                try manifest.append(r)
+                summary.failed += 1
+            default:
+                break
+            }
+        }
+        return summary
+    }
+
+    private static func record(_ status: ManifestRecord.Status, _ item: PlannedItem) -> ManifestRecord {
+        var r = ManifestRecord(status: status)
+        r.index = item.index
+        r.line = item.line
+        r.prompt = item.request.prompt
+        r.promptHash = item.promptHash
+        r.seed = item.request.seed
+        r.output = item.outputPath
+        r.settings = ManifestRecord.Settings(item.request)
+        return r
+    }
+}

@@ -1,0 +1,358 @@
+import Foundation
+
+/// Per-item settings a batch line may override; `nil` keeps the batch-wide value.
+public struct PromptOverrides: Sendable, Equatable {
+    public var seed: UInt64?
+    public var negativePrompt: String?
+    public var frames: Int?
+    public var width: Int?
+    public var height: Int?
+    public var steps: Int?
+    public var bottleneck: BottleneckChoice?
+    /// Output file name relative to the batch output folder (replaces the name template).
+    public var output: String?
+
+    public init() {}
+
+    /// Column/key names accepted in `.jsonl` objects and `.csv` headers.
+    public static let keys: [String] = [
+        "prompt", "seed", "negative_prompt", "frames", "width", "height", "steps", "bottleneck", "output",
+    ]
+}
+
+/// One prompt of a batch file.
+public struct PromptEntry: Sendable, Equatable {
+    /// 0-based ordinal of the entry in the file. Every line that holds an item counts, bad ones
+    /// included (txt: non-blank, non-comment lines; jsonl: non-blank lines; csv: data rows),
+    /// so fixing or breaking one line never renumbers the others — resume and shards rely on it.
+    public var index: Int
+    /// 1-based line where the entry starts.
+    public var line: Int
+    public var prompt: String
+    public var overrides: PromptOverrides
+
+    public init(index: Int, line: Int, prompt: String, overrides: PromptOverrides = PromptOverrides()) {
+        self.index = index
+        self.line = line
+        self.prompt = prompt
+        self.overrides = overrides
+    }
+}
+
+/// A bad batch line, reported with file and line and skipped; the rest of the batch goes on.
+public struct PromptFileIssue: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Error, Sendable, Equatable {
+        case invalidUTF8
+        case badJSON(String)
+        case notAnObject
+        case missingPrompt
+        case unknownKey(String)
+        case wrongType(key: String, expected: String)
+        case badValue(key: String, message: String)
+        case columnCount(expected: Int, found: Int)
+        case unterminatedQuote
+        case invalidRequest(RequestError)
+    }
+
+    public var file: String
+    /// 1-based line number.
+    public var line: Int
+    /// The entry index the line would have had (nil for file-level problems such as a header).
+    public var index: Int?
+    public var kind: Kind
+
+    public init(file: String, line: Int, index: Int?, kind: Kind) {
+        self.file = file
+        self.line = line
+        self.index = index
+        self.kind = kind
+    }
+
+    public var description: String {
+        let what: String
+        switch kind {
+        case .invalidUTF8: what = "invalid UTF-8; save the file as UTF-8"
+        case .badJSON(let m): what = "not valid JSON (\(m))"
+        case .notAnObject: what = "expected a JSON object such as {\"prompt\": \"...\"}"
+        case .missingPrompt: what = "missing or empty \"prompt\""
+        case .unknownKey(let k):
+            what = "unknown key '\(k)'; known keys: \(PromptOverrides.keys.joined(separator: ", "))"
+        case .wrongType(let k, let expected): what = "'\(k)' must be \(expected)"
+        case .badValue(let k, let m): what = "'\(k)': \(m)"
+        case .columnCount(let e, let f): what = "expected \(e) fields (as in the header), found \(f)"
+        case .unterminatedQuote: what = "a quoted field is not closed"
+        case .invalidRequest(let e): what = e.description
+        }
+        return "\(file):\(line): \(what)"
+    }
+}
+
+/// The formats a batch file may have, chosen by extension.
+public enum PromptFileFormat: String, Sendable, CaseIterable {
+    /// One prompt per line; `#` starts a comment line; blank lines are skipped.
+    case txt
+    /// One JSON object per line with `prompt` and optional overrides.
+    case jsonl
+    /// A header row naming columns (`prompt` required), then one row per prompt; RFC 4180 quoting.
+    case csv
+
+    public init?(path: String) {
+        let ext = URL(fileURLWithPath: path).pathExtension.lowercased()
+        switch ext {
+        case "txt", "prompts": self = .txt
+        case "jsonl", "ndjson": self = .jsonl
+        case "csv": self = .csv
+        default: return nil
+        }
+    }
+}
+
+/// A whole-file problem (unreadable, unknown extension, unusable CSV header).
+public struct PromptFileError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var file: String
+    public var message: String
+    public var description: String { "\(file): \(message)" }
+}
+
+/// A parsed batch file: good entries plus the issues of the lines that were skipped.
+public struct PromptFile: Sendable, Equatable {
+    public var file: String
+    public var entries: [PromptEntry]
+    public var issues: [PromptFileIssue]
+
+    /// Reads and parses `path` (format from its extension).
+    public static func load(path: String) throws -> PromptFile {
+        guard let format = PromptFileFormat(path: path) else {
+            throw PromptFileError(file: path, message: "unknown batch file type; use .txt, .jsonl or .csv")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PromptFileError(file: path, message: "cannot read the file")
+        }
+        return try parse(data, format: format, file: path)
+    }
+
+    /// Parses `data`; `file` is used in messages only.
+    public static func parse(_ data: Data, format: PromptFileFormat, file: String) throws -> PromptFile {
+        var result = PromptFile(file: file, entries: [], issues: [])
+        switch format {
+        case .txt: result.parseText(Array(data))
+        case .jsonl: result.parseJSONLines(Array(data))
+        case .csv: try result.parseCSV(Array(data))
+        }
+        return result
+    }
+
+    // MARK: txt
+
+    private mutating func parseText(_ bytes: [UInt8]) {
+        var index = 0
+        for (n, raw) in splitLines(bytes).enumerated() {
+            let line = n + 1
+            guard let text = String(validatingUTF8Bytes: raw) else {
+                if raw.contains(where: { $0 != 0x20 && $0 != 0x09 }) {
+                    issues.append(PromptFileIssue(file: file, line: line, index: index, kind: .invalidUTF8))
+                    index += 1
+                }
+                continue
+            }
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            entries.append(PromptEntry(index: index, line: line, prompt: trimmed))
+            index += 1
+        }
+    }
+
+    // MARK: jsonl
+
+    private mutating func parseJSONLines(_ bytes: [UInt8]) {
+        var index = 0
+        for (n, raw) in splitLines(bytes).enumerated() {
+            let line = n + 1
+            guard let text = String(validatingUTF8Bytes: raw) else {
+                issues.append(PromptFileIssue(file: file, line: line, index: index, kind: .invalidUTF8))
+                index += 1
+                continue
+            }
+            if text.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+            defer { index += 1 }
+            let object: Any
+            do {
+                object = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+            } catch {
+                issues.append(PromptFileIssue(file: file, line: line, index: index,
+                                              kind: .badJSON((error as NSError).localizedDescription)))
+                continue
+            }
+            guard let dict = object as? [String: Any] else {
+                issues.append(PromptFileIssue(file: file, line: line, index: index, kind: .notAnObject))
+                continue
+            }
+            do {
+                let fields = try dict.mapValues { try FieldValue(json: $0, key: "") }
+                entries.append(try makeEntry(fields, index: index, line: line))
+            } catch let kind as PromptFileIssue.Kind {
+                issues.append(PromptFileIssue(file: file, line: line, index: index, kind: kind))
+            } catch {
+                issues.append(PromptFileIssue(file: file, line: line, index: index, kind: .badJSON("\(error)")))
+            }
+        }
+    }
+
+    // MARK: csv
+
+    private mutating func parseCSV(_ bytes: [UInt8]) throws {
+        let records = CSVReader.records(bytes)
+        guard let header = records.first else { return }
+        guard case .fields(let headerFields) = header.content else {
+            throw PromptFileError(file: file, message: "line \(header.line): the header row is not readable CSV")
+        }
+        var columns: [String] = []
+        for raw in headerFields {
+            guard let name = String(validatingUTF8Bytes: raw)?.trimmingCharacters(in: .whitespaces).lowercased() else {
+                throw PromptFileError(file: file, message: "line \(header.line): invalid UTF-8 in the header row")
+            }
+            guard PromptOverrides.keys.contains(name) else {
+                throw PromptFileError(file: file, message: "line \(header.line): unknown column '\(name)'; "
+                                      + "known columns: \(PromptOverrides.keys.joined(separator: ", "))")
+            }
+            columns.append(name)
+        }
+        guard columns.contains("prompt") else {
+            throw PromptFileError(file: file, message: "line \(header.line): the header needs a 'prompt' column")
+        }
+        var index = 0
+        for record in records.dropFirst() {
+            let line = record.line
+            let fields: [[UInt8]]
+            switch record.content {
+            case .blank: continue
+            case .unterminatedQuote:
+                issues.append(PromptFileIssue(file: file, line: line, index: index, kind: .unterminatedQuote))
+                index += 1
+                continue
+            case .fields(let f): fields = f
+            }
+            defer { index += 1 }
+            guard fields.count == columns.count else {
+                issues.append(PromptFileIssue(file: file, line: line, index: index,
+                                              kind: .columnCount(expected: columns.count, found: fields.count)))
+                continue
+            }
+            var values: [String: FieldValue] = [:]
+            var bad = false
+            for (name, raw) in zip(columns, fields) {
+                guard let text = String(validatingUTF8Bytes: raw) else {
+                    issues.append(PromptFileIssue(file: file, line: line, index: index, kind: .invalidUTF8))
+                    bad = true
+                    break
+                }
+                if !text.isEmpty { values[name] = .text(text) }
+            }
+            if bad { continue }
+            do {
+                entries.append(try makeEntry(values, index: index, line: line))
+            } catch let kind as PromptFileIssue.Kind {
+                issues.append(PromptFileIssue(file: file, line: line, index: index, kind: kind))
+            }
+        }
+    }
+
+    // MARK: Fields
+
+    /// A value from JSON (typed) or CSV (text, converted on use).
+    enum FieldValue {
+        case text(String)
+        case integer(Int64)
+        case number(Double)
+        case null
+        case other
+
+        init(json: Any, key: String) throws {
+            if json is NSNull { self = .null; return }
+            if let s = json as? String { self = .text(s); return }
+            if let n = json as? NSNumber {
+                if CFGetTypeIDIsBool(n) { self = .other; return }
+                let d = n.doubleValue
+                if d.rounded() == d, abs(d) < 9.2e18 { self = .integer(n.int64Value) } else { self = .number(d) }
+                return
+            }
+            self = .other
+        }
+    }
+
+    private func makeEntry(_ fields: [String: FieldValue], index: Int, line: Int) throws(PromptFileIssue.Kind) -> PromptEntry {
+        for key in fields.keys.sorted() where !PromptOverrides.keys.contains(key) {
+            throw .unknownKey(key)
+        }
+        func string(_ key: String) throws(PromptFileIssue.Kind) -> String? {
+            switch fields[key] {
+            case nil, .null: return nil
+            case .text(let s): return s
+            default: throw .wrongType(key: key, expected: "a string")
+            }
+        }
+        func integer(_ key: String) throws(PromptFileIssue.Kind) -> Int64? {
+            switch fields[key] {
+            case nil, .null: return nil
+            case .integer(let v): return v
+            case .text(let s):
+                guard let v = Int64(s.trimmingCharacters(in: .whitespaces)) else {
+                    throw .wrongType(key: key, expected: "an integer")
+                }
+                return v
+            default: throw .wrongType(key: key, expected: "an integer")
+            }
+        }
+        func int(_ key: String) throws(PromptFileIssue.Kind) -> Int? {
+            guard let v = try integer(key) else { return nil }
+            guard let i = Int(exactly: v) else { throw .wrongType(key: key, expected: "an integer") }
+            return i
+        }
+        guard let prompt = try string("prompt")?.trimmingCharacters(in: .whitespacesAndNewlines),
+              !prompt.isEmpty else { throw .missingPrompt }
+        var o = PromptOverrides()
+        if let seed = try integer("seed") {
+            guard seed >= 0 else { throw .badValue(key: "seed", message: "must be 0 or more") }
+            o.seed = UInt64(seed)
+        }
+        o.negativePrompt = try string("negative_prompt")
+        o.frames = try int("frames")
+        o.width = try int("width")
+        o.height = try int("height")
+        o.steps = try int("steps")
+        if let b = try string("bottleneck") {
+            do { o.bottleneck = try BottleneckChoice(parsing: b) } catch {
+                throw .badValue(key: "bottleneck", message: String(describing: error))
+            }
+        }
+        if let out = try string("output") {
+            if out.isEmpty || out.hasPrefix("/") || out.split(separator: "/").contains("..") {
+                throw .badValue(key: "output", message: "must be a file name inside the output folder")
+            }
+            o.output = out
+        }
+        return PromptEntry(index: index, line: line, prompt: prompt, overrides: o)
+    }
+}
+
+/// Splits on `\n`, dropping a trailing `\r` from each line (CRLF files).
+func splitLines(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {
+    var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false)
+    if lines.last?.isEmpty == true { lines.removeLast() }
+    return lines.map { $0.last == 0x0D ? $0.dropLast() : $0 }
+}
+
+extension String {
+    /// Decodes UTF-8, returning `nil` (instead of repairing) when the bytes are invalid.
+    init?<C: Collection>(validatingUTF8Bytes bytes: C) where C.Element == UInt8 {
+        var bytes = Array(bytes)
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }  // byte-order mark
+        guard let s = String(validating: bytes, as: UTF8.self) else { return nil }
+        self = s
+    }
+}
+
+private func CFGetTypeIDIsBool(_ n: NSNumber) -> Bool {
+    // JSONSerialization gives Bool as NSNumber; its objCType is "c" (char).
+    String(cString: n.objCType) == "c"
+}
