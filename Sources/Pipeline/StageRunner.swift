@@ -34,23 +34,35 @@ public struct StageRunner: Sendable {
         self.latentQueueCapacity = latentQueueCapacity
     }
 
-    /// Generates `items` in order (each `request.seed` must be set), overlapping items.
-    public func run(_ items: [WorkItem]) -> AsyncThrowingStream<GenerationEvent, any Error> {
+    /// Generates `items` in order (each `request.seed` must be set), overlapping items, and
+    /// returns when every stage has stopped. Cancelling the calling task stops the stages;
+    /// the partial output is removed before this throws `CancellationError`.
+    /// - Parameter onEvent: called for every event, from the stage tasks; must return quickly.
+    public func execute(_ items: [WorkItem], onEvent: @escaping @Sendable (GenerationEvent) -> Void) async throws {
         let stages = self.stages
-        return Self.stream(decoding: stages.decoding, frameCapacity: frameQueueCapacity,
-                           latentCapacity: latentQueueCapacity) { queue, events in
+        try await Self.execute(decoding: stages.decoding, frameCapacity: frameQueueCapacity,
+                               latentCapacity: latentQueueCapacity, events: onEvent) { queue, events in
             try await Self.generateAll(items, stages: stages, into: queue, events: events)
         }
     }
 
+    /// `execute(_:onEvent:)` as an event stream. Cancelling the iterating task (or dropping
+    /// the stream) cancels the run; the stream then ends with `CancellationError` after the
+    /// stages have cleaned up.
+    public func run(_ items: [WorkItem]) -> AsyncThrowingStream<GenerationEvent, any Error> {
+        Self.stream { events in try await self.execute(items, onEvent: events) }
+    }
+
     /// Decodes and muxes already-denoised latents (`bottleneck decode`).
     public static func decode(_ inputs: [(item: WorkItem, latents: Latents)], with stages: DecodingStages,
-                              frameQueueCapacity: Int = 2) -> AsyncThrowingStream<GenerationEvent, any Error> {
+                              frameQueueCapacity: Int = 2,
+                              onEvent: @escaping @Sendable (GenerationEvent) -> Void) async throws {
         let clock = ContinuousClock()
-        return stream(decoding: stages, frameCapacity: frameQueueCapacity, latentCapacity: 1) { queue, events in
+        try await execute(decoding: stages, frameCapacity: frameQueueCapacity, latentCapacity: 1,
+                          events: onEvent) { queue, events in
             for (item, latents) in inputs {
                 try Task.checkCancellation()
-                events.yield(.started(item: item.index, seed: item.request.seed ?? 0))
+                events(.started(item: item.index, seed: item.request.seed ?? 0))
                 try await queue.send(DenoisedItem(item: item, latents: latents, start: clock.now,
                                                   timings: StageTimings()))
             }
@@ -73,45 +85,56 @@ public struct StageRunner: Sendable {
         case abort(item: Int, stage: String, message: String)
     }
 
-    typealias Events = AsyncThrowingStream<GenerationEvent, any Error>.Continuation
+    typealias Events = @Sendable (GenerationEvent) -> Void
 
     private static func stream(
-        decoding: DecodingStages, frameCapacity: Int, latentCapacity: Int,
-        produce: @escaping @Sendable (BoundedQueue<DenoisedItem>, Events) async throws -> Void
+        _ body: @escaping @Sendable (@escaping Events) async throws -> Void
     ) -> AsyncThrowingStream<GenerationEvent, any Error> {
-        let (stream, events) = AsyncThrowingStream.makeStream(of: GenerationEvent.self)
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: GenerationEvent.self)
         let task = Task {
-            let latents = BoundedQueue<DenoisedItem>(capacity: latentCapacity)
-            let frames = BoundedQueue<FrameMessage>(capacity: frameCapacity)
             do {
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        do {
-                            try await produce(latents, events)
-                            latents.finish()
-                        } catch {
-                            latents.finish(throwing: error)
-                            throw error
-                        }
-                    }
-                    group.addTask {
-                        try await decodeAll(from: latents, into: frames, decoder: decoding.decoder, events: events)
-                    }
-                    group.addTask {
-                        try await muxAll(from: frames, sinks: decoding.sinks, events: events)
-                    }
-                    // The first error (a cancellation, in practice) cancels the other tasks.
-                    while let _ = try await group.next() {}
-                }
-                events.finish()
+                try await body { continuation.yield($0) }
+                continuation.finish()
             } catch {
-                events.finish(throwing: Task.isCancelled ? CancellationError() : error)
+                continuation.finish(throwing: error)
             }
         }
-        events.onTermination = { termination in
+        continuation.onTermination = { termination in
             if case .cancelled = termination { task.cancel() }
         }
         return stream
+    }
+
+    private static func execute(
+        decoding: DecodingStages, frameCapacity: Int, latentCapacity: Int, events: @escaping Events,
+        produce: @escaping @Sendable (BoundedQueue<DenoisedItem>, @escaping Events) async throws -> Void
+    ) async throws {
+        let latents = BoundedQueue<DenoisedItem>(capacity: latentCapacity)
+        let frames = BoundedQueue<FrameMessage>(capacity: frameCapacity)
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    do {
+                        try await produce(latents, events)
+                        latents.finish()
+                    } catch {
+                        latents.finish(throwing: error)
+                        throw error
+                    }
+                }
+                group.addTask {
+                    try await decodeAll(from: latents, into: frames, decoder: decoding.decoder, events: events)
+                }
+                group.addTask {
+                    try await muxAll(from: frames, sinks: decoding.sinks, events: events)
+                }
+                // The first error (a cancellation, in practice) cancels the other tasks; the
+                // group waits for all three, so cleanup is done when this returns.
+                while let _ = try await group.next() {}
+            }
+        } catch {
+            throw Task.isCancelled || isCancellation(error) ? CancellationError() : error
+        }
     }
 
     /// Whether `error` means "stop everything" rather than "this item failed".
@@ -122,19 +145,19 @@ public struct StageRunner: Sendable {
     // MARK: Generate task
 
     private static func generateAll(_ items: [WorkItem], stages: PipelineStages,
-                                    into queue: BoundedQueue<DenoisedItem>, events: Events) async throws {
+                                    into queue: BoundedQueue<DenoisedItem>, events: @escaping Events) async throws {
         let clock = ContinuousClock()
         for item in items {
             try Task.checkCancellation()
             let request = item.request
             let index = item.index
-            events.yield(.started(item: index, seed: request.seed ?? 0))
+            events(.started(item: index, seed: request.seed ?? 0))
             let start = clock.now
             var stage = "text"
             do {
                 let embeddings = try await stages.textEncoder.encode(
                     prompt: request.prompt, negativePrompt: request.negativePrompt)
-                events.yield(.promptEncoded(item: index, tokens: embeddings.tokenCount))
+                events(.promptEncoded(item: index, tokens: embeddings.tokenCount))
                 let encoded = clock.now
                 stage = "denoise"
                 let observer = makeObserver(item: item, preview: stages.preview, events: events)
@@ -147,38 +170,38 @@ public struct StageRunner: Sendable {
                     try LatentFile.write(latents, request: request, to: path)
                     savedTo = path
                 }
-                events.yield(.latentsReady(item: index, savedTo: savedTo))
+                events(.latentsReady(item: index, savedTo: savedTo))
                 let timings = StageTimings(encode: (encoded - start).seconds,
                                            denoise: (denoised - encoded).seconds)
                 stage = "queue"
                 try await queue.send(DenoisedItem(item: item, latents: latents, start: start, timings: timings))
             } catch {
                 if isCancellation(error) { throw CancellationError() }
-                events.yield(.failed(item: index, stage: stage, message: String(describing: error)))
+                events(.failed(item: index, stage: stage, message: String(describing: error)))
             }
         }
     }
 
     private static func makeObserver(item: WorkItem, preview: (any PreviewRendering)?,
-                                     events: Events) -> StepObserver {
+                                     events: @escaping Events) -> StepObserver {
         let request = item.request
         guard let settings = request.preview else {
-            return StepObserver { progress, _ in events.yield(.step(item: item.index, progress)) }
+            return StepObserver { progress, _ in events(.step(item: item.index, progress)) }
         }
         return StepObserver(
             wantsLatents: { ($0 + 1) % settings.every == 0 },
             report: { progress, latents in
-                events.yield(.step(item: item.index, progress))
+                events(.step(item: item.index, progress))
                 guard let latents else { return }
                 do {
                     guard let preview else {
                         throw PipelineError(.engineUnavailable(stage: "preview"), item: item.index)
                     }
                     try preview.writePreview(latents, request: request, to: settings.path)
-                    events.yield(.previewWritten(item: item.index, step: progress.index, path: settings.path))
+                    events(.previewWritten(item: item.index, step: progress.index, path: settings.path))
                 } catch {
                     // A failed preview is reported but does not fail the generation.
-                    events.yield(.failed(item: item.index, stage: "preview", message: String(describing: error)))
+                    events(.failed(item: item.index, stage: "preview", message: String(describing: error)))
                 }
             })
     }
@@ -186,7 +209,7 @@ public struct StageRunner: Sendable {
     // MARK: Decode task
 
     private static func decodeAll(from latents: BoundedQueue<DenoisedItem>, into frames: BoundedQueue<FrameMessage>,
-                                  decoder: any FrameDecoding, events: Events) async throws {
+                                  decoder: any FrameDecoding, events: @escaping Events) async throws {
         do {
             for try await denoised in latents {
                 let index = denoised.item.index
@@ -218,7 +241,7 @@ public struct StageRunner: Sendable {
     }
 
     private static func muxAll(from frames: BoundedQueue<FrameMessage>, sinks: any VideoSinkFactory,
-                               events: Events) async throws {
+                               events: @escaping Events) async throws {
         let clock = ContinuousClock()
         var open: OpenOutput?
         do {
@@ -230,18 +253,18 @@ public struct StageRunner: Sendable {
                         open?.sink = try await sinks.makeSink(for: denoised.item.request)
                     } catch {
                         if isCancellation(error) { throw CancellationError() }
-                        events.yield(.failed(item: denoised.item.index, stage: "mux", message: String(describing: error)))
+                        events(.failed(item: denoised.item.index, stage: "mux", message: String(describing: error)))
                     }
                 case .frames(let index, let batch):
                     guard let sink = open?.sink, open?.denoised.item.index == index else { continue }
                     do {
                         try await sink.write(batch)
-                        events.yield(.framesDecoded(item: index, frames: batch.frameRange))
+                        events(.framesDecoded(item: index, frames: batch.frameRange))
                     } catch {
                         await sink.cancel()
                         open?.sink = nil
                         if isCancellation(error) { throw CancellationError() }
-                        events.yield(.failed(item: index, stage: "mux", message: String(describing: error)))
+                        events(.failed(item: index, stage: "mux", message: String(describing: error)))
                     }
                 case .end(let index):
                     guard let current = open, current.denoised.item.index == index else { continue }
@@ -253,16 +276,16 @@ public struct StageRunner: Sendable {
                         var timings = current.denoised.timings
                         timings.decode = (now - current.decodeStart).seconds
                         timings.total = (now - current.denoised.start).seconds
-                        events.yield(.finished(item: index, output: summary, timings: timings))
+                        events(.finished(item: index, output: summary, timings: timings))
                     } catch {
                         await sink.cancel()
                         if isCancellation(error) { throw CancellationError() }
-                        events.yield(.failed(item: index, stage: "mux", message: String(describing: error)))
+                        events(.failed(item: index, stage: "mux", message: String(describing: error)))
                     }
                 case .abort(let index, let stage, let message):
                     if let sink = open?.sink { await sink.cancel() }
                     open = nil
-                    events.yield(.failed(item: index, stage: stage, message: message))
+                    events(.failed(item: index, stage: stage, message: message))
                 }
             }
         } catch {

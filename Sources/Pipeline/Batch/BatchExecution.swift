@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Counts at the end of a batch.
 public struct BatchSummary: Sendable, Equatable {
@@ -21,7 +22,7 @@ public enum BatchExecution {
     /// - Returns: the summary; cancellation is rethrown after the records written so far.
     public static func run(_ plan: BatchPlan, settings: BatchSettings, promptFile: String,
                            runner: StageRunner, manifest: ManifestWriter,
-                           onEvent: @Sendable (GenerationEvent) -> Void = { _ in }) async throws -> BatchSummary {
+                           onEvent: @escaping @Sendable (GenerationEvent) -> Void = { _ in }) async throws -> BatchSummary {
         var summary = BatchSummary()
         summary.alreadyDone = plan.alreadyDone.count
         var header = ManifestRecord(status: .run)
@@ -40,30 +41,43 @@ public enum BatchExecution {
         for partial in plan.stalePartials { _ = unlink(partial) }
 
         let byIndex = Dictionary(uniqueKeysWithValues: plan.toRun.map { ($0.index, $0) })
-        var ended = Set<Int>()
-        for try await event in runner.run(plan.toRun.map(\.workItem)) {
+        struct Progress {
+            var summary: BatchSummary
+            var ended = Set<Int>()
+            var manifestError: (any Error)?
+        }
+        let progress = Mutex(Progress(summary: summary))
+        let work = plan.toRun.map(\.workItem)
+        try await runner.execute(work) { event in
             onEvent(event)
+            let record: ManifestRecord?
             switch event {
             case .finished(let index, let output, let timings):
-                guard let item = byIndex[index], !ended.contains(index) else { continue }
-                ended.insert(index)
-                var r = record(.done, item)
+                guard let item = byIndex[index] else { return }
+                var r = Self.record(.done, item)
                 r.bytes = output.bytes
                 r.timings = timings
-                try manifest.append(r)
-                summary.done += 1
+                record = r
             case .failed(let index, let stage, let message) where stage != "preview":
-                guard let item = byIndex[index], !ended.contains(index) else { continue }
-                ended.insert(index)
-                var r = record(.failed, item)
+                guard let item = byIndex[index] else { return }
+                var r = Self.record(.failed, item)
                 r.error = "\(stage): \(message)"
-                try manifest.append(r)
-                summary.failed += 1
+                record = r
             default:
-                break
+                record = nil
+            }
+            guard let record, let index = record.index else { return }
+            progress.withLock { p in
+                guard !p.ended.contains(index) else { return }
+                p.ended.insert(index)
+                if record.status == .done { p.summary.done += 1 } else { p.summary.failed += 1 }
+                do { try manifest.append(record) } catch { p.manifestError = p.manifestError ?? error }
             }
         }
-        return summary
+        return try progress.withLock { p in
+            if let e = p.manifestError { throw e }
+            return p.summary
+        }
     }
 
     private static func record(_ status: ManifestRecord.Status, _ item: PlannedItem) -> ManifestRecord {

@@ -1,0 +1,204 @@
+import Foundation
+import Synchronization
+import Testing
+import Tensor
+@testable import Pipeline
+
+/// `StageRunner` with real in-test stages: output, overlap policy, backpressure, failures and
+/// cancellation cleanup.
+@Suite struct StageRunnerTests {
+    final class EventLog: Sendable {
+        private let events = Mutex<[GenerationEvent]>([])
+        func append(_ e: GenerationEvent) { events.withLock { $0.append(e) } }
+        var all: [GenerationEvent] { events.withLock { $0 } }
+    }
+
+    func stages(log: ActivityLog, stepDelay: Duration = .zero, batchDelay: Duration = .zero,
+                sinks: TestSinkFactory = TestSinkFactory(), flow: FlowCounter? = nil) -> PipelineStages {
+        PipelineStages(textEncoder: TestTextEncoder(log: log),
+                       generator: TestGenerator(log: log, stepDelay: stepDelay),
+                       decoder: TestDecoder(log: log, batchDelay: batchDelay, flow: flow),
+                       sinks: sinks)
+    }
+
+    // MARK: Output
+
+    /// Each item becomes a complete file (frames × H × W × 3 bytes); events of one item come
+    /// in stage order and the decoded ranges tile 0..<frames; same seed → same bytes.
+    @Test func producesCompleteDeterministicOutputs() async throws {
+        let dir = try makeTemporaryDirectory()
+        let log = ActivityLog()
+        let runner = StageRunner(stages: stages(log: log))
+        let items = [
+            WorkItem(index: 0, request: testRequest("a red fox 0", output: "\(dir)/a.rgb", seed: 1)),
+            WorkItem(index: 1, request: testRequest("a red fox 1", output: "\(dir)/b.rgb", seed: 2)),
+            WorkItem(index: 2, request: testRequest("a red fox 2", output: "\(dir)/c.rgb", seed: 1)),
+        ]
+        let events = EventLog()
+        try await runner.execute(items) { events.append($0) }
+        let a = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/a.rgb"))
+        let b = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/b.rgb"))
+        #expect(a.count == 9 * 32 * 32 * 3)
+        #expect(b.count == a.count)
+        #expect(a != b)
+        for index in 0..<3 {
+            let mine = events.all.filter { $0.item == index }
+            guard case .started(_, let seed) = mine.first else { Issue.record("no start"); continue }
+            #expect(seed == items[index].request.seed)
+            guard case .promptEncoded(_, let tokens) = mine[1] else { Issue.record("no encode"); continue }
+            #expect(tokens == 4)
+            let steps = mine.compactMap { if case .step(_, let p) = $0 { p.index } else { nil } }
+            #expect(steps == [0, 1, 2, 3])
+            let ranges = mine.compactMap { if case .framesDecoded(_, let r) = $0 { r } else { nil } }
+            #expect(ranges.first?.lowerBound == 0)
+            #expect(zip(ranges, ranges.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+            #expect(ranges.last?.upperBound == 9)
+            guard case .finished(_, let out, let t) = mine.last else { Issue.record("not finished"); continue }
+            #expect(out.frames == 9)
+            #expect(out.bytes == 9 * 32 * 32 * 3)
+            #expect(t.total >= t.encode + t.denoise)
+        }
+        // Same seed, different prompt: a different video; same request again: the same bytes.
+        let c = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/c.rgb"))
+        #expect(c != a)
+        try await runner.execute([WorkItem(index: 0, request: items[0].request)]) { _ in }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/a.rgb")) == a)
+        #expect(!FileManager.default.fileExists(atPath: OutputFile.temporaryPath(for: "\(dir)/a.rgb")))
+    }
+
+    // MARK: Concurrency policy
+
+    /// The decode of item i overlaps the denoising of item i+1, but never two denoisings or
+    /// two decodes at once.
+    @Test func decodeOverlapsNextDenoiseButHeavyStagesAreExclusive() async throws {
+        let dir = try makeTemporaryDirectory()
+        let log = ActivityLog()
+        let runner = StageRunner(stages: stages(log: log, stepDelay: .milliseconds(3), batchDelay: .milliseconds(25)))
+        let items = (0..<3).map { i in
+            WorkItem(index: i, request: testRequest("prompt \(i)", output: "\(dir)/\(i).rgb", steps: 8, seed: UInt64(i)))
+        }
+        try await runner.execute(items) { _ in }
+        #expect(log.maxConcurrent("denoise") == 1)
+        #expect(log.maxConcurrent("decode") == 1)
+        for i in 0..<2 {
+            let denoiseNext = try #require(log.position(.begin("denoise", i + 1)))
+            let decodeEnd = try #require(log.position(.end("decode", i)))
+            let decodeBegin = try #require(log.position(.begin("decode", i)))
+            #expect(denoiseNext < decodeEnd, "item \(i + 1) should denoise while item \(i) decodes")
+            #expect(try #require(log.position(.end("denoise", i))) < decodeBegin)
+        }
+    }
+
+    /// A slow sink suspends the decoder: at most `capacity` batches queued, plus one held by
+    /// the decoder waiting to send and one being written.
+    @Test(arguments: [1, 2, 3])
+    func slowSinkBackpressuresDecoder(capacity: Int) async throws {
+        let dir = try makeTemporaryDirectory()
+        let log = ActivityLog()
+        let flow = FlowCounter()
+        let sinks = TestSinkFactory(writeDelay: .milliseconds(5), flow: flow)
+        let runner = StageRunner(stages: stages(log: log, sinks: sinks, flow: flow), frameQueueCapacity: capacity)
+        let request = testRequest("long 0", output: "\(dir)/long.rgb", frames: 49, size: 16)
+        try await runner.execute([WorkItem(index: 0, request: request)]) { _ in }
+        #expect(flow.total == 13)
+        #expect(flow.maxInFlight <= capacity + 2)
+        #expect(flow.maxInFlight >= capacity, "the decoder should have run ahead until the queue was full")
+        let size = try FileManager.default.attributesOfItem(atPath: "\(dir)/long.rgb")[.size] as? Int
+        #expect(size == 49 * 16 * 16 * 3)
+    }
+
+    // MARK: Failures and cancellation
+
+    /// A failing item is reported (with its stage) and leaves no file; the others finish.
+    @Test func failedItemDoesNotStopTheRun() async throws {
+        let dir = try makeTemporaryDirectory()
+        let log = ActivityLog()
+        let runner = StageRunner(stages: stages(log: log))
+        let items = [
+            WorkItem(index: 0, request: testRequest("FAIL-TEXT 0", output: "\(dir)/0.rgb")),
+            WorkItem(index: 1, request: testRequest("FAIL-DECODE 1", output: "\(dir)/1.rgb")),
+            WorkItem(index: 2, request: testRequest("fine 2", output: "\(dir)/2.rgb")),
+        ]
+        let events = EventLog()
+        try await runner.execute(items) { events.append($0) }
+        let failures = events.all.compactMap { if case .failed(let i, let s, _) = $0 { "\(i):\(s)" } else { nil } }
+        #expect(failures == ["0:text", "1:decode"])
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/0.rgb"))
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/1.rgb"))
+        #expect(!FileManager.default.fileExists(atPath: OutputFile.temporaryPath(for: "\(dir)/1.rgb")))
+        #expect(FileManager.default.fileExists(atPath: "\(dir)/2.rgb"))
+    }
+
+    /// Cancelling mid-run keeps the committed output, removes the one being written (no
+    /// `.partial` left), never starts the rest, and ends with `CancellationError`.
+    @Test func cancellationRemovesUnfinishedOutputAndKeepsFinished() async throws {
+        let dir = try makeTemporaryDirectory()
+        let log = ActivityLog()
+        let sinks = TestSinkFactory(slowItemPrompt: "slow")
+        let runner = StageRunner(stages: stages(log: log, sinks: sinks))
+        let items = [
+            WorkItem(index: 0, request: testRequest("quick 0", output: "\(dir)/0.rgb")),
+            WorkItem(index: 1, request: testRequest("slow 1", output: "\(dir)/1.rgb")),
+            WorkItem(index: 2, request: testRequest("quick 2", output: "\(dir)/2.rgb", steps: 400)),
+        ]
+        let events = EventLog()
+        let task = Task {
+            try await runner.execute(items) { events.append($0) }
+        }
+        try await waitUntil {
+            events.all.contains { if case .framesDecoded(1, _) = $0 { true } else { false } }
+        }
+        #expect(FileManager.default.fileExists(atPath: OutputFile.temporaryPath(for: "\(dir)/1.rgb")))
+        task.cancel()
+        await #expect(throws: CancellationError.self) { try await task.value }
+        #expect(FileManager.default.fileExists(atPath: "\(dir)/0.rgb"))
+        let size = try FileManager.default.attributesOfItem(atPath: "\(dir)/0.rgb")[.size] as? Int
+        #expect(size == 9 * 32 * 32 * 3)
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/1.rgb"))
+        #expect(!FileManager.default.fileExists(atPath: OutputFile.temporaryPath(for: "\(dir)/1.rgb")))
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/2.rgb"))
+        #expect(!events.all.contains { if case .finished(2, _, _) = $0 { true } else { false } })
+    }
+
+    /// The stream form: dropping the iteration cancels the run.
+    @Test func eventStreamEndsWithCancellation() async throws {
+        let dir = try makeTemporaryDirectory()
+        let log = ActivityLog()
+        let runner = StageRunner(stages: stages(log: log, stepDelay: .milliseconds(2)))
+        let items = [WorkItem(index: 0, request: testRequest("x 0", output: "\(dir)/0.rgb", steps: 1000))]
+        let task = Task {
+            var steps = 0
+            for try await event in runner.run(items) {
+                if case .step = event { steps += 1 }
+            }
+            return steps
+        }
+        try await Task.sleep(for: .milliseconds(50))
+        task.cancel()
+        let result = await task.result
+        if case .success(let steps) = result { #expect(steps < 1000) }
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/0.rgb"))
+    }
+
+    /// Latents saved with `saveLatentsPath` read back identical, with the request settings.
+    @Test func savedLatentsRoundTrip() async throws {
+        let dir = try makeTemporaryDirectory()
+        let log = ActivityLog()
+        var request = testRequest("save me 0", output: "\(dir)/0.rgb", seed: 99)
+        request.saveLatentsPath = "\(dir)/0.safetensors"
+        let runner = StageRunner(stages: stages(log: log))
+        try await runner.execute([WorkItem(index: 0, request: request)]) { _ in }
+        let (latents, back) = try LatentFile.read(from: "\(dir)/0.safetensors")
+        #expect(latents.tensor.shape == [1, 3, 4, 4, 4])
+        #expect(back.seed == 99)
+        #expect(back.prompt == "save me 0")
+        #expect(back.frames == 9 && back.width == 32 && back.height == 32)
+        // Decoding the saved latents alone gives the same video as the full run.
+        var decodeRequest = back
+        decodeRequest.output = .file("\(dir)/again.rgb")
+        try await StageRunner.decode([(WorkItem(index: 0, request: decodeRequest), latents)],
+                                     with: stages(log: log).decoding) { _ in }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/again.rgb"))
+                == Data(contentsOf: URL(fileURLWithPath: "\(dir)/0.rgb")))
+    }
+}
