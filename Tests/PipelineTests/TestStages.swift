@@ -93,7 +93,7 @@ struct TestGenerator: LatentGenerator {
     }
 }
 
-struct SplitMix {
+struct SplitMix: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

@@ -1,0 +1,71 @@
+import Testing
+@testable import Pipeline
+
+/// `GenerationRequest` defaults, presets and validation messages.
+@Suite struct GenerationRequestTests {
+    @Test func defaults() throws {
+        let r = GenerationRequest(prompt: "a fox")
+        #expect(r.frames == 129 && r.width == 128 && r.height == 128 && r.steps == 50)
+        #expect(r.fps == 24 && r.crf == 18 && r.bottleneck == .x2 && r.seed == nil)
+        #expect(r.latentFrames == 33)
+        try r.validate()
+    }
+
+    @Test func presetsSetStepsAndBottleneck() {
+        var r = GenerationRequest(prompt: "x")
+        r.apply(.draft)
+        #expect(r.steps == 30 && r.bottleneck == .x3)
+        r.apply(.quality)
+        #expect(r.steps == 50 && r.bottleneck == .off)
+    }
+
+    @Test func seedIsResolvedOnlyWhenMissing() {
+        var g = SplitMix(seed: 1)
+        var r = GenerationRequest(prompt: "x")
+        let drawn = r.resolvingSeed(using: &g).seed
+        #expect(drawn != nil)
+        r.seed = 5
+        #expect(r.resolvingSeed(using: &g).seed == 5)
+    }
+
+    /// Messages say what would work: the nearest valid values.
+    @Test func validationNamesTheFix() {
+        func message(_ change: (inout GenerationRequest) -> Void) -> String {
+            var r = GenerationRequest(prompt: "x")
+            change(&r)
+            do { try r.validate(); return "" } catch { return "\(error)" }
+        }
+        #expect(message { $0.frames = 130 }.contains("use 129 or 133"))
+        #expect(message { $0.frames = 0 }.contains("use 1"))
+        #expect(message { $0.width = 100 }.contains("width must be a multiple of 16"))
+        #expect(message { $0.width = 100 }.contains("use 96 or 112"))
+        #expect(message { $0.height = 8 }.contains("use 16"))
+        #expect(message { $0.steps = 2 }.contains("at least 3 steps"))
+        #expect(message { $0.steps = 2; $0.bottleneck = .off }.isEmpty)
+        #expect(message { $0.crf = 60 }.contains("crf"))
+        #expect(message { $0.output = .stdout }.contains("--format"))
+        #expect(message { $0.output = .stdout; $0.format = .y4m }.isEmpty)
+        #expect(message { $0.output = .stdout; $0.format = .png }.contains("cannot go to stdout"))
+        #expect(message { $0.output = .file("clip.avi") }.contains("cannot tell the container"))
+        #expect(message { $0.output = .file("frames.png") }.contains("printf pattern"))
+        #expect(message { $0.output = .file("f_%04d.png") }.isEmpty)
+        #expect(message { $0.prompt = "   " }.contains("prompt is empty"))
+        #expect(message { $0.preview = PreviewSettings(path: "p.png", every: 0) }.contains("preview-every"))
+        #expect(message { $0.cfgScale = .nan }.contains("guidance"))
+    }
+
+    @Test func formatFromExtension() throws {
+        #expect(OutputFormat(pathExtensionOf: "a/b.MP4") == .mp4)
+        #expect(OutputFormat(pathExtensionOf: "x.rgb") == .rawvideo)
+        #expect(OutputFormat(pathExtensionOf: ".hidden") == nil)
+        #expect(OutputFormat(pathExtensionOf: "dir.v2/noext") == nil)
+    }
+
+    @Test func bottleneckParsing() throws {
+        #expect(try BottleneckChoice(parsing: "X2.5") == .x2_5)
+        #expect(try BottleneckChoice(parsing: "off") == .off)
+        #expect(try BottleneckChoice(parsing: "plans/my.json") == .file("plans/my.json"))
+        #expect(throws: RequestError.self) { try BottleneckChoice(parsing: "x4") }
+        #expect(throws: RequestError.self) { try BottleneckChoice(parsing: "") }
+    }
+}
