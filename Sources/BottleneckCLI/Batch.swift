@@ -1,0 +1,144 @@
+import ArgumentParser
+import Foundation
+import Pipeline
+import Tensor
+
+extension Bottleneck {
+    /// `bottleneck batch PROMPTS -o DIR`: many videos, models loaded once, resumable.
+    struct Batch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Generate a video for every prompt in a .txt, .jsonl or .csv file.",
+            discussion: """
+            .txt: one prompt per line, # comments. .jsonl: {"prompt": …, "seed": …, "negative_prompt": …, \
+            "frames": …, "width": …, "height": …, "steps": …, "bottleneck": …, "output": …} per line. \
+            .csv: a header row with the same column names. Bad lines are reported and skipped. \
+            Every item is recorded in DIR/manifest.jsonl; --resume skips items recorded done whose file exists. \
+            Seeds of items without one derive from --seed and the item's index, so shards and resumes agree.
+            """)
+
+        @Argument(help: "Prompt file (.txt, .jsonl or .csv).")
+        var prompts: String
+
+        @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Output folder (created if missing).", valueName: "dir"))
+        var output: String
+
+        @Flag(help: "Continue an interrupted batch: skip items the manifest records as done.")
+        var resume = false
+
+        @Option(help: ArgumentHelp("Run only items with index % N == I-1 (1-based, e.g. 2/4).", valueName: "I/N"),
+                transform: { text in
+                    do { return try Shard(parsing: text) } catch { throw ValidationError("\(error)") }
+                })
+        var shard: Shard?
+
+        @Option(name: .customLong("name-template"),
+                help: ArgumentHelp("File names; tokens {index}, {index:04}, {seed}, {slug}, {hash} (default: \(NameTemplate.default)).",
+                                   valueName: "template"))
+        var nameTemplate: String = NameTemplate.default
+
+        @Option(name: .customLong("queue-capacity"),
+                help: ArgumentHelp("Frame batches buffered between decoder and muxer (default: 2).", valueName: "n"))
+        var queueCapacity: Int = 2
+
+        @OptionGroup var model: ModelOptions
+        @OptionGroup var sampling: SamplingOptions
+        @OptionGroup var bottleneck: BottleneckOptions
+        @OptionGroup var outputOptions: OutputOptions
+        @OptionGroup var logging: LoggingOptions
+
+        func validate() throws {
+            guard (1...64).contains(queueCapacity) else {
+                throw ValidationError("--queue-capacity must be between 1 and 64; got \(queueCapacity)")
+            }
+            do { _ = try NameTemplate(nameTemplate) } catch { throw ValidationError("\(error)") }
+            if shard != nil, sampling.seed == nil {
+                throw ValidationError("--shard needs --seed so every shard derives the same seeds")
+            }
+            if outputOptions.saveLatents != nil || outputOptions.preview != nil {
+                throw ValidationError("--save-latents and --preview name one file; they are not available in batch")
+            }
+            _ = try baseRequest()
+        }
+
+        /// Batch-wide defaults, validated with a stand-in prompt and output name.
+        func baseRequest() throws -> GenerationRequest {
+            let probe = (try? NameTemplate(nameTemplate))?.render(index: 0, seed: 0, prompt: "probe") ?? "probe.mp4"
+            return try makeRequest(prompt: "probe", output: .file(probe), model: model, sampling: sampling,
+                                   bottleneck: bottleneck, outputOptions: outputOptions)
+        }
+
+        func run() async throws {
+            let log = logging.log
+            let file = try PromptFile.load(path: prompts)
+            for issue in file.issues { log.warning("\(issue) (skipped)") }
+            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+
+            var settings = BatchSettings(base: try baseRequest(), outputDirectory: output,
+                                         nameTemplate: try NameTemplate(nameTemplate), baseSeed: 0,
+                                         shard: shard, resume: resume)
+            var records: [ManifestRecord] = []
+            if resume {
+                let (read, problems) = try ManifestReader.read(path: settings.manifestPath)
+                for p in problems { log.warning("\(p)") }
+                records = read
+            }
+            if let seed = sampling.seed {
+                settings.baseSeed = seed
+            } else if resume, let recorded = BatchPlanner.recordedBaseSeed(in: records) {
+                settings.baseSeed = recorded
+            } else {
+                var g = SystemRandomNumberGenerator()
+                settings.baseSeed = g.next()
+            }
+            log.info("base seed \(settings.baseSeed)\(shard.map { ", shard \($0)" } ?? "")")
+
+            let plan = BatchPlanner.plan(file, settings: settings, manifest: records)
+            for issue in plan.invalid where !file.issues.contains(issue) { log.warning("\(issue) (skipped)") }
+            log.info("\(plan.toRun.count) to generate, \(plan.alreadyDone.count) already done, \(plan.invalid.count) skipped")
+
+            let manifest = try ManifestWriter(path: settings.manifestPath)
+            let summary: BatchSummary
+            if plan.toRun.isEmpty {
+                summary = try await BatchExecution.run(plan, settings: settings, promptFile: prompts,
+                                                       runner: StageRunner(stages: EmptyStages.stages),
+                                                       manifest: manifest)
+            } else {
+                Threads.configure(model.threads ?? ProcessInfo.processInfo.activeProcessorCount)
+                let folder = try PipelineFolder.locate(explicit: model.pipeline)
+                let stages = try Engine.loadStages(from: folder, log: log)
+                let renderer = ProgressRenderer(style: logging.progress, log: log)
+                let runner = StageRunner(stages: stages, frameQueueCapacity: queueCapacity)
+                let frozen = settings
+                summary = try await Interrupt.run(log: log) {
+                    try await BatchExecution.run(plan, settings: frozen, promptFile: prompts, runner: runner,
+                                                 manifest: manifest, onEvent: renderer.render)
+                }
+                renderer.finish()
+            }
+            log.info("done \(summary.done), failed \(summary.failed), skipped \(summary.skipped), "
+                     + "already done \(summary.alreadyDone); manifest \(settings.manifestPath)")
+            if summary.failed > 0 || summary.skipped > 0 { throw ExitCode.failure }
+        }
+    }
+}
+
+/// Stages for a batch with nothing left to run: never called (the runner gets no items).
+enum EmptyStages {
+    struct Unavailable: TextEncodingStage, LatentGenerator, FrameDecoding, VideoSinkFactory {
+        func encode(prompt: String, negativePrompt: String?) async throws -> PromptEmbeddings {
+            throw PipelineError(.engineUnavailable(stage: "text"))
+        }
+        func generate(embeddings: PromptEmbeddings, request: GenerationRequest, observer: StepObserver) async throws -> Latents {
+            throw PipelineError(.engineUnavailable(stage: "denoise"))
+        }
+        func decode(_ latents: Latents, request: GenerationRequest, emit: @Sendable (FrameBatch) async throws -> Void) async throws {
+            throw PipelineError(.engineUnavailable(stage: "decode"))
+        }
+        func makeSink(for request: GenerationRequest) async throws -> any VideoSink {
+            throw PipelineError(.engineUnavailable(stage: "mux"))
+        }
+    }
+
+    static let stages = PipelineStages(textEncoder: Unavailable(), generator: Unavailable(),
+                                       decoder: Unavailable(), sinks: Unavailable())
+}

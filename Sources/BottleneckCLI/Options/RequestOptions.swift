@@ -1,0 +1,18 @@
+import ArgumentParser
+import Pipeline
+
+/// The one place flags become a library `GenerationRequest`: defaults, then the preset, then
+/// explicit flags; validation errors become `ValidationError`s that say what to change.
+func makeRequest(prompt: String, output: OutputDestination, model: ModelOptions, sampling: SamplingOptions,
+                 bottleneck: BottleneckOptions, outputOptions: OutputOptions) throws -> GenerationRequest {
+    var request = GenerationRequest(prompt: prompt)
+    request.output = output
+    sampling.apply(to: &request)
+    bottleneck.apply(to: &request)
+    outputOptions.apply(to: &request)
+    request.threads = model.threads
+    do { try request.validate() } catch let error as RequestError {
+        throw ValidationError(error.description)
+    }
+    return request
+}
