@@ -179,8 +179,9 @@ public struct PromptFile: Sendable, Equatable {
             do {
                 object = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
             } catch {
+                let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
                 issues.append(PromptFileIssue(file: file, line: line, index: index,
-                                              kind: .badJSON((error as NSError).localizedDescription)))
+                                              kind: .badJSON(detail ?? "expected one JSON object per line")))
                 continue
             }
             guard let dict = object as? [String: Any] else {
