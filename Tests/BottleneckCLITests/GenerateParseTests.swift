@@ -135,3 +135,29 @@ import Testing
         }
     }
 }
+
+/// SIGINT → task cancellation → `Interrupt.run` rethrows `CancellationError` after the body's
+/// cleanup ran (the path Ctrl-C takes in `generate`, `batch` and `decode`).
+@Suite struct InterruptTests {
+    @Test func sigintCancelsTheBodyAndWaitsForCleanup() async throws {
+        let cleaned = FailureCount()
+        let run = Task {
+            try await Interrupt.run(log: Log(level: .error)) {
+                do {
+                    try await Task.sleep(for: .seconds(30))
+                } catch {
+                    cleaned.add()
+                    throw error
+                }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(200))  // let the signal sources start
+        kill(getpid(), SIGINT)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let result = await run.result
+        #expect(clock.now - start < .seconds(10))
+        #expect(throws: CancellationError.self) { try result.get() }
+        #expect(cleaned.count == 1)
+    }
+}

@@ -123,3 +123,15 @@ import Testing
         #expect(PromptFileFormat(path: "b.json") == nil)
     }
 }
+
+/// The example batch files in `samples/` parse without issues.
+@Suite struct SampleBatchFileTests {
+    @Test(arguments: ["prompts.txt", "prompts.jsonl", "prompts.csv"])
+    func samplesParse(_ name: String) throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let f = try PromptFile.load(path: root.appendingPathComponent("samples/\(name)").path)
+        #expect(f.issues.isEmpty)
+        #expect(f.entries.count >= 2)
+    }
+}

@@ -157,7 +157,7 @@ actor TestFileSink: VideoSink {
 
     init(path: String, writeDelay: Duration, flow: FlowCounter?) throws {
         file = OutputFile(path: path)
-        FileManager.default.createFile(atPath: file.temporaryPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: file.temporaryPath, contents: nil)
         guard let h = FileHandle(forWritingAtPath: file.temporaryPath) else {
             throw PipelineError(.output(path: path, reason: "cannot open"))
         }
