@@ -143,11 +143,11 @@ import Testing
             r.seed = item.request.seed
             r.output = item.outputPath
             try writer.append(r)
-            if item.index == 0 { FileManager.default.createFile(atPath: item.outputPath, contents: Data([1, 2, 3])) }
+            if item.index == 0 { _ = FileManager.default.createFile(atPath: item.outputPath, contents: Data([1, 2, 3])) }
         }
         // Item 3 was mid-write when the process died.
         let partial = OutputFile.temporaryPath(for: first.toRun[3].outputPath)
-        FileManager.default.createFile(atPath: partial, contents: Data([9]))
+        _ = FileManager.default.createFile(atPath: partial, contents: Data([9]))
         // A torn last record.
         let h = try FileHandle(forWritingTo: URL(fileURLWithPath: s.manifestPath))
         try h.seekToEnd()

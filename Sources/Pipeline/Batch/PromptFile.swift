@@ -252,8 +252,8 @@ public struct PromptFile: Sendable, Equatable {
             if bad { continue }
             do {
                 entries.append(try makeEntry(values, index: index, line: line))
-            } catch let kind as PromptFileIssue.Kind {
-                issues.append(PromptFileIssue(file: file, line: line, index: index, kind: kind))
+            } catch {
+                issues.append(PromptFileIssue(file: file, line: line, index: index, kind: error))
             }
         }
     }
