@@ -48,4 +48,18 @@ public enum FastMath {
         }
         return sum
     }
+
+    /// Largest of the first `n` floats (`-inf` when `n == 0`).
+    @inlinable
+    public static func max(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = Vector(repeating: -.infinity)
+        var i = 0
+        while i + 8 <= n {
+            acc = pointwiseMax(acc, UnsafeRawPointer(x + i).loadUnaligned(as: Vector.self))
+            i += 8
+        }
+        var m = acc.max()
+        while i < n { m = Swift.max(m, x[i]); i += 1 }
+        return m
+    }
 }
