@@ -21,6 +21,21 @@ struct BlockContext {
     let rotary: RotaryTable
     /// Joint key mask: `validKeyCount[b] = Ni + valid text tokens`.
     let mask: AttentionMask
+    /// Scratch reused by every block of the forward (fresh allocations per block cost page faults).
+    let workspace: BlockWorkspace
+}
+
+/// Per-forward scratch shared by the blocks, sized for `[B, N]` tokens:
+/// `normed` and `proj` `[B·N, D]`, `wide` `[B·N, 4D + F]` (single block: one wide row per token;
+/// double block: q|k|v `[B·N, 3D]`, then attn `[B·N, D]`, then FFN hidden `[B·N, F]`).
+struct BlockWorkspace {
+    let normed: Scratch, proj: Scratch, wide: Scratch
+    init(rows: Int, width: Int, mlpWidth: Int) {
+        normed = Scratch(rows * width)
+        proj = Scratch(rows * width)
+        wide = Scratch(rows * (4 * width + mlpWidth))
+    }
+    func deallocate() { normed.deallocate(); proj.deallocate(); wide.deallocate() }
 }
 
 /// QK RMSNorm weights of one attention input (`norm_q`, `norm_k`, …), `[headDim]`.
@@ -84,9 +99,11 @@ public struct DoubleStreamBlock: Sendable {
     func forward(_ x: JointStream, _ ctx: BlockContext) {
         let (b, ni, l, d, n) = (x.batch, x.imageTokens, x.textTokens, width, x.tokens)
         let mod = norm1(ctx.tembActivated), cmod = norm1Context(ctx.tembActivated)  // [B, 6D] each
-        let normed = Scratch(b * n * d), qkv = Scratch(b * n * 3 * d), attn = Scratch(b * n * d)
-        let proj = Scratch(b * n * d), hidden = Scratch(b * n * mlpWidth)
-        defer { [normed, qkv, attn, proj, hidden].forEach { $0.deallocate() } }
+        let ws = ctx.workspace
+        let normed = ws.normed, proj = ws.proj
+        let qkv = (pointer: ws.wide.pointer, count: b * n * 3 * d)
+        let attn = (pointer: ws.wide.pointer + b * n * 3 * d, count: b * n * d)
+        let hidden = (pointer: ws.wide.pointer + b * n * 4 * d, count: b * n * mlpWidth)
         mod.data.withUnsafeBufferPointer { mb in
             cmod.data.withUnsafeBufferPointer { cb in
                 let m = mb.baseAddress!, cm = cb.baseAddress!

@@ -86,8 +86,10 @@ public final class HunyuanVideoTransformer: Sendable {
                 }
             }
         }
+        let workspace = BlockWorkspace(rows: b * n, width: d, mlpWidth: c.mlpWidth)
+        defer { workspace.deallocate() }
         let ctx = BlockContext(tembActivated: tembActivated, rotary: rotary,
-                               mask: AttentionMask(validKeyCount: validCounts.map { ni + $0 }))
+                               mask: AttentionMask(validKeyCount: validCounts.map { ni + $0 }), workspace: workspace)
         // 4. Transformer blocks.
         for block in transformerBlocks { block.forward(x, ctx) }
         for block in singleTransformerBlocks { block.forward(x, ctx) }

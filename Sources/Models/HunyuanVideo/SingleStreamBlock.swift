@@ -35,8 +35,7 @@ public struct SingleStreamBlock: Sendable {
         let (b, ni, n, d, f) = (x.batch, x.imageTokens, x.tokens, width, mlpWidth)
         let rowWidth = 4 * d + f
         let mod = norm(ctx.tembActivated)  // [B, 3D]
-        let normed = Scratch(b * n * d), wide = Scratch(b * n * rowWidth), proj = Scratch(b * n * d)
-        defer { [normed, wide, proj].forEach { $0.deallocate() } }
+        let normed = ctx.workspace.normed, wide = ctx.workspace.wide, proj = ctx.workspace.proj
         mod.data.withUnsafeBufferPointer { mb in
             let m = mb.baseAddress!
             // 1. Modulated LayerNorm over all tokens.
