@@ -45,6 +45,11 @@ public struct TransformerBenchmark: Sendable {
         public var gflops: Double
         /// `gflops / machine.sgemmPeakGFLOPS`.
         public var fractionOfSgemmPeak: Double
+        /// CPU seconds (user + system, all threads) of the fastest forward.
+        public var cpuSeconds: Double
+        /// `flops / cpuSeconds × threads / 1e9` over `machine.sgemmPeakCPUGFLOPS`: efficiency
+        /// with other processes' load factored out.
+        public var fractionOfSgemmPeakCPU: Double
         /// Attention tile scratch of one call (`Attention.scratchBytes`).
         public var attentionScratchBytes: Int
         /// Peak resident set size of the process after the run (includes weights).
@@ -66,15 +71,18 @@ public struct TransformerBenchmark: Sendable {
         let pooled = RandomParameters(seed: 4).uniform(shape: [1, c.pooledProjectionDim])
         let mask = [[Bool](repeating: true, count: textTokens)]
         let guidance: [Float]? = c.guidanceEmbeds ? [6000] : nil
-        func forward() throws -> Double {
+        func forward() throws -> (wall: Double, cpu: Double) {
             let start = DispatchTime.now().uptimeNanoseconds
+            let cpuStart = processCPUSeconds()
             let v = try model(latents: latents, timestep: [1000], text: text, textMask: mask, pooled: pooled, guidance: guidance)
             precondition(v.count == latents.count)
-            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, processCPUSeconds() - cpuStart)
         }
         for _ in 0..<warmup { _ = try forward() }
-        var seconds: [Double] = []
-        for _ in 0..<iterations { seconds.append(try forward()) }
+        var runs: [(wall: Double, cpu: Double)] = []
+        for _ in 0..<iterations { runs.append(try forward()) }
+        let seconds = runs.map(\.wall)
+        let cpuSeconds = runs.map(\.cpu).min() ?? .nan
         let machine = MachineInfo.measure(threads: threads)
         let f = c.flops(latentFrames: t, latentHeight: h, latentWidth: w, textTokens: textTokens)
         let best = seconds.min() ?? .nan
@@ -84,7 +92,8 @@ public struct TransformerBenchmark: Sendable {
                       doubleBlocks: c.numLayers, singleBlocks: c.numSingleLayers, latent: latent, imageTokens: ni,
                       textTokens: textTokens, seconds: seconds, bestSeconds: best, flops: f.total,
                       attentionFraction: f.attention / f.total, gflops: gflops,
-                      fractionOfSgemmPeak: gflops / machine.sgemmPeakGFLOPS,
+                      fractionOfSgemmPeak: gflops / machine.sgemmPeakGFLOPS, cpuSeconds: cpuSeconds,
+                      fractionOfSgemmPeakCPU: f.total / cpuSeconds * Double(threads) / 1e9 / machine.sgemmPeakCPUGFLOPS,
                       attentionScratchBytes: Attention.scratchBytes(keys: ni + textTokens, headDim: c.attentionHeadDim),
                       peakResidentBytes: peakResidentBytes())
     }
@@ -101,6 +110,7 @@ extension TransformerBenchmark.Result {
           time: best \(f(bestSeconds, 3)) s  (runs: \(seconds.map { f($0, 3) }.joined(separator: ", ")))
           counted: \(f(flops / 1e9, 1)) GFLOP (\(f(attentionFraction * 100, 0)) % attention) -> \(f(gflops, 1)) GFLOP/s
           sgemm peak: \(f(machine.sgemmPeakGFLOPS, 1)) GFLOP/s (n=\(machine.sgemmPeakSize)) -> \(f(fractionOfSgemmPeak * 100, 1)) % of peak
+          per CPU second: forward \(f(cpuSeconds, 3)) CPU-s -> \(f(fractionOfSgemmPeakCPU * 100, 1)) % of the sgemm CPU-time peak (\(f(machine.sgemmPeakCPUGFLOPS, 1)) GFLOP/s)
           machine: \(machine.cores) cores, \(machine.threads) threads, OpenBLAS core \(machine.blasCore)
           attention scratch: \(f(Double(attentionScratchBytes) / 1048576, 2)) MiB, peak RSS: \(rss)
         """
