@@ -8,7 +8,9 @@ struct Bottleneck: AsyncParsableCommand {
         commandName: "bottleneck",
         abstract: "Generate videos from text prompts on the CPU, with Bottleneck Sampling.",
         version: "0.1.0",
-        subcommands: [Generate.self, Batch.self, Decode.self, Info.self, Plan.self])
+        subcommands: [
+            Generate.self, Batch.self, Decode.self, Info.self, Plan.self, Evaluate.self, Bench.self,
+        ])
 
     /// Parses and runs the command; every error is printed to stderr as
     /// `bottleneck: error: …` and turns into a non-zero exit status (help and version go to

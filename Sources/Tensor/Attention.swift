@@ -1,3 +1,5 @@
+import Foundation
+
 /// Which keys each query may see. Rules combine: a key is visible when every rule allows it.
 public struct AttentionMask: Sendable, Equatable {
     /// Causal structure over positions.
@@ -48,13 +50,32 @@ public struct AttentionMask: Sendable, Equatable {
 }
 
 /// Scaled dot-product attention computed tile by tile with an online softmax
-/// (Dao et al., FlashAttention, Alg. 1), so the `[Nq, Nk]` score matrix is never materialised:
-/// scratch is `queryTile × keyTile` scores plus `queryTile × headDim` accumulators.
+/// (Dao et al., FlashAttention, Alg. 1), so the `[Nq, Nk]` score matrix is never materialised.
+///
+/// Work items are (batch, head, query tile); each core takes whole items with its own scratch
+/// and calls single-threaded sgemm, so heads stay batched without any permute of q/k/v.
+/// Scratch per core: `queryTile × keyTile` scores plus `queryTile × headDim` accumulators
+/// (`scratchBytes`), independent of the sequence length beyond `maxKeyTile`.
 public enum Attention {
     /// Query rows per tile.
+    /// 256 amortises OpenBLAS's packing of each K/V tile over more rows than 128; 512 was no
+    /// faster on the build machine (tried 128/256/512 × 1024/4096 on the mid bench config).
     public static let queryTile = 256
-    /// Key columns per tile.
-    public static let keyTile = 1024
+    /// Largest key tile; the keys are split into equal tiles no wider than this.
+    public static let maxKeyTile = 4096
+
+    /// The key tile used for `keys` keys: `keys` split into equal tiles of at most `maxKeyTile`,
+    /// rounded up to a multiple of 16.
+    public static func keyTile(keys: Int) -> Int {
+        let tiles = max(1, (keys + maxKeyTile - 1) / maxKeyTile)
+        return min(maxKeyTile, ((keys + tiles - 1) / tiles + 15) / 16 * 16)
+    }
+
+    /// Bytes of scratch one attention call allocates for `keys` keys, `headDim` and `workers` cores.
+    public static func scratchBytes(keys: Int, headDim: Int, workers: Int = Threads.count) -> Int {
+        let kt = keyTile(keys: keys)
+        return workers * (queryTile * kt + queryTile * headDim + 3 * queryTile) * MemoryLayout<Float>.size
+    }
 
     /// - Parameters:
     ///   - q: `[batch, queries, heads, headDim]` (token-major, as linear layers produce it).
@@ -69,39 +90,68 @@ public enum Attention {
         let nk = k.shape[1]
         precondition(k.shape == [batch, nk, heads, d] && v.shape == k.shape,
                      "attention: q \(q.shape) k \(k.shape) v \(v.shape)")
-        let alpha = scale ?? 1 / Float(d).squareRoot()
         var out = Tensor(shape: q.shape, repeating: 0)
         let rowStride = heads * d
-        let qTiles = (nq + queryTile - 1) / queryTile
         q.data.withUnsafeBufferPointer { qb in
             k.data.withUnsafeBufferPointer { kb in
                 v.data.withUnsafeBufferPointer { vb in
                     out.data.withUnsafeMutableBufferPointer { ob in
-                        var scratch = TileScratch(queryTile: queryTile, keyTile: keyTile, headDim: d)
-                        for b in 0..<batch {
-                            for h in 0..<heads {
-                                for t in 0..<qTiles {
-                                    let i0 = t * queryTile
-                                    let rows = min(queryTile, nq - i0)
-                                    let headOffset = h * d
-                                    scratch.run(
-                                        q: qb.baseAddress! + (b * nq + i0) * rowStride + headOffset,
-                                        k: kb.baseAddress! + b * nk * rowStride + headOffset,
-                                        v: vb.baseAddress! + b * nk * rowStride + headOffset,
-                                        out: ob.baseAddress! + (b * nq + i0) * rowStride + headOffset,
-                                        rows: rows, keys: nk, stride: rowStride, scale: alpha,
-                                        limits: (0..<rows).map {
-                                            mask.keyLimit(batch: b, query: i0 + $0, keys: nk)
-                                        },
-                                        keyIsValid: mask.keyIsValid?[b])
-                                }
-                            }
-                        }
+                        guard let qp = qb.baseAddress, let kp = kb.baseAddress, let vp = vb.baseAddress,
+                              let op = ob.baseAddress else { return }
+                        scaledDotProduct(q: qp, queryStride: rowStride, k: kp, v: vp, keyStride: rowStride,
+                                         out: op, outStride: rowStride, batch: batch, queries: nq, keys: nk,
+                                         heads: heads, headDim: d, mask: mask, scale: scale)
                     }
                 }
             }
         }
         return out
+    }
+
+    /// Strided form: token rows hold `heads × headDim` values at their start (head `h` at
+    /// column `h·headDim`), so q, k, v may be column ranges of one wide buffer.
+    /// - Parameters:
+    ///   - q: batch item `b`, query `i` row at `q + (b·queries + i)·queryStride`.
+    ///   - k, v: batch item `b`, key `j` row at `k + (b·keys + j)·keyStride` (same for `v`).
+    ///   - out: batch item `b`, query `i` row at `out + (b·queries + i)·outStride`.
+    public static func scaledDotProduct(q: UnsafePointer<Float>, queryStride: Int,
+                                        k: UnsafePointer<Float>, v: UnsafePointer<Float>, keyStride: Int,
+                                        out: UnsafeMutablePointer<Float>, outStride: Int,
+                                        batch: Int, queries nq: Int, keys nk: Int, heads: Int, headDim d: Int,
+                                        mask: AttentionMask = .none, scale: Float? = nil) {
+        guard batch > 0, nq > 0, heads > 0 else { return }
+        let alpha = scale ?? 1 / Float(d).squareRoot()
+        let kt = keyTile(keys: nk)
+        let qTiles = (nq + queryTile - 1) / queryTile
+        let items = batch * heads * qTiles
+        let workers = max(1, min(Threads.count, items))
+        let pq = UncheckedPointer(UnsafeMutablePointer(mutating: q))
+        let pk = UncheckedPointer(UnsafeMutablePointer(mutating: k))
+        let pv = UncheckedPointer(UnsafeMutablePointer(mutating: v))
+        let po = UncheckedPointer(out)
+        let body: @Sendable (Int) -> Void = { w in
+            var scratch = TileScratch(queryTile: queryTile, keyTile: kt, headDim: d)
+            var item = w
+            while item < items {
+                let t = item % qTiles, h = (item / qTiles) % heads, b = item / (qTiles * heads)
+                let i0 = t * queryTile
+                let rows = min(queryTile, nq - i0)
+                let limits = (0..<rows).map { mask.keyLimit(batch: b, query: i0 + $0, keys: nk) }
+                scratch.run(
+                    q: pq.value! + (b * nq + i0) * queryStride + h * d, queryStride: queryStride,
+                    k: pk.value! + b * nk * keyStride + h * d, v: pv.value! + b * nk * keyStride + h * d,
+                    keyStride: keyStride, out: po.value! + (b * nq + i0) * outStride + h * d, outStride: outStride,
+                    rows: rows, keys: nk, scale: alpha, limits: limits, keyIsValid: mask.keyIsValid?[b])
+                item += workers
+            }
+        }
+        if workers == 1 {
+            body(0)
+        } else {
+            BLAS.withSingleThread {
+                DispatchQueue.concurrentPerform(iterations: workers, execute: body)
+            }
+        }
     }
 }
 
@@ -124,61 +174,58 @@ struct TileScratch {
     }
 
     /// `limits[r]`: keys `>= limits[r]` are invisible to query row `r`;
-    /// `keyIsValid`: optional per-key visibility.
-    mutating func run(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-                      out: UnsafeMutablePointer<Float>, rows: Int, keys: Int, stride: Int,
+    /// `keyIsValid`: optional per-key visibility. Single-threaded.
+    mutating func run(q: UnsafePointer<Float>, queryStride: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                      keyStride: Int, out: UnsafeMutablePointer<Float>, outStride: Int, rows: Int, keys: Int,
                       scale: Float, limits: [Int], keyIsValid: [Bool]?) {
         let d = headDim
-        let maxLimit = limits.max() ?? 0
+        let maxLimit = min(keys, limits.max() ?? 0)
         let kt = keyTile
-        for r in 0..<rows { rowMax[r] = -.infinity; rowSum[r] = 0 }
         scores.withUnsafeMutableBufferPointer { sb in
             accumulator.withUnsafeMutableBufferPointer { ab in
                 rowMax.withUnsafeMutableBufferPointer { mb in
                     rowSum.withUnsafeMutableBufferPointer { lb in
                         let s = sb.baseAddress!, acc = ab.baseAddress!
-                        for i in 0..<(rows * d) { acc[i] = 0 }
+                        for r in 0..<rows { mb[r] = -.infinity; lb[r] = 0 }
+                        acc.update(repeating: 0, count: rows * d)
                         var j0 = 0
-                        while j0 < min(keys, maxLimit) {
-                            let cols = min(kt, keys - j0)
+                        while j0 < maxLimit {
+                            let cols = min(kt, maxLimit - j0)
                             // S = scale · Q Kᵀ for this tile: [rows, cols].
                             BLAS.sgemm(transB: true, m: rows, n: cols, k: d, alpha: scale,
-                                       a: q, lda: stride, b: k + j0 * stride, ldb: stride,
+                                       a: q, lda: queryStride, b: k + j0 * keyStride, ldb: keyStride,
                                        c: s, ldc: kt)
-                            let ps = UncheckedPointer(s), pa = UncheckedPointer(acc)
-                            let pm = UncheckedPointer(mb.baseAddress), pl = UncheckedPointer(lb.baseAddress)
-                            let lim = limits, start = j0
-                            Threads.parallelFor(rows, costPerItem: cols * 4) { range in
-                                for r in range {
-                                    let row = ps.value! + r * kt
-                                    let visible = max(0, min(cols, lim[r] - start))
-                                    for c in visible..<cols { row[c] = -.infinity }
-                                    if let valid = keyIsValid {
-                                        for c in 0..<visible where !valid[start + c] { row[c] = -.infinity }
-                                    }
-                                    var m = pm.value![r]
-                                    for c in 0..<visible { m = max(m, row[c]) }
-                                    if m == -.infinity {
-                                        for c in 0..<cols { row[c] = 0 }
-                                        continue
-                                    }
-                                    let correction = pm.value![r] == -.infinity
-                                        ? 0 : FastMath.exp(.init(repeating: pm.value![r] - m))[0]
-                                    let sum = FastMath.expShifted(row, row, cols, shift: m)
-                                    pl.value![r] = pl.value![r] * correction + sum
-                                    pm.value![r] = m
-                                    let a = pa.value! + r * d
+                            for r in 0..<rows {
+                                let row = s + r * kt
+                                let visible = max(0, min(cols, limits[r] - j0))
+                                if let valid = keyIsValid {
+                                    for c in 0..<visible where !valid[j0 + c] { row[c] = -.infinity }
+                                }
+                                let m = max(mb[r], FastMath.max(row, visible))
+                                if m == -.infinity {
+                                    row.update(repeating: 0, count: cols)
+                                    continue
+                                }
+                                let correction: Float = mb[r] == -.infinity
+                                    ? 0 : FastMath.exp(.init(repeating: mb[r] - m))[0]
+                                let sum = FastMath.expShifted(row, row, visible, shift: m)
+                                if visible < cols { (row + visible).update(repeating: 0, count: cols - visible) }
+                                lb[r] = lb[r] * correction + sum
+                                mb[r] = m
+                                if correction != 1 {
+                                    let a = acc + r * d
                                     for c in 0..<d { a[c] *= correction }
                                 }
                             }
                             // acc += P · V_tile: [rows, cols] · [cols, d].
-                            BLAS.sgemm(m: rows, n: d, k: cols, a: s, lda: kt, b: v + j0 * stride,
-                                       ldb: stride, beta: 1, c: acc, ldc: d)
+                            BLAS.sgemm(m: rows, n: d, k: cols, a: s, lda: kt, b: v + j0 * keyStride,
+                                       ldb: keyStride, beta: 1, c: acc, ldc: d)
                             j0 += cols
                         }
                         for r in 0..<rows {
                             let inv: Float = lb[r] > 0 ? 1 / lb[r] : 0
-                            for c in 0..<d { out[r * stride + c] = acc[r * d + c] * inv }
+                            let o = out + r * outStride, a = acc + r * d
+                            for c in 0..<d { o[c] = a[c] * inv }
                         }
                     }
                 }

@@ -17,6 +17,14 @@ public enum BLAS {
         return String(cString: p)
     }
 
+    /// Runs `body` with OpenBLAS limited to one thread, then restores `Threads.count`: for
+    /// regions where each core issues its own small gemms (blockwise attention).
+    public static func withSingleThread<R>(_ body: () throws -> R) rethrows -> R {
+        setThreads(1)
+        defer { setThreads(Threads.count) }
+        return try body()
+    }
+
     /// `C = alpha * op(A) * op(B) + beta * C`, all row-major.
     /// `A` is `[m, k]` (or `[k, m]` when `transA`), `B` is `[k, n]` (or `[n, k]` when `transB`),
     /// `C` is `[m, n]`; `lda`, `ldb`, `ldc` are row strides in elements.

@@ -41,19 +41,23 @@ extension Tensor {
         }
     }
 
-    /// SiLU (`x·sigmoid(x)`), as torch `F.silu`.
+    /// SiLU (`x·sigmoid(x)`), as torch `F.silu` (vectorised, `FastMath.exp`).
     public func silu() -> Tensor {
         var t = self
-        t.apply { $0 / (1 + Foundation.exp(-$0)) }
+        let n = count
+        t.data.withUnsafeMutableBufferPointer { b in
+            if let p = b.baseAddress { RowKernels.silu(p, rows: 1, cols: n, stride: n) }
+        }
         return t
     }
 
-    /// GELU with the tanh approximation, as torch `F.gelu(approximate="tanh")`.
+    /// GELU with the tanh approximation, as torch `F.gelu(approximate="tanh")` (vectorised).
     public func geluTanh() -> Tensor {
         var t = self
-        t.apply(costPerItem: 8) { x in
-            let c: Float = 0.7978845608028654  // sqrt(2/pi)
-            return 0.5 * x * (1 + Foundation.tanh(c * (x + 0.044715 * x * x * x)))
+        let width = shape.last ?? 0
+        let rows = width == 0 ? 0 : count / width
+        t.data.withUnsafeMutableBufferPointer { b in
+            if let p = b.baseAddress { RowKernels.geluTanh(p, rows: rows, cols: width, stride: width) }
         }
         return t
     }

@@ -5,10 +5,16 @@
 public enum FastMath {
     public typealias Vector = SIMD8<Float>
 
-    @inlinable
+    @inlinable @inline(__always)
     public static func exp(_ x: Vector) -> Vector {
-        let xc = x.clamped(lowerBound: Vector(repeating: -87.3), upperBound: Vector(repeating: 88.3))
-        let n = (xc * 1.44269504088896341).rounded(.toNearestOrEven)
+        // Concrete SIMD operations only: generic conversions (Int32(Float), `rounded`) are not
+        // specialised into vector code and were most of the attention time.
+        var xc = x
+        xc.replace(with: -87.3, where: x .< -87.3)
+        xc.replace(with: 88.3, where: x .> 88.3)
+        // n = round(x·log2 e) via the 1.5·2^23 trick; its integer sits in t's low mantissa bits.
+        let t = xc * 1.44269504088896341 + 12_582_912
+        let n = t - 12_582_912
         // ln 2 split in two parts so r = x - n·ln2 keeps full precision (Cephes C1, C2).
         var r = xc - n * 0.693359375
         r = r + n * 2.12194440e-4
@@ -19,8 +25,8 @@ public enum FastMath {
         y = y * r + 1.6666665459e-1
         y = y * r + 5.0000001201e-1
         y = y * (r * r) + r + 1
-        let exponent = (SIMD8<Int32>(n) &+ 127) &<< 23
-        let scale = unsafeBitCast(exponent, to: Vector.self)
+        let ni = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        let scale = unsafeBitCast((ni &+ 127) &<< 23, to: Vector.self)
         var result = y * scale
         result.replace(with: 0, where: x .< -87.3)
         return result
@@ -47,5 +53,20 @@ public enum FastMath {
             for j in 0..<(n - i) { out[i + j] = v[j]; sum += v[j] }
         }
         return sum
+    }
+
+    /// Largest of the first `n` floats (`-inf` when `n == 0`).
+    @inlinable
+    public static func max(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = Vector(repeating: -.infinity)
+        var i = 0
+        while i + 8 <= n {
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: Vector.self)
+            acc.replace(with: v, where: v .> acc)
+            i += 8
+        }
+        var m = acc.max()
+        while i < n { m = Swift.max(m, x[i]); i += 1 }
+        return m
     }
 }

@@ -24,14 +24,7 @@ extension Tensor {
         var t = self
         let w = weight?.data, b = bias?.data
         t.forEachRow { row, n in
-            var mean: Double = 0
-            for i in 0..<n { mean += Double(row[i]) }
-            mean /= Double(n)
-            var variance: Double = 0
-            for i in 0..<n { let d = Double(row[i]) - mean; variance += d * d }
-            variance /= Double(n)
-            let inv = Float(1 / (variance + Double(eps)).squareRoot())
-            let m = Float(mean)
+            let (m, inv) = RowKernels.moments(row, n, eps: eps)
             for i in 0..<n {
                 var y = (row[i] - m) * inv
                 if let w { y *= w[i] }
@@ -72,9 +65,7 @@ extension Tensor {
             for i in 0..<n { row[i] = 0 }
             return
         }
-        var sum: Float = 0
-        for i in 0..<n { let e = Foundation.exp(row[i] - m); row[i] = e; sum += e }
-        let inv = 1 / sum
+        let inv = 1 / FastMath.expShifted(row, row, n, shift: m)
         for i in 0..<n { row[i] *= inv }
     }
 

@@ -1,0 +1,126 @@
+import Foundation
+import Models
+import Tensor
+
+/// One timed transformer forward configuration and its measurements.
+public struct TransformerBenchmark: Sendable {
+    /// Where the weights come from.
+    public enum Weights: Sendable {
+        /// Seeded random weights for `configuration` (no weights file needed).
+        case random(TransformerConfiguration)
+        /// A diffusers `transformer/` folder.
+        case folder(String)
+    }
+
+    public var weights: Weights
+    /// Latent size before patching, `[frames, height, width]`.
+    public var latent: [Int]
+    public var textTokens: Int
+    public var warmup: Int
+    public var iterations: Int
+
+    public init(weights: Weights, latent: [Int], textTokens: Int, warmup: Int = 1, iterations: Int = 3) {
+        self.weights = weights
+        self.latent = latent
+        self.textTokens = textTokens
+        self.warmup = warmup
+        self.iterations = iterations
+    }
+
+    /// Result of `run`, printed as text or JSON by `bottleneck bench transformer`.
+    public struct Result: Codable, Sendable {
+        public var machine: MachineInfo
+        public var innerDim: Int, heads: Int, headDim: Int, doubleBlocks: Int, singleBlocks: Int
+        /// `[frames, height, width]` before patching.
+        public var latent: [Int]
+        public var imageTokens: Int, textTokens: Int
+        /// Seconds of each timed forward.
+        public var seconds: [Double]
+        /// Fastest forward.
+        public var bestSeconds: Double
+        /// Counted FLOPs of one forward (`TransformerConfiguration.flops`).
+        public var flops: Double
+        public var attentionFraction: Double
+        /// `flops / bestSeconds / 1e9`.
+        public var gflops: Double
+        /// `gflops / machine.sgemmPeakGFLOPS`.
+        public var fractionOfSgemmPeak: Double
+        /// CPU seconds (user + system, all threads) of the fastest forward.
+        public var cpuSeconds: Double
+        /// `flops / cpuSeconds × threads / 1e9` over `machine.sgemmPeakCPUGFLOPS`: efficiency
+        /// with other processes' load factored out.
+        public var fractionOfSgemmPeakCPU: Double
+        /// Attention tile scratch of one call (`Attention.scratchBytes`).
+        public var attentionScratchBytes: Int
+        /// Peak resident set size of the process after the run (includes weights).
+        public var peakResidentBytes: Int?
+    }
+
+    /// Builds the model, runs `warmup` untimed and `iterations` timed forwards (batch 1, all text
+    /// tokens valid, t = 1000, guidance 6000 when embedded) and measures the sgemm peak.
+    public func run(threads: Int) throws -> Result {
+        let model: HunyuanVideoTransformer
+        switch weights {
+        case .random(let c): model = try HunyuanVideoTransformer(configuration: c, parameters: RandomParameters(seed: 1))
+        case .folder(let path): model = try HunyuanVideoTransformer(directory: path)
+        }
+        let c = model.configuration
+        let (t, h, w) = (latent[0], latent[1], latent[2])
+        let latents = RandomParameters(seed: 2).uniform(shape: [1, t, h, w, c.inChannels])
+        let text = RandomParameters(seed: 3).uniform(shape: [1, textTokens, c.textEmbedDim])
+        let pooled = RandomParameters(seed: 4).uniform(shape: [1, c.pooledProjectionDim])
+        let mask = [[Bool](repeating: true, count: textTokens)]
+        let guidance: [Float]? = c.guidanceEmbeds ? [6000] : nil
+        func forward() throws -> (wall: Double, cpu: Double) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let cpuStart = processCPUSeconds()
+            let v = try model(latents: latents, timestep: [1000], text: text, textMask: mask, pooled: pooled, guidance: guidance)
+            precondition(v.count == latents.count)
+            return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, processCPUSeconds() - cpuStart)
+        }
+        for _ in 0..<warmup { _ = try forward() }
+        var runs: [(wall: Double, cpu: Double)] = []
+        for _ in 0..<iterations { runs.append(try forward()) }
+        let seconds = runs.map(\.wall)
+        let cpuSeconds = runs.map(\.cpu).min() ?? .nan
+        let machine = MachineInfo.measure(threads: threads)
+        let f = c.flops(latentFrames: t, latentHeight: h, latentWidth: w, textTokens: textTokens)
+        let best = seconds.min() ?? .nan
+        let gflops = f.total / best / 1e9
+        let ni = (t / c.patchSizeT) * (h / c.patchSize) * (w / c.patchSize)
+        return Result(machine: machine, innerDim: c.innerDim, heads: c.numAttentionHeads, headDim: c.attentionHeadDim,
+                      doubleBlocks: c.numLayers, singleBlocks: c.numSingleLayers, latent: latent, imageTokens: ni,
+                      textTokens: textTokens, seconds: seconds, bestSeconds: best, flops: f.total,
+                      attentionFraction: f.attention / f.total, gflops: gflops,
+                      fractionOfSgemmPeak: gflops / machine.sgemmPeakGFLOPS, cpuSeconds: cpuSeconds,
+                      fractionOfSgemmPeakCPU: f.total / cpuSeconds * Double(threads) / 1e9 / machine.sgemmPeakCPUGFLOPS,
+                      attentionScratchBytes: Attention.scratchBytes(keys: ni + textTokens, headDim: c.attentionHeadDim),
+                      peakResidentBytes: peakResidentBytes())
+    }
+}
+
+extension TransformerBenchmark.Result {
+    /// Human-readable summary (what `bench transformer` prints without `--json`).
+    public var text: String {
+        func f(_ x: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", x) }
+        let rss = peakResidentBytes.map { "\(f(Double($0) / 1048576, 1)) MiB" } ?? "n/a"
+        return """
+        transformer forward: D=\(innerDim) (\(heads)×\(headDim)), \(doubleBlocks) double + \(singleBlocks) single blocks
+          latent \(latent.map(String.init).joined(separator: "x")) -> \(imageTokens) image + \(textTokens) text tokens
+          time: best \(f(bestSeconds, 3)) s  (runs: \(seconds.map { f($0, 3) }.joined(separator: ", ")))
+          counted: \(f(flops / 1e9, 1)) GFLOP (\(f(attentionFraction * 100, 0)) % attention) -> \(f(gflops, 1)) GFLOP/s
+          sgemm peak: \(f(machine.sgemmPeakGFLOPS, 1)) GFLOP/s (n=\(machine.sgemmPeakSize)) -> \(f(fractionOfSgemmPeak * 100, 1)) % of peak
+          per CPU second: forward \(f(cpuSeconds, 3)) CPU-s -> \(f(fractionOfSgemmPeakCPU * 100, 1)) % of the sgemm CPU-time peak (\(f(machine.sgemmPeakCPUGFLOPS, 1)) GFLOP/s)
+          machine: \(machine.cores) cores, \(machine.threads) threads, OpenBLAS core \(machine.blasCore)
+          attention scratch: \(f(Double(attentionScratchBytes) / 1048576, 2)) MiB, peak RSS: \(rss)
+        """
+    }
+}
+
+extension RandomParameters {
+    /// A tensor of `shape` with seeded values in [-1, 1) (benchmark inputs).
+    func uniform(shape: [Int]) -> Tensor {
+        // A [count, 1] "weight" has fan-in 1, so its values are uniform in ±1; this never throws.
+        (try? scoped("input").tensor("values", shape: [shape.reduce(1, *), 1]).reshaped(shape)) ?? Tensor(shape: shape)
+    }
+}

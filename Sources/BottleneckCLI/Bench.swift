@@ -1,0 +1,61 @@
+import ArgumentParser
+import Benchmarks
+import Foundation
+import Tensor
+
+extension Bottleneck {
+    /// `bottleneck bench <case>`: timed runs with machine info. Each case is one file
+    /// (`Bench<Case>.swift`, an `extension Bottleneck.Bench` command using `BenchOptions` and
+    /// `BenchOutput`) plus its line in `subcommands` below.
+    struct Bench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure the speed of a pipeline stage on this machine.",
+            subcommands: [Transformer.self])
+    }
+}
+
+/// Options every benchmark takes.
+struct BenchOptions: ParsableArguments {
+    @Option(help: "Kernel and OpenBLAS threads.")
+    var threads: Int = 2
+
+    @Flag(help: "Print the result as JSON on stdout instead of text.")
+    var json = false
+
+    @Option(help: "Untimed warm-up runs.")
+    var warmup: Int = 1
+
+    @Option(help: "Timed runs; the best is reported.")
+    var iterations: Int = 3
+
+    func validate() throws {
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1.") }
+        guard warmup >= 0, iterations >= 1 else { throw ValidationError("--warmup must be >= 0 and --iterations >= 1.") }
+    }
+
+    /// Sets the thread count once, before any work.
+    func configureThreads() { Threads.configure(threads) }
+}
+
+/// Writes a benchmark result: JSON or its text form to stdout (the machine output of `bench`).
+enum BenchOutput {
+    static func emit<R: Encodable>(_ result: R, text: String, json: Bool) throws {
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            FileHandle.standardOutput.write(try encoder.encode(result))
+            FileHandle.standardOutput.write(Data("\n".utf8))
+        } else {
+            FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        }
+    }
+
+    /// A latent size `FxHxW` (e.g. `33x16x16`).
+    static func parseLatent(_ s: String) throws -> [Int] {
+        let parts = s.lowercased().split(separator: "x").map { Int($0) }
+        guard parts.count == 3, parts.allSatisfy({ ($0 ?? 0) > 0 }) else {
+            throw ValidationError("latent '\(s)' must be frames x height x width in latent units, e.g. 33x16x16")
+        }
+        return parts.map { $0! }
+    }
+}
