@@ -172,6 +172,11 @@ final class EncoderSession {
         }
         let encoderOptions = Self.encoderOptions(encoderName: info.encoderName, options: options)
         if info.codec == .vp9 || info.codec == .av1 { c.pointee.bit_rate = 0 }  // constant quality
+        if info.encoderName == "libsvtav1", av_log_get_level() < AV_LOG_VERBOSE {
+            // SVT-AV1 prints its banner to stderr itself unless SVT_LOG says errors only (1).
+            // Only set when the user has not chosen a level.
+            setenv("SVT_LOG", "1", 0)
+        }
         var dict = LibAV.dictionary(encoderOptions)
         defer { av_dict_free(&dict) }
         try LibAV.check(avcodec_open2(c, encoder, &dict), "opening encoder \(info.encoderName)", path: path)
