@@ -44,6 +44,9 @@ extension Bottleneck.Bench {
             var crf: Int
             var preset: String
             var secondsPerRun: [Double]
+            /// Process CPU time (user + system, all threads) per run: meaningful when other
+            /// work shares the machine and wall time is inflated.
+            var cpuSecondsPerRun: [Double]
             var medianFramesPerSecond: Double
             var bytes: Int64
         }
@@ -64,6 +67,7 @@ extension Bottleneck.Bench {
             for (width, height) in sizes {
                 let clip = try Self.synthesize(width: width, height: height, count: frames)
                 var seconds: [Double] = []
+                var cpuSeconds: [Double] = []
                 var bytes: Int64 = 0
                 var encoder = ""
                 for _ in 0..<iterations {
@@ -71,12 +75,14 @@ extension Bottleneck.Bench {
                         width: width, height: height, fps: try FrameRate(24), format: .mp4, codec: .h264,
                         crf: crf, preset: preset)
                     let start = DispatchTime.now().uptimeNanoseconds
+                    let cpuStart = Self.processCPUSeconds()
                     let writer = try VideoWriter(destination: .file(folder + "/bench.mp4"), options: options)
                     for batch in stride(from: 0, to: clip.count, by: 8) {
                         try await writer.append(Array(clip[batch..<min(clip.count, batch + 8)]))
                     }
                     let summary = try await writer.finish()
                     seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                    cpuSeconds.append(Self.processCPUSeconds() - cpuStart)
                     bytes = summary.bytes
                     encoder = summary.stream.encoderName
                 }
@@ -84,7 +90,7 @@ extension Bottleneck.Bench {
                 cases.append(
                     Case(
                         width: width, height: height, frames: frames, encoder: encoder, crf: crf,
-                        preset: preset.rawValue, secondsPerRun: seconds,
+                        preset: preset.rawValue, secondsPerRun: seconds, cpuSecondsPerRun: cpuSeconds,
                         medianFramesPerSecond: Double(frames) / median, bytes: bytes))
             }
             let report = Report(processors: ProcessInfo.processInfo.activeProcessorCount, cases: cases)
@@ -97,11 +103,21 @@ extension Bottleneck.Bench {
                 var text = "encode: mp4 \(preset.rawValue) crf \(crf), \(report.processors) processors\n"
                 for c in cases {
                     text += "  \(c.width)x\(c.height) × \(c.frames) frames (\(c.encoder)): "
-                        + String(format: "%.1f frames/s (median of %d), %d bytes", c.medianFramesPerSecond, c.secondsPerRun.count, c.bytes)
+                        + String(
+                            format: "%.1f frames/s (median of %d), %.2f CPU-s per run, %d bytes",
+                            c.medianFramesPerSecond, c.secondsPerRun.count,
+                            c.cpuSecondsPerRun.sorted()[c.cpuSecondsPerRun.count / 2], c.bytes)
                         + "\n"
                 }
                 FileHandle.standardOutput.write(Data(text.utf8))
             }
+        }
+
+        static func processCPUSeconds() -> Double {
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+            return seconds(usage.ru_utime) + seconds(usage.ru_stime)
         }
 
         static func parseSize(_ s: String) throws -> (Int, Int) {
