@@ -61,7 +61,8 @@ extension Bottleneck.Bench {
         func run() async throws {
             let sizes = try (size.isEmpty ? ["128x128", "512x512"] : size).map(Self.parseSize)
             let folder = NSTemporaryDirectory() + "bottleneck-bench-encode-\(getpid())"
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: folder, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: folder) }
             var cases: [Case] = []
             for (width, height) in sizes {
@@ -72,11 +73,13 @@ extension Bottleneck.Bench {
                 var encoder = ""
                 for _ in 0..<iterations {
                     let options = VideoOptions(
-                        width: width, height: height, fps: try FrameRate(24), format: .mp4, codec: .h264,
+                        width: width, height: height, fps: try FrameRate(24), format: .mp4,
+                        codec: .h264,
                         crf: crf, preset: preset)
                     let start = DispatchTime.now().uptimeNanoseconds
                     let cpuStart = Self.processCPUSeconds()
-                    let writer = try VideoWriter(destination: .file(folder + "/bench.mp4"), options: options)
+                    let writer = try VideoWriter(
+                        destination: .file(folder + "/bench.mp4"), options: options)
                     for batch in stride(from: 0, to: clip.count, by: 8) {
                         try await writer.append(Array(clip[batch..<min(clip.count, batch + 8)]))
                     }
@@ -90,19 +93,23 @@ extension Bottleneck.Bench {
                 cases.append(
                     Case(
                         width: width, height: height, frames: frames, encoder: encoder, crf: crf,
-                        preset: preset.rawValue, secondsPerRun: seconds, cpuSecondsPerRun: cpuSeconds,
+                        preset: preset.rawValue, secondsPerRun: seconds,
+                        cpuSecondsPerRun: cpuSeconds,
                         medianFramesPerSecond: Double(frames) / median, bytes: bytes))
             }
-            let report = Report(processors: ProcessInfo.processInfo.activeProcessorCount, cases: cases)
+            let report = Report(
+                processors: ProcessInfo.processInfo.activeProcessorCount, cases: cases)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
                 FileHandle.standardOutput.write(try encoder.encode(report))
                 FileHandle.standardOutput.write(Data("\n".utf8))
             } else {
-                var text = "encode: mp4 \(preset.rawValue) crf \(crf), \(report.processors) processors\n"
+                var text =
+                    "encode: mp4 \(preset.rawValue) crf \(crf), \(report.processors) processors\n"
                 for c in cases {
-                    text += "  \(c.width)x\(c.height) × \(c.frames) frames (\(c.encoder)): "
+                    text +=
+                        "  \(c.width)x\(c.height) × \(c.frames) frames (\(c.encoder)): "
                         + String(
                             format: "%.1f frames/s (median of %d), %.2f CPU-s per run, %d bytes",
                             c.medianFramesPerSecond, c.secondsPerRun.count,
@@ -122,8 +129,11 @@ extension Bottleneck.Bench {
 
         static func parseSize(_ s: String) throws -> (Int, Int) {
             let parts = s.lowercased().split(separator: "x").map { Int($0) }
-            guard parts.count == 2, let w = parts[0], let h = parts[1], w > 0, h > 0, w % 2 == 0, h % 2 == 0 else {
-                throw ValidationError("size '\(s)' must be WIDTHxHEIGHT with even positive numbers, e.g. 128x128")
+            guard parts.count == 2, let w = parts[0], let h = parts[1], w > 0, h > 0, w % 2 == 0,
+                h % 2 == 0
+            else {
+                throw ValidationError(
+                    "size '\(s)' must be WIDTHxHEIGHT with even positive numbers, e.g. 128x128")
             }
             return (w, h)
         }
@@ -138,13 +148,20 @@ extension Bottleneck.Bench {
                 let r = Double(min(width, height)) * 0.18
                 for y in 0..<height {
                     for x in 0..<width {
-                        let dx = Double(x) - cx, dy = Double(y) - cy
-                        let disc = max(0, min(1, (r - (dx * dx + dy * dy).squareRoot()) / (0.3 * r)))
-                        let u = Double(x) / Double(width), v = Double(y) / Double(height)
+                        let dx = Double(x) - cx
+                        let dy = Double(y) - cy
+                        let disc = max(
+                            0, min(1, (r - (dx * dx + dy * dy).squareRoot()) / (0.3 * r)))
+                        let u = Double(x) / Double(width)
+                        let v = Double(y) / Double(height)
                         let i = (y * width + x) * 3
-                        pixels[i] = UInt8((255 * (0.2 + 0.6 * u) * (1 - disc) + 230 * disc).rounded())
-                        pixels[i + 1] = UInt8((255 * (0.3 + 0.4 * v + 0.1 * sin(Double(t) * 0.1 + u * 6)) * (1 - disc) + 90 * disc).rounded())
-                        pixels[i + 2] = UInt8((255 * (0.6 - 0.4 * u * v) * (1 - disc) + 40 * disc).rounded())
+                        pixels[i] = UInt8(
+                            (255 * (0.2 + 0.6 * u) * (1 - disc) + 230 * disc).rounded())
+                        pixels[i + 1] = UInt8(
+                            (255 * (0.3 + 0.4 * v + 0.1 * sin(Double(t) * 0.1 + u * 6)) * (1 - disc)
+                                + 90 * disc).rounded())
+                        pixels[i + 2] = UInt8(
+                            (255 * (0.6 - 0.4 * u * v) * (1 - disc) + 40 * disc).rounded())
                     }
                 }
                 return try VideoFrame(width: width, height: height, pixels: pixels)
@@ -157,7 +174,9 @@ extension EncoderPreset {
     /// Parses a preset name; the error lists the valid ones.
     init(name: String) throws {
         guard let p = EncoderPreset(rawValue: name) else {
-            throw ValidationError("unknown preset '\(name)'; use one of \(EncoderPreset.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError(
+                "unknown preset '\(name)'; use one of \(EncoderPreset.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
         }
         self = p
     }

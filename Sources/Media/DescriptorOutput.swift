@@ -19,7 +19,9 @@ final class DescriptorOutput {
     init(fd: Int32, path: String) throws {
         self.fd = fd
         guard let buffer = av_malloc(Int(Self.bufferSize)) else {
-            throw MediaError(.libav(operation: "av_malloc", code: bn_averror(ENOMEM), message: "out of memory"), path: path)
+            throw MediaError(
+                .libav(operation: "av_malloc", code: bn_averror(ENOMEM), message: "out of memory"),
+                path: path)
         }
         let opaque = Unmanaged.passUnretained(self).toOpaque()
         guard
@@ -28,7 +30,10 @@ final class DescriptorOutput {
                 descriptorWritePacket, nil)
         else {
             av_free(buffer)
-            throw MediaError(.libav(operation: "avio_alloc_context", code: bn_averror(ENOMEM), message: "out of memory"), path: path)
+            throw MediaError(
+                .libav(
+                    operation: "avio_alloc_context", code: bn_averror(ENOMEM),
+                    message: "out of memory"), path: path)
         }
         ctx.pointee.seekable = 0
         context = ctx

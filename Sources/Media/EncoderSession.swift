@@ -28,7 +28,7 @@ final class EncoderSession {
     private var stream: UnsafeMutablePointer<AVStream>?
     private var frame: UnsafeMutablePointer<AVFrame>?
     private var packet: UnsafeMutablePointer<AVPacket>?
-    private var scaler: OpaquePointer?
+    private var converter: RGBToYUVConverter?
     private var descriptorOutput: DescriptorOutput?
     private var published = false
 
@@ -46,7 +46,8 @@ final class EncoderSession {
                 throw MediaError(
                     .formatRequired(
                         reason: "cannot tell the container from the file name; name it with a"
-                            + " known extension (.mp4, .mkv, .webm, .y4m, .nut, .rgb) or give the format"),
+                            + " known extension (.mp4, .mkv, .webm, .y4m, .nut, .rgb) or give the format"
+                    ),
                     path: display)
             }
             format = f
@@ -62,7 +63,9 @@ final class EncoderSession {
             throw MediaError(
                 .unsupportedCombination(
                     codec: codec.rawValue, format: format.rawValue,
-                    reason: "supported: \(format.supportedCodecs.map(\.rawValue).joined(separator: ", "))"),
+                    reason:
+                        "supported: \(format.supportedCodecs.map(\.rawValue).joined(separator: ", "))"
+                ),
                 path: display)
         }
         if format == .png, case .fileDescriptor = destination {
@@ -82,7 +85,8 @@ final class EncoderSession {
                 avcodec_find_encoder_by_name(name).map { (name, $0) }
             }).first
         else {
-            throw MediaError(.encoderUnavailable(codec: codec.rawValue, tried: candidates), path: display)
+            throw MediaError(
+                .encoderUnavailable(codec: codec.rawValue, tried: candidates), path: display)
         }
         // 4. Destination naming.
         switch destination {
@@ -91,11 +95,18 @@ final class EncoderSession {
         case .file(let path):
             let final = format == .png && path.hasSuffix("/") ? String(path.dropLast()) : path
             let temporary = Self.temporaryName(for: final)
-            target = format == .png ? .folder(final: final, temporary: temporary) : .file(final: final, temporary: temporary)
+            target =
+                format == .png
+                ? .folder(final: final, temporary: temporary)
+                : .file(final: final, temporary: temporary)
         }
         displayPath = display
         let fragmented: Bool
-        if case .descriptor = target, format == .mp4 { fragmented = true } else { fragmented = false }
+        if case .descriptor = target, format == .mp4 {
+            fragmented = true
+        } else {
+            fragmented = false
+        }
         info = StreamInfo(
             format: format, codec: codec, encoderName: encoderName,
             pixelFormat: String(cString: av_get_pix_fmt_name(pixelFormat)), width: options.width,
@@ -119,16 +130,21 @@ final class EncoderSession {
         case .descriptor(let fd): url = "pipe:\(fd)"
         case .file(let final, let temporary):
             var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: final, isDirectory: &isDirectory), isDirectory.boolValue {
+            if FileManager.default.fileExists(atPath: final, isDirectory: &isDirectory),
+                isDirectory.boolValue
+            {
                 throw MediaError(.cannotOpenOutput(message: "is a directory"), path: path)
             }
             url = temporary
         case .folder(let final, let temporary):
-            if let contents = try? FileManager.default.contentsOfDirectory(atPath: final), !contents.isEmpty {
+            if let contents = try? FileManager.default.contentsOfDirectory(atPath: final),
+                !contents.isEmpty
+            {
                 throw MediaError(.destinationExists, path: final)
             }
             do {
-                try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: false)
+                try FileManager.default.createDirectory(
+                    atPath: temporary, withIntermediateDirectories: false)
             } catch {
                 throw MediaError(.cannotOpenOutput(message: Self.describe(error)), path: final)
             }
@@ -141,20 +157,27 @@ final class EncoderSession {
             avformat_alloc_output_context2(&fmt, nil, info.format.muxerName, url),
             "avformat_alloc_output_context2(\(info.format.muxerName))", path: path)
         guard let fmt else {
-            throw MediaError(.libav(operation: "avformat_alloc_output_context2", code: 0, message: "no context"), path: path)
+            throw MediaError(
+                .libav(operation: "avformat_alloc_output_context2", code: 0, message: "no context"),
+                path: path)
         }
         formatContext = fmt
 
         // 3. Encoder context: size, rate, BT.709 tags, quality.
         guard let c = avcodec_alloc_context3(encoder) else {
-            throw MediaError(.libav(operation: "avcodec_alloc_context3", code: bn_averror(ENOMEM), message: "out of memory"), path: path)
+            throw MediaError(
+                .libav(
+                    operation: "avcodec_alloc_context3", code: bn_averror(ENOMEM),
+                    message: "out of memory"), path: path)
         }
         codecContext = c
         c.pointee.width = Int32(options.width)
         c.pointee.height = Int32(options.height)
         c.pointee.pix_fmt = pixelFormat
-        c.pointee.time_base = AVRational(num: Int32(options.fps.denominator), den: Int32(options.fps.numerator))
-        c.pointee.framerate = AVRational(num: Int32(options.fps.numerator), den: Int32(options.fps.denominator))
+        c.pointee.time_base = AVRational(
+            num: Int32(options.fps.denominator), den: Int32(options.fps.numerator))
+        c.pointee.framerate = AVRational(
+            num: Int32(options.fps.numerator), den: Int32(options.fps.denominator))
         c.pointee.sample_aspect_ratio = AVRational(num: 1, den: 1)
         if pixelFormat == AV_PIX_FMT_YUV420P {
             c.pointee.color_range = AVCOL_RANGE_MPEG
@@ -179,23 +202,31 @@ final class EncoderSession {
         }
         var dict = LibAV.dictionary(encoderOptions)
         defer { av_dict_free(&dict) }
-        try LibAV.check(avcodec_open2(c, encoder, &dict), "opening encoder \(info.encoderName)", path: path)
+        try LibAV.check(
+            avcodec_open2(c, encoder, &dict), "opening encoder \(info.encoderName)", path: path)
         let unused = LibAV.keys(dict)
         if let name = unused.first {
             let value = encoderOptions.first { $0.0 == name }?.1 ?? ""
             throw MediaError(
-                .invalidOption(name: name, value: value, reason: "not recognised by \(info.encoderName)"), path: path)
+                .invalidOption(
+                    name: name, value: value, reason: "not recognised by \(info.encoderName)"),
+                path: path)
         }
 
         // 4. Stream and container metadata.
         guard let st = avformat_new_stream(fmt, nil) else {
-            throw MediaError(.libav(operation: "avformat_new_stream", code: bn_averror(ENOMEM), message: "out of memory"), path: path)
+            throw MediaError(
+                .libav(
+                    operation: "avformat_new_stream", code: bn_averror(ENOMEM),
+                    message: "out of memory"), path: path)
         }
         stream = st
         st.pointee.time_base = c.pointee.time_base
         st.pointee.avg_frame_rate = c.pointee.framerate
         st.pointee.r_frame_rate = c.pointee.framerate
-        try LibAV.check(avcodec_parameters_from_context(st.pointee.codecpar, c), "avcodec_parameters_from_context", path: path)
+        try LibAV.check(
+            avcodec_parameters_from_context(st.pointee.codecpar, c),
+            "avcodec_parameters_from_context", path: path)
         for (key, value) in options.metadata.sorted(by: { $0.key < $1.key }) {
             av_dict_set(&fmt.pointee.metadata, key, value, 0)
         }
@@ -221,18 +252,26 @@ final class EncoderSession {
         var muxerOptions: [(String, String)] = []
         if info.format == .mp4 {
             muxerOptions.append(
-                ("movflags", info.fragmented
-                    ? "+frag_keyframe+empty_moov+default_base_moof+use_metadata_tags"
-                    : "+faststart+use_metadata_tags"))
+                (
+                    "movflags",
+                    info.fragmented
+                        ? "+frag_keyframe+empty_moov+default_base_moof+use_metadata_tags"
+                        : "+faststart+use_metadata_tags"
+                ))
         }
         var muxDict = LibAV.dictionary(muxerOptions)
         defer { av_dict_free(&muxDict) }
         let header = avformat_write_header(fmt, &muxDict)
-        if header < 0 { throw outputError(header, operation: "writing the \(info.format.rawValue) header") }
+        if header < 0 {
+            throw outputError(header, operation: "writing the \(info.format.rawValue) header")
+        }
 
         // 7. Reused frame, packet and RGB -> YUV converter (BT.709 matrix, tv range).
         guard let f = av_frame_alloc(), let p = av_packet_alloc() else {
-            throw MediaError(.libav(operation: "av_frame_alloc", code: bn_averror(ENOMEM), message: "out of memory"), path: path)
+            throw MediaError(
+                .libav(
+                    operation: "av_frame_alloc", code: bn_averror(ENOMEM), message: "out of memory"),
+                path: path)
         }
         frame = f
         packet = p
@@ -245,18 +284,8 @@ final class EncoderSession {
         f.pointee.color_trc = c.pointee.color_trc
         try LibAV.check(av_frame_get_buffer(f, 0), "av_frame_get_buffer", path: path)
         if pixelFormat == AV_PIX_FMT_YUV420P {
-            scaler = sws_getContext(
-                Int32(options.width), Int32(options.height), AV_PIX_FMT_RGB24,
-                Int32(options.width), Int32(options.height), AV_PIX_FMT_YUV420P,
-                SWS_BILINEAR | SWS_ACCURATE_RND, nil, nil, nil)
-            guard let scaler else {
-                throw MediaError(.libav(operation: "sws_getContext", code: 0, message: "unsupported conversion"), path: path)
-            }
-            let bt709 = sws_getCoefficients(SWS_CS_ITU709)
-            // Source RGB is full range (1); destination YUV is tv/limited range (0).
-            if sws_setColorspaceDetails(scaler, bt709, 1, bt709, 0, 0, 1 << 16, 1 << 16) < 0 {
-                throw MediaError(.libav(operation: "sws_setColorspaceDetails", code: -1, message: "BT.709 not supported"), path: path)
-            }
+            converter = try RGBToYUVConverter(
+                width: options.width, height: options.height, path: path)
         }
     }
 
@@ -264,7 +293,9 @@ final class EncoderSession {
 
     /// Converts, encodes and muxes one frame.
     func append(_ source: VideoFrame) throws {
-        guard let c = codecContext, let f = frame else { throw MediaError(.writerClosed, path: displayPath) }
+        guard let c = codecContext, let f = frame else {
+            throw MediaError(.writerClosed, path: displayPath)
+        }
         guard source.width == info.width, source.height == info.height else {
             throw MediaError(
                 .frameSizeMismatch(
@@ -274,29 +305,14 @@ final class EncoderSession {
         }
         // The encoder (or a wrapped_avframe packet) may still reference the last buffer.
         try LibAV.check(av_frame_make_writable(f), "av_frame_make_writable", path: displayPath)
-        let width = info.width, height = info.height
-        source.pixels.withUnsafeBufferPointer { src in
-            withUnsafeMutablePointer(to: &f.pointee.data) { dataTuple in
-                withUnsafeMutablePointer(to: &f.pointee.linesize) { strideTuple in
-                    dataTuple.withMemoryRebound(to: UnsafeMutablePointer<UInt8>?.self, capacity: 8) { dst in
-                        strideTuple.withMemoryRebound(to: Int32.self, capacity: 8) { dstStride in
-                            if let scaler {
-                                var srcPlanes: [UnsafePointer<UInt8>?] = [src.baseAddress, nil, nil, nil]
-                                var srcStrides: [Int32] = [Int32(width * 3), 0, 0, 0]
-                                _ = sws_scale(scaler, &srcPlanes, &srcStrides, 0, Int32(height), dst, dstStride)
-                            } else if let plane = dst[0], let base = src.baseAddress {
-                                let rowBytes = width * 3
-                                for y in 0..<height {
-                                    (plane + y * Int(dstStride[0])).update(from: base + y * rowBytes, count: rowBytes)
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+        if let converter {
+            converter.convert(source, into: f)
+        } else {
+            RGBToYUVConverter.copyRGB(source, into: f)
         }
         f.pointee.pts = Int64(framesWritten)
-        try LibAV.check(avcodec_send_frame(c, f), "encoding frame \(framesWritten)", path: displayPath)
+        try LibAV.check(
+            avcodec_send_frame(c, f), "encoding frame \(framesWritten)", path: displayPath)
         framesWritten += 1
         try drainPackets()
     }
@@ -311,9 +327,13 @@ final class EncoderSession {
     /// Flushes the encoder, writes the trailer, closes the output and publishes it.
     /// - Returns: bytes in the published output.
     func finish() throws -> Int64 {
-        guard let c = codecContext, let fmt = formatContext else { throw MediaError(.writerClosed, path: displayPath) }
+        guard let c = codecContext, let fmt = formatContext else {
+            throw MediaError(.writerClosed, path: displayPath)
+        }
         let r = avcodec_send_frame(c, nil)
-        if r < 0 && r != bn_averror_eof() { try LibAV.check(r, "flushing the encoder", path: displayPath) }
+        if r < 0 && r != bn_averror_eof() {
+            try LibAV.check(r, "flushing the encoder", path: displayPath)
+        }
         try drainPackets()
         let t = av_write_trailer(fmt)
         if t < 0 { throw outputError(t, operation: "writing the \(info.format.rawValue) trailer") }
@@ -338,14 +358,20 @@ final class EncoderSession {
             return descriptorBytes
         case .file(let final, let temporary):
             if rename(temporary, final) != 0 {
-                throw MediaError(.cannotOpenOutput(message: "renaming \(temporary): \(String(cString: strerror(errno)))"), path: final)
+                throw MediaError(
+                    .cannotOpenOutput(
+                        message: "renaming \(temporary): \(String(cString: strerror(errno)))"),
+                    path: final)
             }
             published = true
             return (try? fm.attributesOfItem(atPath: final)[.size] as? Int64) ?? 0
         case .folder(let final, let temporary):
             if fm.fileExists(atPath: final) { try? fm.removeItem(atPath: final) }  // empty (checked at open)
             if rename(temporary, final) != 0 {
-                throw MediaError(.cannotOpenOutput(message: "renaming \(temporary): \(String(cString: strerror(errno)))"), path: final)
+                throw MediaError(
+                    .cannotOpenOutput(
+                        message: "renaming \(temporary): \(String(cString: strerror(errno)))"),
+                    path: final)
             }
             published = true
             let names = (try? fm.contentsOfDirectory(atPath: final)) ?? []
@@ -356,7 +382,9 @@ final class EncoderSession {
     }
 
     private func drainPackets() throws {
-        guard let c = codecContext, let p = packet, let fmt = formatContext, let st = stream else { return }
+        guard let c = codecContext, let p = packet, let fmt = formatContext, let st = stream else {
+            return
+        }
         while true {
             let r = avcodec_receive_packet(c, p)
             if r == bn_averror_eagain() || r == bn_averror_eof() { return }
@@ -395,7 +423,8 @@ final class EncoderSession {
         if let fmt = formatContext {
             if descriptorOutput != nil {
                 fmt.pointee.pb = nil
-            } else if (fmt.pointee.oformat.pointee.flags & AVFMT_NOFILE) == 0, fmt.pointee.pb != nil {
+            } else if (fmt.pointee.oformat.pointee.flags & AVFMT_NOFILE) == 0, fmt.pointee.pb != nil
+            {
                 avio_closep(&fmt.pointee.pb)
             }
             avformat_free_context(fmt)
@@ -406,68 +435,9 @@ final class EncoderSession {
         if codecContext != nil { avcodec_free_context(&codecContext) }
         if frame != nil { av_frame_free(&frame) }
         if packet != nil { av_packet_free(&packet) }
-        if let s = scaler { sws_freeContext(s); scaler = nil }
+        converter = nil
         stream = nil
     }
 
     deinit { abort() }
-
-    // MARK: Helpers
-
-    /// `/dir/name.mp4` -> `/dir/.name.mp4.partial-<pid>-<random>`: same folder (so the final
-    /// rename is atomic), hidden, and without the real extension, so it never looks finished.
-    static func temporaryName(for final: String) -> String {
-        let slash = final.lastIndex(of: "/")
-        let folder = slash.map { String(final[...$0]) } ?? ""
-        let name = slash.map { String(final[final.index(after: $0)...]) } ?? final
-        let tag = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        return "\(folder).\(name).partial-\(getpid())-\(tag)"
-    }
-
-    static func validate(
-        options: VideoOptions, codec: VideoCodec, pixelFormat: AVPixelFormat, path: String
-    ) throws {
-        let w = options.width, h = options.height
-        guard w > 0, h > 0, w <= 16384, h <= 16384 else {
-            throw MediaError(.invalidDimensions(width: w, height: h, reason: "width and height must be 1...16384"), path: path)
-        }
-        if pixelFormat == AV_PIX_FMT_YUV420P, w % 2 != 0 || h % 2 != 0 {
-            let widths = w % 2 == 0 ? [w] : [w - 1, w + 1].filter { $0 > 0 }
-            let heights = h % 2 == 0 ? [h] : [h - 1, h + 1].filter { $0 > 0 }
-            let sizes = widths.flatMap { ww in heights.map { "\(ww)x\($0)" } }
-            throw MediaError(.oddDimensions(width: w, height: h, suggestions: sizes), path: path)
-        }
-        if let range = codec.crfRange, !range.contains(options.crf) {
-            throw MediaError(
-                .invalidOption(name: "crf", value: "\(options.crf)", reason: "\(codec.rawValue) accepts \(range.lowerBound)...\(range.upperBound)"),
-                path: path)
-        }
-        _ = try FrameRate(options.fps.numerator, options.fps.denominator)
-    }
-
-    /// Private encoder options for CRF and speed.
-    static func encoderOptions(encoderName: String, options: VideoOptions) -> [(String, String)] {
-        let rank = options.preset.rank  // 0 ultrafast ... 9 placebo
-        switch encoderName {
-        case "libx264":
-            return [("crf", "\(options.crf)"), ("preset", options.preset.rawValue)]
-        case "libvpx-vp9":
-            // cpu-used 0 (slowest) ... 8 (fastest); medium -> 3.
-            return [("crf", "\(options.crf)"), ("deadline", "good"), ("cpu-used", "\(max(0, 8 - rank))"), ("row-mt", "1")]
-        case "libsvtav1":
-            // SVT-AV1 presets 0 (slowest) ... 13 (fastest); medium -> 8.
-            return [("crf", "\(options.crf)"), ("preset", "\(max(0, 13 - rank))")]
-        case "libaom-av1":
-            return [("crf", "\(options.crf)"), ("cpu-used", "\(max(0, 8 - rank))"), ("row-mt", "1")]
-        case "librav1e":
-            // rav1e quantizer 0...255 (≈ 4 × CRF), speed 0 (slowest) ... 10 (fastest).
-            return [("qp", "\(min(255, options.crf * 4))"), ("speed", "\(max(0, 10 - rank))")]
-        default:
-            return []
-        }
-    }
-
-    static func describe(_ error: any Error) -> String {
-        (error as NSError).localizedDescription
-    }
 }

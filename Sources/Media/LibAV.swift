@@ -9,7 +9,8 @@ enum LibAV {
         if av_strerror(code, &buffer, buffer.count) < 0 {
             return "unknown error \(code)"
         }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return String(
+            decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Maps a negative libav return code to a `MediaError`: ENOSPC and EPIPE get their own kinds,
@@ -23,7 +24,9 @@ enum LibAV {
 
     /// Throws when `code` is negative.
     @discardableResult
-    static func check(_ code: Int32, _ operation: @autoclosure () -> String, path: String?) throws -> Int32 {
+    static func check(_ code: Int32, _ operation: @autoclosure () -> String, path: String?) throws
+        -> Int32
+    {
         if code < 0 { throw error(code, operation: operation(), path: path) }
         return code
     }

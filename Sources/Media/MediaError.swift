@@ -65,7 +65,8 @@ public struct MediaError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidDimensions(let w, let h, let reason):
             return "\(prefix)invalid frame size \(w)x\(h): \(reason)"
         case .invalidFrameRate(let n, let d):
-            return "\(prefix)invalid frame rate \(n)/\(d): numerator and denominator must be positive"
+            return
+                "\(prefix)invalid frame rate \(n)/\(d): numerator and denominator must be positive"
         case .pixelCountMismatch(let w, let h, let e, let f):
             return "\(prefix)a \(w)x\(h) RGB frame needs \(e) values, got \(f)"
         case .frameSizeMismatch(let i, let e, let f):
@@ -79,7 +80,8 @@ public struct MediaError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unsupportedCombination(let c, let f, let reason):
             return "\(prefix)codec \(c) cannot be written to \(f): \(reason)"
         case .encoderUnavailable(let c, let tried):
-            return "\(prefix)this FFmpeg build has no \(c) encoder (tried \(tried.joined(separator: ", ")))"
+            return
+                "\(prefix)this FFmpeg build has no \(c) encoder (tried \(tried.joined(separator: ", ")))"
         case .invalidOption(let n, let v, let reason):
             return "\(prefix)invalid \(n) '\(v)': \(reason)"
         case .cannotOpenOutput(let m):

@@ -17,9 +17,12 @@ public struct ColourTags: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// What `VideoWriter` tags 4:2:0 streams with.
-    public static let bt709TV = ColourTags(matrix: "bt709", primaries: "bt709", transfer: "bt709", range: "tv")
+    public static let bt709TV = ColourTags(
+        matrix: "bt709", primaries: "bt709", transfer: "bt709", range: "tv")
 
-    public var description: String { "matrix \(matrix), primaries \(primaries), transfer \(transfer), range \(range)" }
+    public var description: String {
+        "matrix \(matrix), primaries \(primaries), transfer \(transfer), range \(range)"
+    }
 }
 
 /// What a video file contains (first video stream).
@@ -77,7 +80,8 @@ public final class VideoReader {
         var codecLocal: UnsafeMutablePointer<AVCodecContext>? = nil
         var fmtLocal: UnsafeMutablePointer<AVFormatContext>? = fmt
         do {
-            try LibAV.check(avformat_find_stream_info(fmt, nil), "reading stream information", path: path)
+            try LibAV.check(
+                avformat_find_stream_info(fmt, nil), "reading stream information", path: path)
             let index = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
             guard index >= 0, let stream = fmt.pointee.streams[Int(index)] else {
                 throw MediaError(.cannotOpenInput(message: "no video stream"), path: path)
@@ -87,17 +91,23 @@ public final class VideoReader {
             guard let decoder = avcodec_find_decoder(par.pointee.codec_id),
                 let c = avcodec_alloc_context3(decoder)
             else {
-                throw MediaError(.cannotOpenInput(message: "no decoder for codec id \(par.pointee.codec_id.rawValue)"), path: path)
+                throw MediaError(
+                    .cannotOpenInput(
+                        message: "no decoder for codec id \(par.pointee.codec_id.rawValue)"),
+                    path: path)
             }
             codecLocal = c
-            try LibAV.check(avcodec_parameters_to_context(c, par), "avcodec_parameters_to_context", path: path)
+            try LibAV.check(
+                avcodec_parameters_to_context(c, par), "avcodec_parameters_to_context", path: path)
             c.pointee.thread_count = 0
             try LibAV.check(avcodec_open2(c, decoder, nil), "opening the decoder", path: path)
 
             // Rate, duration, count.
-            let avg = stream.pointee.avg_frame_rate, base = stream.pointee.r_frame_rate
+            let avg = stream.pointee.avg_frame_rate
+            let base = stream.pointee.r_frame_rate
             let rate = avg.num > 0 && avg.den > 0 ? avg : base
-            let fps = rate.num > 0 && rate.den > 0 ? try? FrameRate(Int(rate.num), Int(rate.den)) : nil
+            let fps =
+                rate.num > 0 && rate.den > 0 ? try? FrameRate(Int(rate.num), Int(rate.den)) : nil
             var duration = 0.0
             if stream.pointee.duration > 0 && stream.pointee.duration != bn_av_nopts_value() {
                 duration = Double(stream.pointee.duration) * av_q2d(stream.pointee.time_base)
@@ -108,7 +118,9 @@ public final class VideoReader {
             if count <= 0 { count = try Self.countPackets(path: path, streamIndex: index) }
             if duration == 0, let fps { duration = Double(count) / fps.value }
 
-            func name(_ p: UnsafePointer<CChar>?) -> String { p.map { String(cString: $0) } ?? "unknown" }
+            func name(_ p: UnsafePointer<CChar>?) -> String {
+                p.map { String(cString: $0) } ?? "unknown"
+            }
             info = VideoInfo(
                 width: Int(par.pointee.width), height: Int(par.pointee.height), fps: fps,
                 frameCount: count, durationSeconds: duration,
@@ -134,7 +146,9 @@ public final class VideoReader {
 
     /// The next decoded frame as RGB24, or nil at the end of the stream.
     public func nextFrame() throws -> VideoFrame? {
-        guard !finished, let c = codecContext, let f = frame, let p = packet, let fmt = formatContext else { return nil }
+        guard !finished, let c = codecContext, let f = frame, let p = packet,
+            let fmt = formatContext
+        else { return nil }
         while true {
             let r = avcodec_receive_frame(c, f)
             if r >= 0 {
@@ -163,7 +177,9 @@ public final class VideoReader {
                 defer { av_packet_unref(p) }
                 if p.pointee.stream_index == streamIndex {
                     let s = avcodec_send_packet(c, p)
-                    if s < 0 { throw MediaError(.decodeFailed(message: LibAV.errorText(s)), path: path) }
+                    if s < 0 {
+                        throw MediaError(.decodeFailed(message: LibAV.errorText(s)), path: path)
+                    }
                     break
                 }
             }
@@ -178,15 +194,22 @@ public final class VideoReader {
     }
 
     private func convert(_ f: UnsafeMutablePointer<AVFrame>) throws -> VideoFrame {
-        let w = f.pointee.width, h = f.pointee.height
-        let key = (w, h, f.pointee.format, Int32(f.pointee.colorspace.rawValue), Int32(f.pointee.color_range.rawValue))
+        let w = f.pointee.width
+        let h = f.pointee.height
+        let key = (
+            w, h, f.pointee.format, Int32(f.pointee.colorspace.rawValue),
+            Int32(f.pointee.color_range.rawValue)
+        )
         if scaler == nil || key != scalerKey {
             if let s = scaler { sws_freeContext(s) }
             scaler = sws_getContext(
                 w, h, AVPixelFormat(rawValue: f.pointee.format), w, h, AV_PIX_FMT_RGB24,
                 SWS_BILINEAR | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nil, nil, nil)
             guard let scaler else {
-                throw MediaError(.decodeFailed(message: "no conversion from pixel format \(f.pointee.format) to rgb24"), path: path)
+                throw MediaError(
+                    .decodeFailed(
+                        message: "no conversion from pixel format \(f.pointee.format) to rgb24"),
+                    path: path)
             }
             scalerKey = key
             let matrix: Int32
@@ -199,19 +222,24 @@ public final class VideoReader {
             }
             let fullRange: Int32 =
                 f.pointee.color_range == AVCOL_RANGE_JPEG
-                    || [AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUVJ422P, AV_PIX_FMT_YUVJ444P].contains(AVPixelFormat(rawValue: f.pointee.format))
+                    || [AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUVJ422P, AV_PIX_FMT_YUVJ444P].contains(
+                        AVPixelFormat(rawValue: f.pointee.format))
                 ? 1 : 0
             let table = sws_getCoefficients(matrix)
             _ = sws_setColorspaceDetails(scaler, table, fullRange, table, 1, 0, 1 << 16, 1 << 16)
         }
-        let width = Int(w), height = Int(h)
+        let width = Int(w)
+        let height = Int(h)
         var pixels = [UInt8](repeating: 0, count: width * height * 3)
         pixels.withUnsafeMutableBufferPointer { out in
             withUnsafePointer(to: &f.pointee.data) { dataTuple in
                 withUnsafePointer(to: &f.pointee.linesize) { strideTuple in
-                    dataTuple.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) { src in
+                    dataTuple.withMemoryRebound(to: UnsafePointer<UInt8>?.self, capacity: 8) {
+                        src in
                         strideTuple.withMemoryRebound(to: Int32.self, capacity: 8) { srcStride in
-                            var dst: [UnsafeMutablePointer<UInt8>?] = [out.baseAddress, nil, nil, nil]
+                            var dst: [UnsafeMutablePointer<UInt8>?] = [
+                                out.baseAddress, nil, nil, nil,
+                            ]
                             var dstStride: [Int32] = [Int32(width * 3), 0, 0, 0]
                             _ = sws_scale(scaler, src, srcStride, 0, h, &dst, &dstStride)
                         }
@@ -226,7 +254,9 @@ public final class VideoReader {
     private static func countPackets(path: String, streamIndex: Int32) throws -> Int {
         var fmt: UnsafeMutablePointer<AVFormatContext>? = nil
         let r = avformat_open_input(&fmt, path, nil, nil)
-        guard r >= 0 else { throw MediaError(.cannotOpenInput(message: LibAV.errorText(r)), path: path) }
+        guard r >= 0 else {
+            throw MediaError(.cannotOpenInput(message: LibAV.errorText(r)), path: path)
+        }
         defer { avformat_close_input(&fmt) }
         guard let p = av_packet_alloc() else { return 0 }
         var packet: UnsafeMutablePointer<AVPacket>? = p
@@ -243,7 +273,10 @@ public final class VideoReader {
         if codecContext != nil { avcodec_free_context(&codecContext) }
         if frame != nil { av_frame_free(&frame) }
         if packet != nil { av_packet_free(&packet) }
-        if let s = scaler { sws_freeContext(s); scaler = nil }
+        if let s = scaler {
+            sws_freeContext(s)
+            scaler = nil
+        }
         if formatContext != nil { avformat_close_input(&formatContext) }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Media
 
 /// Smooth synthetic content: diagonal colour gradients plus a soft disc moving across the frame.
@@ -12,8 +13,10 @@ func syntheticFrames(count: Int, width: Int, height: Int) throws -> [VideoFrame]
         let radius = Float(min(width, height)) * 0.2
         for y in 0..<height {
             for x in 0..<width {
-                let u = Float(x) / Float(width - 1), v = Float(y) / Float(height - 1)
-                let d = ((Float(x) - cx) * (Float(x) - cx) + (Float(y) - cy) * (Float(y) - cy)).squareRoot()
+                let u = Float(x) / Float(width - 1)
+                let v = Float(y) / Float(height - 1)
+                let d = ((Float(x) - cx) * (Float(x) - cx) + (Float(y) - cy) * (Float(y) - cy))
+                    .squareRoot()
                 // Soft edge about radius/2 wide.
                 let disc = max(0, min(1, (radius - d) / (radius * 0.5) + 0.5))
                 let i = (y * width + x) * 3
@@ -47,15 +50,17 @@ func makeTemporaryFolder() throws -> String {
 
 /// Looks an executable up on PATH.
 func executable(_ name: String) -> String? {
-    let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":")
+    let paths = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(
+        separator: ":")
     return paths.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
 }
 
 extension Trait where Self == ConditionTrait {
     /// Skips (with a reason) when the `ffprobe` and `ffmpeg` programs are not installed.
     static var requiresFFmpegTools: Self {
-        .enabled(if: executable("ffprobe") != nil && executable("ffmpeg") != nil,
-                 "ffmpeg/ffprobe programs not installed")
+        .enabled(
+            if: executable("ffprobe") != nil && executable("ffmpeg") != nil,
+            "ffmpeg/ffprobe programs not installed")
     }
 }
 

@@ -1,10 +1,13 @@
 import Testing
+
 @testable import Media
 
 @Suite struct VideoFrameTests {
     /// `round((x + 1) / 2 · 255)` clamped, with halves rounded away from zero and NaN → 0.
     @Test func floatConversionRoundsAndClamps() throws {
-        let values: [Float] = [-1, 1, 0, -0.5, 0.5, -2, 3, .nan, -0.9961, 0.0039, .infinity, -.infinity]
+        let values: [Float] = [
+            -1, 1, 0, -0.5, 0.5, -2, 3, .nan, -0.9961, 0.0039, .infinity, -.infinity,
+        ]
         let expected: [UInt8] = [0, 255, 128, 64, 191, 0, 255, 0, 0, 128, 255, 0]
         let frame = try VideoFrame(width: 2, height: 2, floatRGB: values)
         #expect(frame.pixels == expected)
@@ -12,7 +15,9 @@ import Testing
     }
 
     @Test func wrongBufferSizeIsRejected() {
-        #expect(throws: MediaError(.pixelCountMismatch(width: 4, height: 2, expected: 24, found: 23))) {
+        #expect(
+            throws: MediaError(.pixelCountMismatch(width: 4, height: 2, expected: 24, found: 23))
+        ) {
             try VideoFrame(width: 4, height: 2, pixels: [UInt8](repeating: 0, count: 23))
         }
         #expect(throws: MediaError.self) { try VideoFrame(width: 0, height: 2, pixels: []) }

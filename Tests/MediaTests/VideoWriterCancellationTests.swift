@@ -1,18 +1,21 @@
 import Foundation
 import Testing
+
 @testable import Media
 
 /// A failed, cancelled or abandoned write never leaves a finished-looking file behind.
 @Suite struct VideoWriterCancellationTests {
     private func options(_ format: MediaFormat? = nil) throws -> VideoOptions {
-        VideoOptions(width: 64, height: 64, fps: try FrameRate(24), format: format, preset: .veryfast)
+        VideoOptions(
+            width: 64, height: 64, fps: try FrameRate(24), format: format, preset: .veryfast)
     }
 
     @Test(arguments: ["out.mp4", "out.mkv", "out.y4m", "frames/"])
     func cancelRemovesTemporary(name: String) async throws {
         let folder = try makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let writer = try VideoWriter(destination: .file(folder + "/" + name), options: try options())
+        let writer = try VideoWriter(
+            destination: .file(folder + "/" + name), options: try options())
         try await writer.append(try syntheticFrames(count: 5, width: 64, height: 64))
         let during = try FileManager.default.contentsOfDirectory(atPath: folder)
         #expect(during.count == 1 && during[0].hasPrefix(".") && during[0].contains(".partial-"))
@@ -27,7 +30,8 @@ import Testing
         let folder = try makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         do {
-            let writer = try VideoWriter(destination: .file(folder + "/out.mp4"), options: try options())
+            let writer = try VideoWriter(
+                destination: .file(folder + "/out.mp4"), options: try options())
             try await writer.append(try syntheticFrames(count: 3, width: 64, height: 64))
             #expect(try FileManager.default.contentsOfDirectory(atPath: folder).count == 1)
         }
@@ -59,10 +63,15 @@ import Testing
     @Test func errorMidStreamRemovesTemporary() async throws {
         let folder = try makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let writer = try VideoWriter(destination: .file(folder + "/out.mp4"), options: try options())
+        let writer = try VideoWriter(
+            destination: .file(folder + "/out.mp4"), options: try options())
         try await writer.append(try syntheticFrames(count: 3, width: 64, height: 64))
         let wrong = try syntheticFrames(count: 1, width: 32, height: 64)
-        await #expect(throws: MediaError(.frameSizeMismatch(index: 3, expected: "64x64", found: "32x64"), path: folder + "/out.mp4")) {
+        await #expect(
+            throws: MediaError(
+                .frameSizeMismatch(index: 3, expected: "64x64", found: "32x64"),
+                path: folder + "/out.mp4")
+        ) {
             try await writer.append(wrong)
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder).isEmpty)
@@ -94,21 +103,32 @@ import Testing
             try open(.file(path), VideoOptions(width: 127, height: 72, fps: try FrameRate(24)))
             Issue.record("odd width accepted")
         } catch let error as MediaError {
-            #expect(error.kind == .oddDimensions(width: 127, height: 72, suggestions: ["126x72", "128x72"]))
+            #expect(
+                error.kind
+                    == .oddDimensions(width: 127, height: 72, suggestions: ["126x72", "128x72"]))
             #expect(error.path == path)
             #expect(error.description.contains("126x72, 128x72"))
         }
-        #expect(throws: MediaError(.oddDimensions(width: 64, height: 33, suggestions: ["64x32", "64x34"]), path: path)) {
+        #expect(
+            throws: MediaError(
+                .oddDimensions(width: 64, height: 33, suggestions: ["64x32", "64x34"]), path: path)
+        ) {
             try open(.file(path), VideoOptions(width: 64, height: 33, fps: try FrameRate(24)))
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder).isEmpty)
     }
 
     @Test func unknownNamesListKnownOnes() throws {
-        #expect(throws: MediaError(.unknownFormat(name: "avi", known: MediaFormat.allCases.map(\.rawValue)))) {
+        #expect(
+            throws: MediaError(
+                .unknownFormat(name: "avi", known: MediaFormat.allCases.map(\.rawValue)))
+        ) {
             try MediaFormat(name: "avi")
         }
-        #expect(throws: MediaError(.unknownCodec(name: "hevc", known: VideoCodec.allCases.map(\.rawValue)))) {
+        #expect(
+            throws: MediaError(
+                .unknownCodec(name: "hevc", known: VideoCodec.allCases.map(\.rawValue)))
+        ) {
             try VideoCodec(name: "hevc")
         }
         #expect(try MediaFormat(name: "MP4") == .mp4)
@@ -116,8 +136,14 @@ import Testing
 
     @Test func incompatibleOrMissingChoicesAreTyped() throws {
         let fps = try FrameRate(24)
-        #expect(throws: MediaError(.unsupportedCombination(codec: "h264", format: "webm", reason: "supported: vp9, av1"), path: "/tmp/x.webm")) {
-            try open(.file("/tmp/x.webm"), VideoOptions(width: 64, height: 64, fps: fps, codec: .h264))
+        #expect(
+            throws: MediaError(
+                .unsupportedCombination(
+                    codec: "h264", format: "webm", reason: "supported: vp9, av1"),
+                path: "/tmp/x.webm")
+        ) {
+            try open(
+                .file("/tmp/x.webm"), VideoOptions(width: 64, height: 64, fps: fps, codec: .h264))
         }
         do {
             try open(.standardOutput, VideoOptions(width: 64, height: 64, fps: fps))
@@ -132,7 +158,11 @@ import Testing
         } catch let error as MediaError {
             guard case .formatRequired = error.kind else { throw error }
         }
-        #expect(throws: MediaError(.invalidOption(name: "crf", value: "60", reason: "h264 accepts 0...51"), path: "/tmp/x.mp4")) {
+        #expect(
+            throws: MediaError(
+                .invalidOption(name: "crf", value: "60", reason: "h264 accepts 0...51"),
+                path: "/tmp/x.mp4")
+        ) {
             try open(.file("/tmp/x.mp4"), VideoOptions(width: 64, height: 64, fps: fps, crf: 60))
         }
     }
@@ -167,7 +197,10 @@ import Testing
     }
 
     @Test func readerRejectsMissingAndNonVideoFiles() throws {
-        #expect(throws: MediaError(.cannotOpenInput(message: "No such file or directory"), path: "/nonexistent.mp4")) {
+        #expect(
+            throws: MediaError(
+                .cannotOpenInput(message: "No such file or directory"), path: "/nonexistent.mp4")
+        ) {
             _ = try VideoReader(path: "/nonexistent.mp4")
         }
         let folder = try makeTemporaryFolder()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Media
 
 @Suite struct VideoWriterFileTests {
@@ -23,7 +24,8 @@ import Testing
         let path = folder + "/out.mp4"
         let writer = try VideoWriter(
             destination: .file(path),
-            options: VideoOptions(width: 128, height: 128, fps: try FrameRate(24), metadata: Self.metadata))
+            options: VideoOptions(
+                width: 128, height: 128, fps: try FrameRate(24), metadata: Self.metadata))
         #expect(writer.stream.encoderName == "libx264")
         #expect(writer.stream.pixelFormat == "yuv420p")
         for batch in stride(from: 0, to: 32, by: 5) {
@@ -53,7 +55,9 @@ import Testing
         let scores = zip(frames, decoded).map { psnr($0, $1) }
         #expect(scores.min()! >= 38, "PSNR per frame: \(scores.map { Int($0) })")
         let boxes = try mp4TopLevelBoxes(path)
-        #expect((boxes.firstIndex(of: "moov") ?? .max) < (boxes.firstIndex(of: "mdat") ?? -1), "+faststart puts moov first: \(boxes)")
+        #expect(
+            (boxes.firstIndex(of: "moov") ?? .max) < (boxes.firstIndex(of: "mdat") ?? -1),
+            "+faststart puts moov first: \(boxes)")
     }
 
     /// An independent check of the tags with ffprobe (not our reader).
@@ -63,14 +67,18 @@ import Testing
         let path = folder + "/tags.mp4"
         let writer = try VideoWriter(
             destination: .file(path),
-            options: VideoOptions(width: 64, height: 48, fps: try FrameRate(30000, 1001), crf: 20, preset: .veryfast, metadata: ["seed": "7"]))
+            options: VideoOptions(
+                width: 64, height: 48, fps: try FrameRate(30000, 1001), crf: 20, preset: .veryfast,
+                metadata: ["seed": "7"]))
         try await writer.append(try syntheticFrames(count: 10, width: 64, height: 48))
         _ = try await writer.finish()
-        let probe = try run("ffprobe", [
-            "-v", "error", "-select_streams", "v:0", "-show_entries",
-            "stream=codec_name,pix_fmt,color_space,color_primaries,color_transfer,color_range,avg_frame_rate,nb_frames:format_tags=seed",
-            "-of", "default=nw=1", path,
-        ])
+        let probe = try run(
+            "ffprobe",
+            [
+                "-v", "error", "-select_streams", "v:0", "-show_entries",
+                "stream=codec_name,pix_fmt,color_space,color_primaries,color_transfer,color_range,avg_frame_rate,nb_frames:format_tags=seed",
+                "-of", "default=nw=1", path,
+            ])
         #expect(probe.status == 0)
         let kv = keyValues(probe.output)
         #expect(kv["codec_name"] == "h264")
@@ -92,9 +100,13 @@ import Testing
         let folder = try makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let path = folder + "/colour.y4m"
-        let red = try VideoFrame(width: 4, height: 2, pixels: Array([[UInt8]](repeating: [255, 0, 0], count: 8).joined()))
+        let red = try VideoFrame(
+            width: 4, height: 2,
+            pixels: Array([[UInt8]](repeating: [255, 0, 0], count: 8).joined()))
         let grey = try VideoFrame(width: 4, height: 2, pixels: [UInt8](repeating: 128, count: 24))
-        let writer = try VideoWriter(destination: .file(path), options: VideoOptions(width: 4, height: 2, fps: try FrameRate(25)))
+        let writer = try VideoWriter(
+            destination: .file(path),
+            options: VideoOptions(width: 4, height: 2, fps: try FrameRate(25)))
         try await writer.append([red, grey])
         _ = try await writer.finish()
         let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
@@ -120,7 +132,9 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let frames = try syntheticFrames(count: 3, width: 33, height: 17)  // odd sizes are fine in RGB
         let out = folder + "/frames"
-        let writer = try VideoWriter(destination: .file(out), options: VideoOptions(width: 33, height: 17, fps: try FrameRate(8), format: .png))
+        let writer = try VideoWriter(
+            destination: .file(out),
+            options: VideoOptions(width: 33, height: 17, fps: try FrameRate(8), format: .png))
         try await writer.append(frames)
         #expect(!FileManager.default.fileExists(atPath: out), "folder appears only at finish")
         let summary = try await writer.finish()
@@ -140,8 +154,12 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let frames = try syntheticFrames(count: 4, width: 16, height: 8)
         let path = folder + "/out.rgb"
-        let writer = try VideoWriter(destination: .file(path), options: VideoOptions(width: 16, height: 8, fps: try FrameRate(12)))
-        #expect(writer.stream.rawVideoArguments == "-f rawvideo -pix_fmt rgb24 -video_size 16x8 -framerate 12/1")
+        let writer = try VideoWriter(
+            destination: .file(path),
+            options: VideoOptions(width: 16, height: 8, fps: try FrameRate(12)))
+        #expect(
+            writer.stream.rawVideoArguments
+                == "-f rawvideo -pix_fmt rgb24 -video_size 16x8 -framerate 12/1")
         try await writer.append(frames)
         _ = try await writer.finish()
         let data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
@@ -149,7 +167,9 @@ import Testing
     }
 
     /// Matroska with VP9 and WebM with AV1, when this libavcodec has the encoders.
-    @Test(arguments: [(MediaFormat.mkv, VideoCodec.vp9), (.webm, .vp9), (.webm, .av1), (.mkv, .h264)])
+    @Test(arguments: [
+        (MediaFormat.mkv, VideoCodec.vp9), (.webm, .vp9), (.webm, .av1), (.mkv, .h264),
+    ])
     func matroskaRoundTrip(format: MediaFormat, codec: VideoCodec) async throws {
         let folder = try makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -159,7 +179,9 @@ import Testing
         do {
             writer = try VideoWriter(
                 destination: .file(path),
-                options: VideoOptions(width: 64, height: 64, fps: try FrameRate(12), codec: codec, crf: 20, preset: .veryfast, metadata: ["seed": "9"]))
+                options: VideoOptions(
+                    width: 64, height: 64, fps: try FrameRate(12), codec: codec, crf: 20,
+                    preset: .veryfast, metadata: ["seed": "9"]))
         } catch let error as MediaError {
             guard case .encoderUnavailable = error.kind else { throw error }
             return  // this FFmpeg build lacks the encoder: the typed error is the expected outcome
@@ -168,7 +190,8 @@ import Testing
         _ = try await writer.finish()
         let reader = try VideoReader(path: path)
         #expect(reader.info.frameCount == 6)
-        #expect(reader.info.codecName.contains(codec == .h264 ? "h264" : codec == .vp9 ? "vp9" : "av1"))
+        #expect(
+            reader.info.codecName.contains(codec == .h264 ? "h264" : codec == .vp9 ? "vp9" : "av1"))
         #expect(reader.info.colour == .bt709TV)
         #expect(reader.info.metadata["seed"] == "9" || reader.info.metadata["SEED"] == "9")
         let decoded = try reader.readAll()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Media
 
 /// Streaming to descriptors: a consumer process reads the pipe while the writer writes.
@@ -23,7 +24,9 @@ import Testing
         let frame0 = frames[0]
         let writer = try VideoWriter(
             destination: .fileDescriptor(pipe.fileHandleForWriting.fileDescriptor),
-            options: VideoOptions(width: frame0.width, height: frame0.height, fps: try FrameRate(24), format: format, preset: .veryfast))
+            options: VideoOptions(
+                width: frame0.width, height: frame0.height, fps: try FrameRate(24), format: format,
+                preset: .veryfast))
         // The consumer's output is drained concurrently so it can never block on a full pipe.
         let reading = Task.detached { out.fileHandleForReading.readDataToEndOfFile() }
         try await writer.append(frames)
@@ -37,10 +40,13 @@ import Testing
     /// Fragmented MP4 is readable from a pipe by ffprobe, with every frame present.
     @Test(.requiresFFmpegTools) func fragmentedMP4ThroughPipe() async throws {
         let frames = try syntheticFrames(count: 32, width: 128, height: 128)
-        let r = try await stream(frames, format: .mp4, into: "ffprobe", [
-            "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
-            "stream=codec_name,width,height,nb_read_frames,color_space", "-of", "default=nw=1", "-",
-        ])
+        let r = try await stream(
+            frames, format: .mp4, into: "ffprobe",
+            [
+                "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+                "stream=codec_name,width,height,nb_read_frames,color_space", "-of", "default=nw=1",
+                "-",
+            ])
         #expect(r.summary.stream.fragmented)
         #expect(r.summary.bytes > 0)
         #expect(r.status == 0)
@@ -54,10 +60,13 @@ import Testing
     /// Y4M decodes with ffmpeg (`-i - -f null -`), which reports every frame.
     @Test(.requiresFFmpegTools) func y4mThroughPipe() async throws {
         let frames = try syntheticFrames(count: 12, width: 64, height: 32)
-        let r = try await stream(frames, format: .y4m, into: "ffprobe", [
-            "-v", "error", "-count_frames", "-show_entries", "stream=codec_name,width,height,nb_read_frames",
-            "-of", "default=nw=1", "-",
-        ])
+        let r = try await stream(
+            frames, format: .y4m, into: "ffprobe",
+            [
+                "-v", "error", "-count_frames", "-show_entries",
+                "stream=codec_name,width,height,nb_read_frames",
+                "-of", "default=nw=1", "-",
+            ])
         #expect(r.status == 0)
         let kv = keyValues(r.output)
         #expect(kv["codec_name"] == "rawvideo")
@@ -65,7 +74,8 @@ import Testing
         #expect(kv["nb_read_frames"] == "12")
         // 12 frames of 64×32 4:2:0 plus per-frame "FRAME\n" and one header line.
         #expect(r.summary.bytes > Int64(12 * (64 * 32 * 3 / 2 + 6)))
-        let decode = try await stream(frames, format: .y4m, into: "ffmpeg", ["-v", "error", "-i", "-", "-f", "null", "-"])
+        let decode = try await stream(
+            frames, format: .y4m, into: "ffmpeg", ["-v", "error", "-i", "-", "-f", "null", "-"])
         #expect(decode.status == 0)
     }
 
@@ -73,9 +83,12 @@ import Testing
     @Test(.requiresFFmpegTools, arguments: [MediaFormat.nut, .mkv])
     func streamingContainersThroughPipe(format: MediaFormat) async throws {
         let frames = try syntheticFrames(count: 8, width: 32, height: 32)
-        let r = try await stream(frames, format: format, into: "ffprobe", [
-            "-v", "error", "-count_frames", "-show_entries", "stream=nb_read_frames", "-of", "default=nw=1", "-",
-        ])
+        let r = try await stream(
+            frames, format: format, into: "ffprobe",
+            [
+                "-v", "error", "-count_frames", "-show_entries", "stream=nb_read_frames", "-of",
+                "default=nw=1", "-",
+            ])
         #expect(r.status == 0)
         #expect(keyValues(r.output)["nb_read_frames"] == "8")
     }
@@ -105,7 +118,10 @@ import Testing
         #expect(caught?.kind == .brokenPipe)
         #expect(caught?.path == "fd:\(pipe.fileHandleForWriting.fileDescriptor)")
         // The writer is closed after the failure.
-        await #expect(throws: MediaError(.writerClosed, path: "fd:\(pipe.fileHandleForWriting.fileDescriptor)")) {
+        await #expect(
+            throws: MediaError(
+                .writerClosed, path: "fd:\(pipe.fileHandleForWriting.fileDescriptor)")
+        ) {
             try await writer.append(frames)
         }
     }
@@ -119,7 +135,8 @@ import Testing
         do {
             let writer = try VideoWriter(
                 destination: .fileDescriptor(fd),
-                options: VideoOptions(width: 128, height: 128, fps: try FrameRate(24), format: .y4m))
+                options: VideoOptions(width: 128, height: 128, fps: try FrameRate(24), format: .y4m)
+            )
             try await writer.append(try syntheticFrames(count: 4, width: 128, height: 128))
             _ = try await writer.finish()
         } catch let error as MediaError {
