@@ -24,7 +24,7 @@ let package = Package(
         .executableTarget(
             name: "BottleneckCLI",
             dependencies: [
-                "Tensor", "SafeTensors",
+                "Tensor", "SafeTensors", "Models",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
