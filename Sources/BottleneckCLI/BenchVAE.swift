@@ -77,10 +77,12 @@ extension Bottleneck.Bench {
             let side = size / c.spatialCompressionRatio
             let latents = Self.randomLatents([1, latentFrames, side, side, c.latentChannels], seed: seed)
             var times: [Double] = []
+            var cpuTimes: [Double] = []
             var frames = 0
             var peakActivation = 0
             for _ in 0..<repeats {
                 let start = DispatchTime.now().uptimeNanoseconds
+                let cpuStart = Self.cpuSeconds()
                 switch mode {
                 case .tiled: frames = try decoder.decodeTiled(latents: latents).shape[1]
                 case .untiled: frames = try decoder.decode(latents: latents).shape[1]
@@ -92,6 +94,7 @@ extension Bottleneck.Bench {
                     peakActivation = session.peakActivationBytes
                 }
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                cpuTimes.append(Self.cpuSeconds() - cpuStart)
             }
             let median = times.sorted()[times.count / 2]
             let rss = Self.peakResidentBytes()
@@ -100,6 +103,7 @@ extension Bottleneck.Bench {
                     "case": "vae-decode", "mode": mode.rawValue, "weights": source,
                     "latent_frames": latentFrames, "frames": frames, "size": size,
                     "seconds_median": median, "seconds": times, "peak_rss_bytes": rss,
+                    "cpu_seconds_median": cpuTimes.sorted()[cpuTimes.count / 2],
                     "threads": threads, "blas_core": BLAS.coreName,
                 ]
                 if mode == .streaming {
@@ -110,8 +114,9 @@ extension Bottleneck.Bench {
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
                 FileHandle.standardOutput.write(data + Data("\n".utf8))
             } else {
-                let line = String(format: "vae %@: %d frames %dx%d in %.3f s (median of %d), peak RSS %.1f MiB\n",
-                                  mode.rawValue, frames, size, size, median, repeats, Double(rss) / 1_048_576)
+                let line = String(format: "vae %@: %d frames %dx%d in %.3f s (median of %d; CPU %.3f s), peak RSS %.1f MiB\n",
+                                  mode.rawValue, frames, size, size, median, repeats,
+                                  cpuTimes.sorted()[cpuTimes.count / 2], Double(rss) / 1_048_576)
                 FileHandle.standardError.write(Data(line.utf8))
             }
         }
@@ -131,6 +136,14 @@ extension Bottleneck.Bench {
             return Tensor(shape: shape, data: (0..<n).map { _ in
                 Float((-2 * log(uniform())).squareRoot() * cos(2 * Double.pi * uniform()))
             })
+        }
+
+        /// User + system CPU time of this process so far (robust to a shared, loaded machine).
+        static func cpuSeconds() -> Double {
+            var usage = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &usage)
+            return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+                + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
         }
 
         /// Peak resident set size of this process (`getrusage` `ru_maxrss`, KiB on Linux).

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// A 3-D convolution kernel packed for a channels-last gemm.
@@ -31,9 +32,9 @@ public struct Conv3dKernel: Sendable {
 }
 
 extension Tensor {
-    /// Upper bound on the im2col scratch of `causalConv3d`, in floats (16 MiB): the conv never
+    /// Upper bound on the im2col scratch of `causalConv3d`, in floats (2 MiB, so a tile stays in cache between its im2col write and the gemm): the conv never
     /// materialises the whole `[voxels, k³·Cin]` matrix, only tiles of at most this size.
-    public static let convolutionScratchFloats = 1 << 22
+    public static let convolutionScratchFloats = 1 << 19
 
     /// Stride-1 causal 3-D convolution with replicate padding, as diffusers
     /// `HunyuanVideoCausalConv3d` (`F.pad(x, (kW//2, kW//2, kH//2, kH//2, kT-1, 0), "replicate")`
@@ -84,61 +85,91 @@ extension Tensor {
         let (kt, kh, kw) = (kernel.kernelFrames, kernel.kernelHeight, kernel.kernelWidth)
         let reduction = kernel.reduction
         let tilePixels = Swift.max(1, Swift.min(pixels, Tensor.convolutionScratchFloats / reduction))
-        var column = [Float](repeating: 0, count: tilePixels * reduction)
+        let tilesPerFrame = (pixels + tilePixels - 1) / tilePixels
+        let tiles = frames * tilesPerFrame
         let frameSize = pixels * cin
         let pastData = past?.data ?? []
+        // Each worker builds its own im2col tile and runs a single-threaded sgemm on it, so the
+        // two never wait on each other tile by tile (OpenBLAS threads spin in sched_yield
+        // between small calls). OpenBLAS is set to one thread for the duration of the conv and
+        // restored afterwards; gemm-heavy stages never run concurrently (style.md).
+        let workers = Swift.min(Threads.count, tiles)
+        if workers > 1 { BLAS.setThreads(1) }
+        defer { if workers > 1 { BLAS.setThreads(Threads.count) } }
         data.withUnsafeBufferPointer { x in
             pastData.withUnsafeBufferPointer { pb in
                 kernel.packed.withUnsafeBufferPointer { w in
                     out.data.withUnsafeMutableBufferPointer { o in
-                        column.withUnsafeMutableBufferPointer { col in
-                            let colPtr = UncheckedPointer(col.baseAddress)
-                            for t in 0..<frames {
-                                // Source frame of each temporal tap (causal, replicate or cache).
-                                let taps: [UncheckedPointer<Float>] = (0..<kt).map { dt in
+                        let px = UncheckedPointer(UnsafeMutablePointer(mutating: x.baseAddress!))
+                        let pp = UncheckedPointer(UnsafeMutablePointer(mutating: pb.baseAddress))
+                        let pw = UncheckedPointer(UnsafeMutablePointer(mutating: w.baseAddress!))
+                        let po = UncheckedPointer(o.baseAddress)
+                        let hasPast = past != nil
+                        let work: @Sendable (Int) -> Void = { worker in
+                            let col = UnsafeMutablePointer<Float>.allocate(capacity: tilePixels * reduction)
+                            defer { col.deallocate() }
+                            for tile in stride(from: worker, to: tiles, by: workers) {
+                                let t = tile / tilesPerFrame
+                                let p0 = (tile % tilesPerFrame) * tilePixels
+                                let rows = Swift.min(tilePixels, pixels - p0)
+                                // Source frame of each temporal tap (causal, cache or replicate).
+                                var taps = [UnsafePointer<Float>](repeating: UnsafePointer(px.value!), count: kt)
+                                for dt in 0..<kt {
                                     let s = t + dt - (kt - 1)
-                                    if s >= 0 {
-                                        return UncheckedPointer(UnsafeMutablePointer(mutating: x.baseAddress! + s * frameSize))
-                                    } else if past != nil {
-                                        return UncheckedPointer(UnsafeMutablePointer(mutating: pb.baseAddress! + (pastCount + s) * frameSize))
-                                    } else {
-                                        return UncheckedPointer(UnsafeMutablePointer(mutating: x.baseAddress!))
-                                    }
+                                    if s >= 0 { taps[dt] = UnsafePointer(px.value! + s * frameSize) }
+                                    else if hasPast { taps[dt] = UnsafePointer(pp.value! + (pastCount + s) * frameSize) }
                                 }
-                                var p0 = 0
-                                while p0 < pixels {
-                                    let rows = Swift.min(tilePixels, pixels - p0)
-                                    let start = p0
-                                    Threads.parallelFor(rows, costPerItem: reduction) { range in
-                                        for r in range {
-                                            let p = start + r
-                                            let h = p / width, wq = p % width
-                                            var dst = colPtr.value! + r * reduction
-                                            for dt in 0..<kt {
-                                                let src = taps[dt].value!
-                                                for dh in 0..<kh {
-                                                    let hh = Swift.min(Swift.max(h + dh - kh / 2, 0), height - 1)
-                                                    for dw in 0..<kw {
-                                                        let ww = Swift.min(Swift.max(wq + dw - kw / 2, 0), width - 1)
-                                                        dst.update(from: src + (hh * width + ww) * cin, count: cin)
-                                                        dst += cin
-                                                    }
+                                for r in 0..<rows {
+                                    let p = p0 + r
+                                    let h = p / width, wq = p % width
+                                    var dst = col + r * reduction
+                                    for dt in 0..<kt {
+                                        let src = taps[dt]
+                                        for dh in 0..<kh {
+                                            let hh = Swift.min(Swift.max(h + dh - kh / 2, 0), height - 1)
+                                            let rowBase = src + hh * width * cin
+                                            let w0 = wq - kw / 2
+                                            if w0 >= 0 && w0 + kw <= width {
+                                                // interior: the kw taps are contiguous
+                                                Tensor.copyFloats(rowBase + w0 * cin, dst, kw * cin)
+                                                dst += kw * cin
+                                            } else {
+                                                for dw in 0..<kw {
+                                                    let ww = Swift.min(Swift.max(w0 + dw, 0), width - 1)
+                                                    Tensor.copyFloats(rowBase + ww * cin, dst, cin)
+                                                    dst += cin
                                                 }
                                             }
                                         }
                                     }
-                                    BLAS.sgemm(m: rows, n: cout, k: reduction, a: col.baseAddress!,
-                                               lda: reduction, b: w.baseAddress!, ldb: cout, beta: beta,
-                                               c: o.baseAddress! + (t * pixels + p0) * cout, ldc: cout)
-                                    p0 += rows
                                 }
+                                BLAS.sgemm(m: rows, n: cout, k: reduction, a: col, lda: reduction,
+                                           b: pw.value!, ldb: cout, beta: beta,
+                                           c: po.value! + (t * pixels + p0) * cout, ldc: cout)
                             }
+                        }
+                        if workers > 1 {
+                            DispatchQueue.concurrentPerform(iterations: workers, execute: work)
+                        } else {
+                            work(0)
                         }
                     }
                 }
             }
         }
         return out
+    }
+
+    /// Copies `n` floats with 8-wide vector moves (short copies: cheaper than `memmove` calls).
+    @inlinable
+    static func copyFloats(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + 8 <= n {
+            UnsafeMutableRawPointer(dst + i).storeBytes(
+                of: UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n { dst[i] = src[i]; i += 1 }
     }
 
     /// The `count` frames that precede the frame after `self` in a causal stream: the last
