@@ -1,0 +1,184 @@
+import Foundation
+
+/// Running sums of a GroupNorm layer's input, per group, in Float64.
+///
+/// Statistics of disjoint parts of a tensor (e.g. chunks of frames) merge exactly, so a
+/// streaming decoder can gather the statistics of a whole video chunk by chunk.
+public struct GroupNormStatistics: Sendable, Equatable {
+    public let groups: Int
+    /// Σx per group.
+    public var sum: [Double]
+    /// Σx² per group.
+    public var sumOfSquares: [Double]
+    /// Elements accumulated per group.
+    public var count: Int
+
+    public init(groups: Int) {
+        self.groups = groups
+        sum = [Double](repeating: 0, count: groups)
+        sumOfSquares = [Double](repeating: 0, count: groups)
+        count = 0
+    }
+
+    /// Adds the sums of another, disjoint part of the same tensor.
+    public mutating func merge(_ other: GroupNormStatistics) {
+        precondition(other.groups == groups, "merging statistics of \(other.groups) and \(groups) groups")
+        for g in 0..<groups {
+            sum[g] += other.sum[g]
+            sumOfSquares[g] += other.sumOfSquares[g]
+        }
+        count += other.count
+    }
+
+    /// Mean of group `g`.
+    public func mean(_ g: Int) -> Double { sum[g] / Double(max(count, 1)) }
+    /// Biased variance of group `g` (as torch `GroupNorm`).
+    public func variance(_ g: Int) -> Double {
+        let m = mean(g)
+        return max(0, sumOfSquares[g] / Double(max(count, 1)) - m * m)
+    }
+}
+
+extension Tensor {
+    /// Per-group sums of `self`, layout `[..., C]` (channels last; channel `c` is in group
+    /// `c / (C / groups)`, as torch `GroupNorm`). Statistics run over every position.
+    public func groupNormStatistics(groups: Int) -> GroupNormStatistics {
+        let channels = shape.last ?? 0
+        precondition(groups > 0 && channels % groups == 0, "GroupNorm: \(channels) channels, \(groups) groups")
+        let rows = channels == 0 ? 0 : count / channels
+        let perGroup = channels / groups
+        let parts = max(1, min(Threads.count, rows))
+        var result = GroupNormStatistics(groups: groups)
+        result.count = rows * perGroup
+        var partials = [Double](repeating: 0, count: parts * groups * 2)
+        data.withUnsafeBufferPointer { x in
+            partials.withUnsafeMutableBufferPointer { pb in
+                let px = UncheckedPointer(UnsafeMutablePointer(mutating: x.baseAddress))
+                let pp = UncheckedPointer(pb.baseAddress)
+                let chunk = (rows + parts - 1) / parts
+                Threads.parallelFor(parts, costPerItem: max(1, rows * channels / parts)) { range in
+                    for part in range {
+                        let lo = part * chunk, hi = min(rows, lo + chunk)
+                        guard lo < hi else { continue }
+                        let acc = pp.value! + part * groups * 2
+                        for r in lo..<hi {
+                            let row = px.value! + r * channels
+                            for g in 0..<groups {
+                                let base = row + g * perGroup
+                                var fs: Float = 0, fq: Float = 0
+                                for c in 0..<perGroup { let v = base[c]; fs += v; fq += v * v }
+                                acc[g] += Double(fs)
+                                acc[groups + g] += Double(fq)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        for part in 0..<parts {
+            for g in 0..<groups {
+                result.sum[g] += partials[part * groups * 2 + g]
+                result.sumOfSquares[g] += partials[part * groups * 2 + groups + g]
+            }
+        }
+        return result
+    }
+
+    /// GroupNorm with affine parameters, as torch `nn.GroupNorm(groups, C, eps)`, optionally
+    /// followed by SiLU (fused; every decoder GroupNorm but the attention's is followed by one).
+    ///
+    /// - Parameters:
+    ///   - statistics: the sums to normalise with; nil computes them from `self`. A streaming
+    ///     decoder passes the statistics of the whole video here.
+    ///   - weight, bias: `[C]`.
+    /// - Returns: same layout as `self`, `[..., C]` (channels last).
+    public func groupNorm(groups: Int, eps: Float, weight: [Float], bias: [Float],
+                          statistics: GroupNormStatistics? = nil, silu: Bool = false) -> Tensor {
+        let channels = shape.last ?? 0
+        precondition(weight.count == channels && bias.count == channels,
+                     "GroupNorm: weight \(weight.count), bias \(bias.count) for \(channels) channels")
+        let stats = statistics ?? groupNormStatistics(groups: groups)
+        precondition(stats.groups == groups, "GroupNorm: statistics of \(stats.groups) groups, expected \(groups)")
+        let perGroup = channels / groups
+        var scale = [Float](repeating: 0, count: channels)
+        var shift = [Float](repeating: 0, count: channels)
+        for c in 0..<channels {
+            let g = c / perGroup
+            let inv = 1 / (stats.variance(g) + Double(eps)).squareRoot()
+            scale[c] = Float(inv * Double(weight[c]))
+            shift[c] = Float(Double(bias[c]) - stats.mean(g) * inv * Double(weight[c]))
+        }
+        var out = self
+        let rows = channels == 0 ? 0 : count / channels
+        let (sc, sh) = (scale, shift)
+        out.data.withUnsafeMutableBufferPointer { buf in
+            let p = UncheckedPointer(buf.baseAddress)
+            Threads.parallelFor(rows, costPerItem: channels * 4) { range in
+                for r in range {
+                    let row = p.value! + r * channels
+                    for c in 0..<channels { row[c] = row[c] * sc[c] + sh[c] }
+                    if silu { Tensor.siluInPlace(row, channels) }
+                }
+            }
+        }
+        return out
+    }
+
+    /// `x · sigmoid(x)` in place over `n` floats, vectorised.
+    @inlinable
+    public static func siluInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + 8 <= n {
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            let y = v / (1 + expVector(-v))
+            UnsafeMutableRawPointer(x + i).storeBytes(of: y, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n { x[i] = x[i] / (1 + Foundation.exp(-x[i])); i += 1 }
+    }
+
+    /// `exp` of 8 floats with the Cephes `expf` reduction and polynomial (as `FastMath.exp`, about
+    /// 2 ulp), but building 2ⁿ with the 1.5·2²³ rounding trick and bit casts only, since the
+    /// generic `SIMD8<Int32>(SIMD8<Float>)` conversion does not vectorise.
+    @inlinable
+    public static func expVector(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let xc = x.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.3))
+        let magic = SIMD8<Float>(repeating: 12_582_912)  // 1.5·2²³: adding it rounds to an integer
+        let shifted = xc * 1.44269504088896341 + magic
+        let n = shifted - magic
+        var r = xc - n * 0.693359375
+        r = r + n * 2.12194440e-4
+        var y = SIMD8<Float>(repeating: 1.9875691500e-4)
+        y = y * r + 1.3981999507e-3
+        y = y * r + 8.3334519073e-3
+        y = y * r + 4.1665795894e-2
+        y = y * r + 1.6666665459e-1
+        y = y * r + 5.0000001201e-1
+        y = y * (r * r) + r + 1
+        let k = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        return y * unsafeBitCast((k &+ 127) &<< 23, to: SIMD8<Float>.self)
+    }
+
+    /// Nearest-neighbour upsampling of a channels-last video `[T, H, W, C]` by integer factors,
+    /// as torch `F.interpolate(mode="nearest", scale_factor=(frames, height, width))`.
+    /// - Returns: `[T·frames, H·height, W·width, C]`.
+    public func upsampledNearest(frames ft: Int, height fh: Int, width fw: Int) -> Tensor {
+        precondition(rank == 4, "upsample expects [T, H, W, C], got \(shape)")
+        let (t, h, w, c) = (shape[0], shape[1], shape[2], shape[3])
+        let (ot, oh, ow) = (t * ft, h * fh, w * fw)
+        return data.withUnsafeBufferPointer { src in
+            let ps = UncheckedPointer(UnsafeMutablePointer(mutating: src.baseAddress))
+            return Tensor(shape: [ot, oh, ow, c]) { dst in
+                let pd = UncheckedPointer(dst.baseAddress)
+                Threads.parallelFor(ot * oh, costPerItem: ow * c) { range in
+                    for row in range {
+                        let (f, y) = (row / oh, row % oh)
+                        let srcRow = ps.value! + ((f / ft) * h + y / fh) * w * c
+                        let dstRow = pd.value! + row * ow * c
+                        for x in 0..<ow { (dstRow + x * c).update(from: srcRow + (x / fw) * c, count: c) }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import SafeTensors
+import Testing
+import Tensor
+@testable import Models
+
+/// Locates `Tests/Fixtures/<name>` from this source file (fixtures are not bundled resources).
+func fixtureDirectory(_ name: String) -> String {
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures").appendingPathComponent(name).path
+}
+
+/// A fixture VAE and its recorded diffusers decodes (`Scripts/fixtures/make_vae_fixtures.py`).
+struct VAEFixture {
+    let decoder: CausalVideoDecoder
+    let cases: SafeTensorsFile
+
+    init(_ name: String) throws {
+        let dir = fixtureDirectory(name)
+        decoder = try CausalVideoDecoder(directory: (dir as NSString).appendingPathComponent("vae"))
+        cases = try SafeTensorsFile(path: (dir as NSString).appendingPathComponent("cases.safetensors"))
+    }
+
+    /// Latents of case `frames`, permuted from diffusers `[B, C, T, h, w]` to ours `[B, T, h, w, C]`.
+    func latents(frames: Int) throws -> Tensor {
+        try cases.tensor("latents_T\(frames)").permuted([0, 2, 3, 4, 1])
+    }
+
+    /// Expected frames (`full` or `tiled`), permuted from `[B, 3, F, H, W]` to `[B, F, H, W, 3]`.
+    func expected(_ kind: String, frames: Int) throws -> Tensor? {
+        let key = "\(kind)_T\(frames)"
+        guard cases.entries[key] != nil else { return nil }
+        return try cases.tensor(key).permuted([0, 2, 3, 4, 1])
+    }
+}
+
+/// Tolerances for float32 Swift vs float32 diffusers on the tiny random VAEs (outputs |x| ≲ 5).
+enum VAETolerance {
+    /// The task's parity bar (issue 5): both decode paths within 1e-4 absolute.
+    static let parity: Float = 1e-4
+    /// Streaming vs untiled decode in Swift: same kernels, only the GroupNorm sums (chunked
+    /// Float64 merges) and attention tiling differ; also held to the issue's 1e-4.
+    static let streaming: Float = 1e-4
+}
+
+func expectClose(_ actual: Tensor, _ expected: Tensor, tolerance: Float,
+                 sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(actual.shape == expected.shape, sourceLocation: sourceLocation)
+    guard actual.shape == expected.shape else { return }
+    var worst = 0, maxDiff: Float = 0
+    for i in 0..<actual.count {
+        let d = abs(actual.data[i] - expected.data[i])
+        if !(d <= maxDiff) { maxDiff = d; worst = i }
+    }
+    #expect(maxDiff <= tolerance,
+            "max abs diff \(maxDiff) at index \(worst) (actual \(actual.data[worst]), expected \(expected.data[worst]))",
+            sourceLocation: sourceLocation)
+}

@@ -1,0 +1,75 @@
+import Testing
+@testable import Tensor
+
+/// Reference: torch `F.pad(x, (kw//2, kw//2, kh//2, kh//2, kt−1, 0), "replicate")` + `conv3d`,
+/// written naively over `[T, H, W, C]` with PyTorch weights `[out, in, kt, kh, kw]`.
+func naiveCausalConv(_ x: Tensor, _ w: Tensor, _ b: Tensor) -> Tensor {
+    let (t, h, wd, ci) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let (co, kt, kh, kw) = (w.shape[0], w.shape[2], w.shape[3], w.shape[4])
+    var out = Tensor(shape: [t, h, wd, co])
+    for f in 0..<t { for y in 0..<h { for xq in 0..<wd { for o in 0..<co {
+        var s = b.data[o]
+        for dt in 0..<kt { for dy in 0..<kh { for dx in 0..<kw { for i in 0..<ci {
+            let sf = max(f + dt - (kt - 1), 0)
+            let sy = min(max(y + dy - kh / 2, 0), h - 1), sx = min(max(xq + dx - kw / 2, 0), wd - 1)
+            s += x.data[((sf * h + sy) * wd + sx) * ci + i]
+                * w.data[(((o * ci + i) * kt + dt) * kh + dy) * kw + dx]
+        } } } }
+        out.data[((f * h + y) * wd + xq) * co + o] = s
+    } } } }
+    return out
+}
+
+@Suite struct ConvolutionTests {
+    @Test(arguments: [1, 3])
+    func causalConvMatchesNaiveReplicatePaddedConv(kernel: Int) {
+        let x = Tensor(shape: [4, 3, 5, 6], data: testValues(360, seed: 7))
+        let w = Tensor(shape: [5, 6, kernel, kernel, kernel], data: testValues(30 * kernel * kernel * kernel, seed: 8))
+        let b = Tensor(shape: [5], data: testValues(5, seed: 9))
+        let y = x.causalConv3d(Conv3dKernel(weight: w, bias: b))
+        #expect(y.maxAbsDifference(naiveCausalConv(x, w, b)) < 1e-5)
+    }
+
+    /// Chunked convolution with the carried `k − 1` frame cache equals the whole-tensor conv.
+    @Test func chunkedConvWithHistoryEqualsWholeConv() {
+        let x = Tensor(shape: [7, 4, 3, 2], data: testValues(168, seed: 3))
+        let k = Conv3dKernel(weight: Tensor(shape: [3, 2, 3, 3, 3], data: testValues(162, seed: 4)), bias: nil)
+        let whole = x.causalConv3d(k)
+        var past: Tensor? = nil
+        var parts: [Tensor] = []
+        for range in [0..<1, 1..<4, 4..<7] {
+            let chunk = x.slice(rows: range)
+            parts.append(chunk.causalConv3d(k, past: past))
+            past = chunk.causalHistory(past: past, count: 2)
+        }
+        #expect(Tensor.concatenate(rows: parts).maxAbsDifference(whole) < 1e-5)
+    }
+
+    @Test func groupNormMatchesDefinitionAndMergesChunks() {
+        let x = Tensor(shape: [3, 2, 2, 8], data: testValues(96, seed: 11).map { $0 * 3 + 1 })
+        let w = testValues(8, seed: 12), b = testValues(8, seed: 13)
+        let y = x.groupNorm(groups: 2, eps: 1e-6, weight: w, bias: b)
+        for g in 0..<2 {
+            var values: [Double] = []
+            for r in 0..<12 { for c in (g * 4)..<(g * 4 + 4) { values.append(Double(x.data[r * 8 + c])) } }
+            let mean = values.reduce(0, +) / 48
+            let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 48
+            for r in 0..<12 { for c in (g * 4)..<(g * 4 + 4) {
+                let e = (Double(x.data[r * 8 + c]) - mean) / (variance + 1e-6).squareRoot() * Double(w[c]) + Double(b[c])
+                #expect(abs(Double(y.data[r * 8 + c]) - e) < 1e-5)
+            } }
+        }
+        var merged = x.slice(rows: 0..<1).groupNormStatistics(groups: 2)
+        merged.merge(x.slice(rows: 1..<3).groupNormStatistics(groups: 2))
+        let z = x.groupNorm(groups: 2, eps: 1e-6, weight: w, bias: b, statistics: merged, silu: true)
+        #expect(z.maxAbsDifference(y.silu()) < 1e-5)
+    }
+
+    @Test func nearestUpsampleRepeatsPixels() {
+        let x = Tensor(shape: [2, 1, 2, 1], data: [1, 2, 3, 4])
+        let y = x.upsampledNearest(frames: 2, height: 2, width: 2)
+        #expect(y.shape == [4, 2, 4, 1])
+        #expect(Array(y.data[0..<8]) == [1, 1, 2, 2, 1, 1, 2, 2])
+        #expect(Array(y.data[16..<24]) == [3, 3, 4, 4, 3, 3, 4, 4])
+    }
+}
