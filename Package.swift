@@ -20,13 +20,17 @@ let package = Package(
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev"])]),
         .target(name: "Tensor", dependencies: ["CBLAS"]),
         .target(name: "SafeTensors", dependencies: ["Tensor"]),
+        .target(name: "Tokenizers"),
+        .target(name: "Models", dependencies: ["Tensor", "SafeTensors", "Tokenizers"]),
         .executableTarget(
             name: "BottleneckCLI",
             dependencies: [
-                "Tensor", "SafeTensors",
+                "Tensor", "SafeTensors", "Tokenizers", "Models",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensor", "SafeTensors", "Tokenizers"]),
     ]
 )
