@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// BERT's uncased WordPiece tokenizer: `BertNormalizer` (clean text, pad CJK ideographs with
 /// spaces, strip accents, lowercase) → `BertPreTokenizer` (split on whitespace, isolate each
@@ -17,6 +18,11 @@ public struct WordPieceTokenizer: TextTokenizer {
     public let maxInputCharactersPerWord: Int
     public let clsId: Int, sepId: Int, unkId: Int, padId: Int
     private let added: AddedTokenSplitter
+    /// Longest vocabulary entry in scalars: no longer candidate can match.
+    private let maxTokenScalars: Int
+    /// Raw whitespace-free chunk → ids. Normalisation and pre-tokenisation never look across
+    /// the characters that normalise to a space, so chunks are independent (bounded cache).
+    private let cache = ChunkCache()
 
     /// Reads `vocab.txt` (one token per line, id = line index) or, if that is absent,
     /// `tokenizer.json` (`model.vocab`), plus the options in `tokenizer_config.json` if present.
@@ -83,6 +89,7 @@ public struct WordPieceTokenizer: TextTokenizer {
         var special: [String: Int] = [:]
         for t in ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] { if let i = vocabulary[t] { special[t] = i } }
         added = AddedTokenSplitter(special)
+        maxTokenScalars = vocabulary.keys.map { $0.unicodeScalars.count }.max() ?? 0
     }
 
     /// `[CLS] wordpieces… [SEP]`, the word pieces truncated to `maxLength - 2`.
@@ -94,9 +101,13 @@ public struct WordPieceTokenizer: TextTokenizer {
             switch piece {
             case .token(let id): ids.append(id)
             case .text(let scalars):
-                for word in preTokenize(normalize(scalars)) {
-                    wordPieces(word, into: &ids)
-                    if ids.count - 1 >= budget { break }
+                var start = 0
+                while start < scalars.count, ids.count - 1 < budget {
+                    while start < scalars.count && Self.becomesSpace(scalars[start]) { start += 1 }
+                    var end = start
+                    while end < scalars.count && !Self.becomesSpace(scalars[end]) { end += 1 }
+                    if start < end { chunk(scalars[start..<end], into: &ids) }
+                    start = end
                 }
             }
         }
@@ -109,6 +120,24 @@ public struct WordPieceTokenizer: TextTokenizer {
     public func tokens(_ text: String) -> [String] {
         let inverse = Dictionary(vocabulary.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
         return encode(text).map { inverse[$0] ?? "?" }
+    }
+
+    /// Whether clean_text turns `c` into a space (whitespace that is not a control character).
+    @inline(__always)
+    static func becomesSpace(_ c: Unicode.Scalar) -> Bool {
+        if c.value < 0x80 { return c == " " || c == "\t" || c == "\n" || c == "\r" }
+        return UnicodeClass.isWhitespace(c) && !UnicodeClass.isOther(c)
+    }
+
+    /// Ids of one whitespace-free raw chunk, through the cache.
+    private func chunk(_ raw: ArraySlice<Unicode.Scalar>, into ids: inout [Int]) {
+        var key = ""
+        key.unicodeScalars.append(contentsOf: raw)
+        if let hit = cache.get(key) { ids.append(contentsOf: hit); return }
+        var out: [Int] = []
+        for word in preTokenize(normalize(Array(raw))) { wordPieces(word, into: &out) }
+        cache.set(key, out)
+        ids.append(contentsOf: out)
     }
 
     // MARK: - BertNormalizer
@@ -179,7 +208,7 @@ public struct WordPieceTokenizer: TextTokenizer {
         var pieces: [Int] = []
         var start = word.startIndex
         while start < word.endIndex {
-            var end = word.endIndex
+            var end = min(word.endIndex, start + maxTokenScalars)
             var found: Int? = nil
             while start < end {
                 var s = start == word.startIndex ? "" : "##"
@@ -192,5 +221,18 @@ public struct WordPieceTokenizer: TextTokenizer {
             start = end
         }
         ids.append(contentsOf: pieces)
+    }
+}
+
+/// A bounded string → ids cache shared by copies of a tokenizer (cleared when full).
+final class ChunkCache: Sendable {
+    private let storage = Mutex<[String: [Int]]>([:])
+    static let limit = 50_000
+    func get(_ key: String) -> [Int]? { storage.withLock { $0[key] } }
+    func set(_ key: String, _ value: [Int]) {
+        storage.withLock { c in
+            if c.count >= Self.limit { c.removeAll(keepingCapacity: true) }
+            c[key] = value
+        }
     }
 }

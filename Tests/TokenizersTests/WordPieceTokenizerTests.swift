@@ -15,8 +15,10 @@ import Testing
         let expected = try TestPaths.expected("text-minilm")
         let prompts = expected["prompts"] as! [String]
         let ids = expected["ids"] as! [[Int]]
-        for (p, e) in zip(prompts, ids) {
-            #expect(tokenizer.encode(p) == e, "prompt: \(p)")
+        for pass in 0..<2 {  // the second pass is served from the chunk cache
+            for (p, e) in zip(prompts, ids) {
+                #expect(tokenizer.encode(p) == e, "pass \(pass), prompt: \(p)")
+            }
         }
     }
 
