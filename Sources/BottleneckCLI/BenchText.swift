@@ -56,31 +56,39 @@ extension Bottleneck.Bench {
             guard let encoder = loaded else { return }
             let prompt = "A slow cinematic drone shot over a misty mountain valley at sunrise, golden light on pine forests."
             _ = try encoder.encode([prompt])  // warm-up
-            var samples: [Double] = []
+            var samples: [Double] = [], cpuSamples: [Double] = []
             for _ in 0..<repeats {
+                let cpu0 = Self.processCPUSeconds()
                 samples.append(try Self.time { _ = try encoder.encode([prompt]) })
+                cpuSamples.append(Self.processCPUSeconds() - cpu0)
             }
             samples.sort()
+            cpuSamples.sort()
             let tokens = encoder.tokenizer.encode(prompt).count
             results.append(["case": "minilm-encode-1-prompt", "tokens": tokens, "load_seconds": load,
                             "median_ms": samples[samples.count / 2] * 1e3, "min_ms": samples[0] * 1e3,
-                            "max_ms": samples[samples.count - 1] * 1e3, "repeats": repeats])
+                            "max_ms": samples[samples.count - 1] * 1e3, "repeats": repeats,
+                            "median_cpu_ms": cpuSamples[cpuSamples.count / 2] * 1e3])
+            var loadAverage: [Double] = [0, 0, 0]
+            let loadCount = getloadavg(&loadAverage, 3)
             let machine: [String: Any] = ["blas_core": BLAS.coreName, "threads": threads,
-                                          "cores": ProcessInfo.processInfo.activeProcessorCount]
+                                          "cores": ProcessInfo.processInfo.activeProcessorCount,
+                                          "load_average_1min": loadCount > 0 ? loadAverage[0] : -1]
             if json {
                 let data = try JSONSerialization.data(withJSONObject: ["machine": machine, "results": results],
                                                       options: [.prettyPrinted, .sortedKeys])
                 FileHandle.standardOutput.write(data + Data("\n".utf8))
             } else {
-                var out = "machine: BLAS \(BLAS.coreName), \(threads) threads\n"
+                var out = String(format: "machine: BLAS %@, %d threads, %d cores, load average %.2f\n",
+                                 BLAS.coreName, threads, ProcessInfo.processInfo.activeProcessorCount, loadAverage[0])
                 for r in results {
                     let name = r["case"] as! String
                     if let mbs = r["megabytes_per_second"] as? Double {
                         out += String(format: "%@: %.2f MB/s (%d bytes, %d tokens)\n", name, mbs, bytes, r["tokens"] as! Int)
                     } else {
-                        out += String(format: "%@: median %.2f ms (min %.2f, max %.2f, %d tokens, %d runs)\n", name,
-                                      r["median_ms"] as! Double, r["min_ms"] as! Double, r["max_ms"] as! Double,
-                                      r["tokens"] as! Int, repeats)
+                        out += String(format: "%@: median %.2f ms wall, %.2f ms process CPU (min %.2f, max %.2f wall, %d tokens, %d runs)\n",
+                                      name, r["median_ms"] as! Double, r["median_cpu_ms"] as! Double,
+                                      r["min_ms"] as! Double, r["max_ms"] as! Double, r["tokens"] as! Int, repeats)
                     }
                 }
                 FileHandle.standardOutput.write(Data(out.utf8))
@@ -92,6 +100,13 @@ extension Bottleneck.Bench {
             let start = DispatchTime.now().uptimeNanoseconds
             try body()
             return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        }
+
+        /// CPU seconds used by the whole process so far (all threads), for runs on a shared machine.
+        static func processCPUSeconds() -> Double {
+            var t = timespec()
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+            return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
         }
 
         /// Deterministic prompt-like lines (mixed English, accents, numbers, punctuation,

@@ -75,16 +75,18 @@ public struct TokenIds: Sendable, Equatable {
 /// One BERT layer (`encoder.layer.{i}`): self-attention + add & LayerNorm, then
 /// intermediate (GELU) + output + add & LayerNorm.
 struct BertLayer: Sendable {
-    let query: TextLinear, key: TextLinear, value: TextLinear
+    /// `attention.self.{query,key,value}` stacked into one `[3·width, width]` projection
+    /// (one gemm instead of three; the output columns are q | k | v).
+    let qkvWeight: Tensor, qkvBias: Tensor
     let attentionOutput: TextLinear, attentionNorm: TextLayerNorm
     let intermediate: TextLinear, output: TextLinear, outputNorm: TextLayerNorm
     let heads: Int
 
     init(_ w: WeightReader, _ c: BertConfiguration) throws {
         let d = c.hiddenSize
-        query = try TextLinear(w.scope("attention.self.query"), in: d, out: d)
-        key = try TextLinear(w.scope("attention.self.key"), in: d, out: d)
-        value = try TextLinear(w.scope("attention.self.value"), in: d, out: d)
+        let parts = try ["query", "key", "value"].map { try TextLinear(w.scope("attention.self.\($0)"), in: d, out: d) }
+        qkvWeight = Tensor.concatenate(rows: parts.map(\.weight))
+        qkvBias = Tensor.concatenate(rows: parts.map { $0.bias! })
         attentionOutput = try TextLinear(w.scope("attention.output.dense"), in: d, out: d)
         attentionNorm = try TextLayerNorm(w.scope("attention.output.LayerNorm"), width: d, eps: c.layerNormEps)
         intermediate = try TextLinear(w.scope("intermediate.dense"), in: d, out: c.intermediateSize)
@@ -94,14 +96,20 @@ struct BertLayer: Sendable {
     }
 
     /// `x`: `[batch, tokens, width]` → same layout.
-    func callAsFunction(_ x: Tensor) -> Tensor { self(x, mask: .none) }
-
     func callAsFunction(_ x: Tensor, mask: AttentionMask) -> Tensor {
         let (b, n, d) = (x.shape[0], x.shape[1], x.shape[2])
         let split = [b, n, heads, d / heads]
-        // 1. Self-attention.
-        let attended = Attention.scaledDotProduct(q: query(x).reshaped(split), k: key(x).reshaped(split),
-                                                  v: value(x).reshaped(split), mask: mask)
+        // 1. Self-attention: [B·N, 3D] -> q, k, v each [B, N, heads, headDim].
+        let qkv = x.linear(qkvWeight, bias: qkvBias)
+        var q = [Float](), k = [Float](), v = [Float]()
+        q.reserveCapacity(b * n * d); k.reserveCapacity(b * n * d); v.reserveCapacity(b * n * d)
+        for r in 0..<(b * n) {
+            q.append(contentsOf: qkv.data[(r * 3 * d)..<(r * 3 * d + d)])
+            k.append(contentsOf: qkv.data[(r * 3 * d + d)..<(r * 3 * d + 2 * d)])
+            v.append(contentsOf: qkv.data[(r * 3 * d + 2 * d)..<(r * 3 * d + 3 * d)])
+        }
+        let attended = Attention.scaledDotProduct(q: Tensor(shape: split, data: q), k: Tensor(shape: split, data: k),
+                                                  v: Tensor(shape: split, data: v), mask: mask)
         var a = attentionOutput(attended.reshaped([b, n, d]))
         a.add(x)
         let h = attentionNorm(a)
