@@ -1,0 +1,31 @@
+import Foundation
+import SafeTensors
+import Tensor
+
+/// Paths of the committed fixtures and pipeline files, found from this file's location.
+enum TextFixtures {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().path
+    static func path(_ relative: String) -> String { (packageRoot as NSString).appendingPathComponent(relative) }
+
+    static func json(_ fixture: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path("Tests/Fixtures/\(fixture)/expected.json")))
+        return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }
+
+    static func tensors(_ fixture: String) throws -> SafeTensorsFile {
+        try SafeTensorsFile(path: path("Tests/Fixtures/\(fixture)/expected.safetensors"))
+    }
+}
+
+/// Parity tolerance for float32 text encoders against PyTorch float32: the brief's 1e-4 on
+/// hidden states (observed errors are ~1e-6 for MiniLM, summation-order noise).
+let textParityTolerance: Float = 1e-4
+
+/// Max |a - b| over the rows `rows` of `a` (`[tokens, width]` view) against `b` of the same layout.
+func maxDifference(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Float {
+    var m: Float = 0
+    for (x, y) in zip(a, b) { m = max(m, abs(x - y)) }
+    precondition(a.count == b.count, "compared \(a.count) vs \(b.count) values")
+    return m
+}
