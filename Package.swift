@@ -20,6 +20,7 @@ let package = Package(
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev"])]),
         .target(name: "Tensor", dependencies: ["CBLAS"]),
         .target(name: "SafeTensors", dependencies: ["Tensor"]),
+        .target(name: "Evaluation"),
         .executableTarget(
             name: "BottleneckCLI",
             dependencies: [
@@ -28,5 +29,6 @@ let package = Package(
             ]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
     ]
 )
