@@ -20,15 +20,17 @@ let package = Package(
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev"])]),
         .target(name: "Tensor", dependencies: ["CBLAS"]),
         .target(name: "SafeTensors", dependencies: ["Tensor"]),
-        .target(name: "Evaluation"),
+        .target(name: "Media", dependencies: ["CFFmpeg"]),
+        .target(name: "Evaluation", dependencies: ["Media"]),
         .executableTarget(
             name: "BottleneckCLI",
             dependencies: [
-                "Tensor", "SafeTensors",
+                "Tensor", "SafeTensors", "Media", "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
+        .testTarget(name: "MediaTests", dependencies: ["Media"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
     ]
 )

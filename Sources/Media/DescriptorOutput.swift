@@ -1,0 +1,73 @@
+import CFFmpeg
+import Foundation
+
+/// An `AVIOContext` that writes to an open file descriptor (a pipe, standard output, a socket).
+///
+/// Non-seekable, so muxers that need to seek (plain MP4) refuse it and the writer uses fragmented
+/// MP4 instead. A failed `write` is recorded with its `errno` and reported to libav as
+/// `AVERROR(errno)`, so EPIPE (reader gone) and ENOSPC surface as typed errors.
+/// Owned by one `EncoderSession`; not shared between tasks.
+final class DescriptorOutput {
+    let fd: Int32
+    private(set) var bytesWritten: Int64 = 0
+    private(set) var lastErrno: Int32 = 0
+    private(set) var context: UnsafeMutablePointer<AVIOContext>?
+
+    /// libav buffers this much before calling `write`.
+    private static let bufferSize: Int32 = 64 * 1024
+
+    init(fd: Int32, path: String) throws {
+        self.fd = fd
+        guard let buffer = av_malloc(Int(Self.bufferSize)) else {
+            throw MediaError(.libav(operation: "av_malloc", code: bn_averror(ENOMEM), message: "out of memory"), path: path)
+        }
+        let opaque = Unmanaged.passUnretained(self).toOpaque()
+        guard
+            let ctx = avio_alloc_context(
+                buffer.assumingMemoryBound(to: UInt8.self), Self.bufferSize, 1, opaque, nil,
+                descriptorWritePacket, nil)
+        else {
+            av_free(buffer)
+            throw MediaError(.libav(operation: "avio_alloc_context", code: bn_averror(ENOMEM), message: "out of memory"), path: path)
+        }
+        ctx.pointee.seekable = 0
+        context = ctx
+    }
+
+    fileprivate func write(_ buffer: UnsafeMutablePointer<UInt8>, count: Int32) -> Int32 {
+        var offset = 0
+        let total = Int(count)
+        while offset < total {
+            let n = Foundation.write(fd, buffer + offset, total - offset)
+            if n < 0 {
+                let e = errno
+                if e == EINTR { continue }
+                lastErrno = e
+                return bn_averror(e)
+            }
+            offset += n
+        }
+        bytesWritten += Int64(total)
+        return count
+    }
+
+    /// Frees the context and its buffer (the descriptor stays open: the caller owns it).
+    func close() {
+        guard let ctx = context else { return }
+        av_freep(&ctx.pointee.buffer)
+        var optional: UnsafeMutablePointer<AVIOContext>? = ctx
+        avio_context_free(&optional)
+        context = nil
+    }
+
+    deinit { close() }
+}
+
+/// libav write callback; `opaque` is the unretained `DescriptorOutput` (kept alive by its session).
+private func descriptorWritePacket(
+    _ opaque: UnsafeMutableRawPointer?, _ buffer: UnsafeMutablePointer<UInt8>?, _ size: Int32
+) -> Int32 {
+    guard let opaque, let buffer else { return bn_averror(EINVAL) }
+    let output = Unmanaged<DescriptorOutput>.fromOpaque(opaque).takeUnretainedValue()
+    return output.write(buffer, count: size)
+}

@@ -1,0 +1,473 @@
+import CFFmpeg
+import Foundation
+
+/// The libav side of `VideoWriter`: encoder, colour conversion and muxer for one output.
+///
+/// Not `Sendable`: it is owned by exactly one `VideoWriter` actor, which serialises every call.
+/// Memory is constant in the number of frames: one conversion frame and one packet are reused,
+/// and packets go to the muxer as soon as the encoder emits them.
+final class EncoderSession {
+    /// Where bytes go and how the result is published.
+    enum Target {
+        /// Written to `temporary`, renamed to `final` by `finish()`.
+        case file(final: String, temporary: String)
+        /// PNG frames written into `temporary`, a folder renamed to `final` by `finish()`.
+        case folder(final: String, temporary: String)
+        /// Streamed to a descriptor through a custom `AVIOContext`.
+        case descriptor(Int32)
+    }
+
+    let info: StreamInfo
+    let target: Target
+    /// The user-facing name of the destination, used in errors.
+    let displayPath: String
+    private(set) var framesWritten = 0
+
+    private var formatContext: UnsafeMutablePointer<AVFormatContext>?
+    private var codecContext: UnsafeMutablePointer<AVCodecContext>?
+    private var stream: UnsafeMutablePointer<AVStream>?
+    private var frame: UnsafeMutablePointer<AVFrame>?
+    private var packet: UnsafeMutablePointer<AVPacket>?
+    private var scaler: OpaquePointer?
+    private var descriptorOutput: DescriptorOutput?
+    private var published = false
+
+    // MARK: Opening
+
+    init(destination: MediaDestination, options: VideoOptions) throws {
+        _ = LibAV.quietByDefault
+        let display = destination.description
+        // 1. Container and codec.
+        let format: MediaFormat
+        switch (options.format, destination) {
+        case (let f?, _): format = f
+        case (nil, .file(let path)):
+            guard let f = MediaFormat.inferred(fromPath: path) else {
+                throw MediaError(
+                    .formatRequired(
+                        reason: "cannot tell the container from the file name; name it with a"
+                            + " known extension (.mp4, .mkv, .webm, .y4m, .nut, .rgb) or give the format"),
+                    path: display)
+            }
+            format = f
+        case (nil, .fileDescriptor):
+            throw MediaError(
+                .formatRequired(
+                    reason: "a pipe has no file extension; name the container (mp4, y4m, nut, mkv,"
+                        + " rawvideo)"),
+                path: display)
+        }
+        let codec = options.codec ?? format.defaultCodec
+        guard format.supportedCodecs.contains(codec) else {
+            throw MediaError(
+                .unsupportedCombination(
+                    codec: codec.rawValue, format: format.rawValue,
+                    reason: "supported: \(format.supportedCodecs.map(\.rawValue).joined(separator: ", "))"),
+                path: display)
+        }
+        if format == .png, case .fileDescriptor = destination {
+            throw MediaError(
+                .unsupportedCombination(
+                    codec: "png", format: "a pipe", reason: "PNG sequences are written to a folder"),
+                path: display)
+        }
+        // 2. Geometry, rate and quality.
+        let pixelFormat: AVPixelFormat =
+            (format == .rawvideo || codec == .png) ? AV_PIX_FMT_RGB24 : AV_PIX_FMT_YUV420P
+        try Self.validate(options: options, codec: codec, pixelFormat: pixelFormat, path: display)
+        // 3. Encoder.
+        let candidates = format == .y4m ? ["wrapped_avframe"] : codec.encoderCandidates
+        guard
+            let (encoderName, encoder) = candidates.lazy.compactMap({ name in
+                avcodec_find_encoder_by_name(name).map { (name, $0) }
+            }).first
+        else {
+            throw MediaError(.encoderUnavailable(codec: codec.rawValue, tried: candidates), path: display)
+        }
+        // 4. Destination naming.
+        switch destination {
+        case .fileDescriptor(let fd):
+            target = .descriptor(fd)
+        case .file(let path):
+            let final = format == .png && path.hasSuffix("/") ? String(path.dropLast()) : path
+            let temporary = Self.temporaryName(for: final)
+            target = format == .png ? .folder(final: final, temporary: temporary) : .file(final: final, temporary: temporary)
+        }
+        displayPath = display
+        let fragmented: Bool
+        if case .descriptor = target, format == .mp4 { fragmented = true } else { fragmented = false }
+        info = StreamInfo(
+            format: format, codec: codec, encoderName: encoderName,
+            pixelFormat: String(cString: av_get_pix_fmt_name(pixelFormat)), width: options.width,
+            height: options.height, fps: options.fps, fragmented: fragmented)
+
+        do {
+            try open(encoder: encoder, options: options, pixelFormat: pixelFormat)
+        } catch {
+            abort()
+            throw error
+        }
+    }
+
+    private func open(
+        encoder: UnsafePointer<AVCodec>, options: VideoOptions, pixelFormat: AVPixelFormat
+    ) throws {
+        let path = displayPath
+        // 1. Output folder / preconditions.
+        let url: String
+        switch target {
+        case .descriptor(let fd): url = "pipe:\(fd)"
+        case .file(let final, let temporary):
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: final, isDirectory: &isDirectory), isDirectory.boolValue {
+                throw MediaError(.cannotOpenOutput(message: "is a directory"), path: path)
+            }
+            url = temporary
+        case .folder(let final, let temporary):
+            if let contents = try? FileManager.default.contentsOfDirectory(atPath: final), !contents.isEmpty {
+                throw MediaError(.destinationExists, path: final)
+            }
+            do {
+                try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: false)
+            } catch {
+                throw MediaError(.cannotOpenOutput(message: Self.describe(error)), path: final)
+            }
+            url = temporary + "/frames_%04d.png"
+        }
+
+        // 2. Muxer.
+        var fmt: UnsafeMutablePointer<AVFormatContext>? = nil
+        try LibAV.check(
+            avformat_alloc_output_context2(&fmt, nil, info.format.muxerName, url),
+            "avformat_alloc_output_context2(\(info.format.muxerName))", path: path)
+        guard let fmt else {
+            throw MediaError(.libav(operation: "avformat_alloc_output_context2", code: 0, message: "no context"), path: path)
+        }
+        formatContext = fmt
+
+        // 3. Encoder context: size, rate, BT.709 tags, quality.
+        guard let c = avcodec_alloc_context3(encoder) else {
+            throw MediaError(.libav(operation: "avcodec_alloc_context3", code: bn_averror(ENOMEM), message: "out of memory"), path: path)
+        }
+        codecContext = c
+        c.pointee.width = Int32(options.width)
+        c.pointee.height = Int32(options.height)
+        c.pointee.pix_fmt = pixelFormat
+        c.pointee.time_base = AVRational(num: Int32(options.fps.denominator), den: Int32(options.fps.numerator))
+        c.pointee.framerate = AVRational(num: Int32(options.fps.numerator), den: Int32(options.fps.denominator))
+        c.pointee.sample_aspect_ratio = AVRational(num: 1, den: 1)
+        if pixelFormat == AV_PIX_FMT_YUV420P {
+            c.pointee.color_range = AVCOL_RANGE_MPEG
+            c.pointee.colorspace = AVCOL_SPC_BT709
+            c.pointee.color_primaries = AVCOL_PRI_BT709
+            c.pointee.color_trc = AVCOL_TRC_BT709
+        }
+        if let g = options.keyframeInterval {
+            c.pointee.gop_size = Int32(max(1, g))
+        } else if info.fragmented {
+            c.pointee.gop_size = Int32(max(1, (2 * options.fps.value).rounded()))
+        }
+        if (fmt.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER) != 0 {
+            c.pointee.flags |= Int32(AV_CODEC_FLAG_GLOBAL_HEADER)
+        }
+        let encoderOptions = Self.encoderOptions(encoderName: info.encoderName, options: options)
+        if info.codec == .vp9 || info.codec == .av1 { c.pointee.bit_rate = 0 }  // constant quality
+        if info.encoderName == "libsvtav1", av_log_get_level() < AV_LOG_VERBOSE {
+            // SVT-AV1 prints its banner to stderr itself unless SVT_LOG says errors only (1).
+            // Only set when the user has not chosen a level.
+            setenv("SVT_LOG", "1", 0)
+        }
+        var dict = LibAV.dictionary(encoderOptions)
+        defer { av_dict_free(&dict) }
+        try LibAV.check(avcodec_open2(c, encoder, &dict), "opening encoder \(info.encoderName)", path: path)
+        let unused = LibAV.keys(dict)
+        if let name = unused.first {
+            let value = encoderOptions.first { $0.0 == name }?.1 ?? ""
+            throw MediaError(
+                .invalidOption(name: name, value: value, reason: "not recognised by \(info.encoderName)"), path: path)
+        }
+
+        // 4. Stream and container metadata.
+        guard let st = avformat_new_stream(fmt, nil) else {
+            throw MediaError(.libav(operation: "avformat_new_stream", code: bn_averror(ENOMEM), message: "out of memory"), path: path)
+        }
+        stream = st
+        st.pointee.time_base = c.pointee.time_base
+        st.pointee.avg_frame_rate = c.pointee.framerate
+        st.pointee.r_frame_rate = c.pointee.framerate
+        try LibAV.check(avcodec_parameters_from_context(st.pointee.codecpar, c), "avcodec_parameters_from_context", path: path)
+        for (key, value) in options.metadata.sorted(by: { $0.key < $1.key }) {
+            av_dict_set(&fmt.pointee.metadata, key, value, 0)
+        }
+
+        // 5. Byte output.
+        if (fmt.pointee.oformat.pointee.flags & AVFMT_NOFILE) == 0 {
+            switch target {
+            case .descriptor(let fd):
+                let output = try DescriptorOutput(fd: fd, path: path)
+                descriptorOutput = output
+                fmt.pointee.pb = output.context
+            case .file(_, let temporary):
+                let r = avio_open(&fmt.pointee.pb, temporary, AVIO_FLAG_WRITE)
+                if r < 0 {
+                    throw MediaError(.cannotOpenOutput(message: LibAV.errorText(r)), path: path)
+                }
+            case .folder:
+                break
+            }
+        }
+
+        // 6. Header.
+        var muxerOptions: [(String, String)] = []
+        if info.format == .mp4 {
+            muxerOptions.append(
+                ("movflags", info.fragmented
+                    ? "+frag_keyframe+empty_moov+default_base_moof+use_metadata_tags"
+                    : "+faststart+use_metadata_tags"))
+        }
+        var muxDict = LibAV.dictionary(muxerOptions)
+        defer { av_dict_free(&muxDict) }
+        let header = avformat_write_header(fmt, &muxDict)
+        if header < 0 { throw outputError(header, operation: "writing the \(info.format.rawValue) header") }
+
+        // 7. Reused frame, packet and RGB -> YUV converter (BT.709 matrix, tv range).
+        guard let f = av_frame_alloc(), let p = av_packet_alloc() else {
+            throw MediaError(.libav(operation: "av_frame_alloc", code: bn_averror(ENOMEM), message: "out of memory"), path: path)
+        }
+        frame = f
+        packet = p
+        f.pointee.format = pixelFormat.rawValue
+        f.pointee.width = Int32(options.width)
+        f.pointee.height = Int32(options.height)
+        f.pointee.color_range = c.pointee.color_range
+        f.pointee.colorspace = c.pointee.colorspace
+        f.pointee.color_primaries = c.pointee.color_primaries
+        f.pointee.color_trc = c.pointee.color_trc
+        try LibAV.check(av_frame_get_buffer(f, 0), "av_frame_get_buffer", path: path)
+        if pixelFormat == AV_PIX_FMT_YUV420P {
+            scaler = sws_getContext(
+                Int32(options.width), Int32(options.height), AV_PIX_FMT_RGB24,
+                Int32(options.width), Int32(options.height), AV_PIX_FMT_YUV420P,
+                SWS_BILINEAR | SWS_ACCURATE_RND, nil, nil, nil)
+            guard let scaler else {
+                throw MediaError(.libav(operation: "sws_getContext", code: 0, message: "unsupported conversion"), path: path)
+            }
+            let bt709 = sws_getCoefficients(SWS_CS_ITU709)
+            // Source RGB is full range (1); destination YUV is tv/limited range (0).
+            if sws_setColorspaceDetails(scaler, bt709, 1, bt709, 0, 0, 1 << 16, 1 << 16) < 0 {
+                throw MediaError(.libav(operation: "sws_setColorspaceDetails", code: -1, message: "BT.709 not supported"), path: path)
+            }
+        }
+    }
+
+    // MARK: Writing
+
+    /// Converts, encodes and muxes one frame.
+    func append(_ source: VideoFrame) throws {
+        guard let c = codecContext, let f = frame else { throw MediaError(.writerClosed, path: displayPath) }
+        guard source.width == info.width, source.height == info.height else {
+            throw MediaError(
+                .frameSizeMismatch(
+                    index: framesWritten, expected: "\(info.width)x\(info.height)",
+                    found: "\(source.width)x\(source.height)"),
+                path: displayPath)
+        }
+        // The encoder (or a wrapped_avframe packet) may still reference the last buffer.
+        try LibAV.check(av_frame_make_writable(f), "av_frame_make_writable", path: displayPath)
+        let width = info.width, height = info.height
+        source.pixels.withUnsafeBufferPointer { src in
+            withUnsafeMutablePointer(to: &f.pointee.data) { dataTuple in
+                withUnsafeMutablePointer(to: &f.pointee.linesize) { strideTuple in
+                    dataTuple.withMemoryRebound(to: UnsafeMutablePointer<UInt8>?.self, capacity: 8) { dst in
+                        strideTuple.withMemoryRebound(to: Int32.self, capacity: 8) { dstStride in
+                            if let scaler {
+                                var srcPlanes: [UnsafePointer<UInt8>?] = [src.baseAddress, nil, nil, nil]
+                                var srcStrides: [Int32] = [Int32(width * 3), 0, 0, 0]
+                                _ = sws_scale(scaler, &srcPlanes, &srcStrides, 0, Int32(height), dst, dstStride)
+                            } else if let plane = dst[0], let base = src.baseAddress {
+                                let rowBytes = width * 3
+                                for y in 0..<height {
+                                    (plane + y * Int(dstStride[0])).update(from: base + y * rowBytes, count: rowBytes)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        f.pointee.pts = Int64(framesWritten)
+        try LibAV.check(avcodec_send_frame(c, f), "encoding frame \(framesWritten)", path: displayPath)
+        framesWritten += 1
+        try drainPackets()
+    }
+
+    /// Pushes buffered bytes to a descriptor, so a pipe reader sees each batch promptly.
+    func flush() throws {
+        guard let pb = formatContext?.pointee.pb, descriptorOutput != nil else { return }
+        avio_flush(pb)
+        if pb.pointee.error < 0 { throw outputError(pb.pointee.error, operation: "writing") }
+    }
+
+    /// Flushes the encoder, writes the trailer, closes the output and publishes it.
+    /// - Returns: bytes in the published output.
+    func finish() throws -> Int64 {
+        guard let c = codecContext, let fmt = formatContext else { throw MediaError(.writerClosed, path: displayPath) }
+        let r = avcodec_send_frame(c, nil)
+        if r < 0 && r != bn_averror_eof() { try LibAV.check(r, "flushing the encoder", path: displayPath) }
+        try drainPackets()
+        let t = av_write_trailer(fmt)
+        if t < 0 { throw outputError(t, operation: "writing the \(info.format.rawValue) trailer") }
+        if let pb = fmt.pointee.pb {
+            avio_flush(pb)
+            if pb.pointee.error < 0 { throw outputError(pb.pointee.error, operation: "writing") }
+        }
+        if case .file = target {
+            let closed = avio_closep(&fmt.pointee.pb)
+            if closed < 0 { throw outputError(closed, operation: "closing") }
+        }
+        let bytes = descriptorOutput?.bytesWritten ?? 0
+        release()
+        return try publish(descriptorBytes: bytes)
+    }
+
+    private func publish(descriptorBytes: Int64) throws -> Int64 {
+        let fm = FileManager.default
+        switch target {
+        case .descriptor:
+            published = true
+            return descriptorBytes
+        case .file(let final, let temporary):
+            if rename(temporary, final) != 0 {
+                throw MediaError(.cannotOpenOutput(message: "renaming \(temporary): \(String(cString: strerror(errno)))"), path: final)
+            }
+            published = true
+            return (try? fm.attributesOfItem(atPath: final)[.size] as? Int64) ?? 0
+        case .folder(let final, let temporary):
+            if fm.fileExists(atPath: final) { try? fm.removeItem(atPath: final) }  // empty (checked at open)
+            if rename(temporary, final) != 0 {
+                throw MediaError(.cannotOpenOutput(message: "renaming \(temporary): \(String(cString: strerror(errno)))"), path: final)
+            }
+            published = true
+            let names = (try? fm.contentsOfDirectory(atPath: final)) ?? []
+            return names.reduce(Int64(0)) { sum, name in
+                sum + ((try? fm.attributesOfItem(atPath: final + "/" + name)[.size] as? Int64) ?? 0)
+            }
+        }
+    }
+
+    private func drainPackets() throws {
+        guard let c = codecContext, let p = packet, let fmt = formatContext, let st = stream else { return }
+        while true {
+            let r = avcodec_receive_packet(c, p)
+            if r == bn_averror_eagain() || r == bn_averror_eof() { return }
+            try LibAV.check(r, "encoding", path: displayPath)
+            p.pointee.stream_index = st.pointee.index
+            if p.pointee.duration == 0 { p.pointee.duration = 1 }  // one frame, codec time base
+            av_packet_rescale_ts(p, c.pointee.time_base, st.pointee.time_base)
+            let w = av_interleaved_write_frame(fmt, p)
+            if w < 0 { throw outputError(w, operation: "writing packet") }
+        }
+    }
+
+    /// Maps an output failure, preferring the descriptor's own errno (EPIPE, ENOSPC).
+    private func outputError(_ code: Int32, operation: String) -> MediaError {
+        if let e = descriptorOutput?.lastErrno, e != 0 {
+            return LibAV.error(bn_averror(e), operation: operation, path: displayPath)
+        }
+        return LibAV.error(code, operation: operation, path: displayPath)
+    }
+
+    // MARK: Teardown
+
+    /// Frees libav state and, unless the output was published, deletes the temporary file or folder.
+    func abort() {
+        release()
+        guard !published else { return }
+        switch target {
+        case .file(_, let temporary), .folder(_, let temporary):
+            try? FileManager.default.removeItem(atPath: temporary)
+        case .descriptor:
+            break
+        }
+    }
+
+    private func release() {
+        if let fmt = formatContext {
+            if descriptorOutput != nil {
+                fmt.pointee.pb = nil
+            } else if (fmt.pointee.oformat.pointee.flags & AVFMT_NOFILE) == 0, fmt.pointee.pb != nil {
+                avio_closep(&fmt.pointee.pb)
+            }
+            avformat_free_context(fmt)
+            formatContext = nil
+        }
+        descriptorOutput?.close()
+        descriptorOutput = nil
+        if codecContext != nil { avcodec_free_context(&codecContext) }
+        if frame != nil { av_frame_free(&frame) }
+        if packet != nil { av_packet_free(&packet) }
+        if let s = scaler { sws_freeContext(s); scaler = nil }
+        stream = nil
+    }
+
+    deinit { abort() }
+
+    // MARK: Helpers
+
+    /// `/dir/name.mp4` -> `/dir/.name.mp4.partial-<pid>-<random>`: same folder (so the final
+    /// rename is atomic), hidden, and without the real extension, so it never looks finished.
+    static func temporaryName(for final: String) -> String {
+        let slash = final.lastIndex(of: "/")
+        let folder = slash.map { String(final[...$0]) } ?? ""
+        let name = slash.map { String(final[final.index(after: $0)...]) } ?? final
+        let tag = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        return "\(folder).\(name).partial-\(getpid())-\(tag)"
+    }
+
+    static func validate(
+        options: VideoOptions, codec: VideoCodec, pixelFormat: AVPixelFormat, path: String
+    ) throws {
+        let w = options.width, h = options.height
+        guard w > 0, h > 0, w <= 16384, h <= 16384 else {
+            throw MediaError(.invalidDimensions(width: w, height: h, reason: "width and height must be 1...16384"), path: path)
+        }
+        if pixelFormat == AV_PIX_FMT_YUV420P, w % 2 != 0 || h % 2 != 0 {
+            let widths = w % 2 == 0 ? [w] : [w - 1, w + 1].filter { $0 > 0 }
+            let heights = h % 2 == 0 ? [h] : [h - 1, h + 1].filter { $0 > 0 }
+            let sizes = widths.flatMap { ww in heights.map { "\(ww)x\($0)" } }
+            throw MediaError(.oddDimensions(width: w, height: h, suggestions: sizes), path: path)
+        }
+        if let range = codec.crfRange, !range.contains(options.crf) {
+            throw MediaError(
+                .invalidOption(name: "crf", value: "\(options.crf)", reason: "\(codec.rawValue) accepts \(range.lowerBound)...\(range.upperBound)"),
+                path: path)
+        }
+        _ = try FrameRate(options.fps.numerator, options.fps.denominator)
+    }
+
+    /// Private encoder options for CRF and speed.
+    static func encoderOptions(encoderName: String, options: VideoOptions) -> [(String, String)] {
+        let rank = options.preset.rank  // 0 ultrafast ... 9 placebo
+        switch encoderName {
+        case "libx264":
+            return [("crf", "\(options.crf)"), ("preset", options.preset.rawValue)]
+        case "libvpx-vp9":
+            // cpu-used 0 (slowest) ... 8 (fastest); medium -> 3.
+            return [("crf", "\(options.crf)"), ("deadline", "good"), ("cpu-used", "\(max(0, 8 - rank))"), ("row-mt", "1")]
+        case "libsvtav1":
+            // SVT-AV1 presets 0 (slowest) ... 13 (fastest); medium -> 8.
+            return [("crf", "\(options.crf)"), ("preset", "\(max(0, 13 - rank))")]
+        case "libaom-av1":
+            return [("crf", "\(options.crf)"), ("cpu-used", "\(max(0, 8 - rank))"), ("row-mt", "1")]
+        case "librav1e":
+            // rav1e quantizer 0...255 (≈ 4 × CRF), speed 0 (slowest) ... 10 (fastest).
+            return [("qp", "\(min(255, options.crf * 4))"), ("speed", "\(max(0, 10 - rank))")]
+        default:
+            return []
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        (error as NSError).localizedDescription
+    }
+}
