@@ -43,7 +43,7 @@ public struct SceneAnalyzer: Sendable {
     public var shapeClassifier = ShapeClassifier()
     public var motionClassifier = MotionClassifier()
     /// Frames (evenly spaced) on which shapes are fitted; also the angle samples for spinning.
-    public var shapeFrames = 20
+    public var shapeFrames = 16
     /// Smallest object component, as a fraction of the frame's pixels (at least 6 pixels).
     public var minPixelFraction = 0.0015
     /// A second object's mean area relative to the first's.
@@ -183,7 +183,8 @@ public struct SceneAnalyzer: Sendable {
 
     /// `samples` frame indices spread evenly over `0..<count` (all frames when fewer).
     static func evenlySpaced(count: Int, samples: Int) -> [Int] {
-        guard count > samples, samples > 1 else { return Array(0..<count) }
+        guard count > samples else { return Array(0..<count) }
+        guard samples > 1 else { return [0] }
         return (0..<samples).map { Int((Double($0) * Double(count - 1) / Double(samples - 1)).rounded()) }
     }
 
@@ -246,28 +247,42 @@ struct PixelModel: Sendable {
 
     /// Labels every pixel of a `[height, width, 3]` frame: candidate index or −1, and coverage α.
     func label(_ frame: [UInt8], labels: inout [Int8], alpha: inout [Float]) {
-        let n = labels.count
+        let n = labels.count, m = dirs.count
+        let (b0, b1, b2) = bg
+        let gate = bgGate2
+        // Flattened per-candidate constants: e.r, e.g, e.b, 1/|e|², residual limit².
+        var table = [Float]()
+        table.reserveCapacity(5 * m)
+        for k in 0..<m {
+            table += [dirs[k].0, dirs[k].1, dirs[k].2, invNorm2[k], maxResidual2[k]]
+        }
         frame.withUnsafeBufferPointer { f in
-            labels.withUnsafeMutableBufferPointer { lab in
-                alpha.withUnsafeMutableBufferPointer { al in
-                    for i in 0..<n {
-                        let dr = Float(f[3 * i]) - bg.0
-                        let dg = Float(f[3 * i + 1]) - bg.1
-                        let db = Float(f[3 * i + 2]) - bg.2
-                        lab[i] = -1
-                        al[i] = 0
-                        if dr * dr + dg * dg + db * db < bgGate2 { continue }
-                        var bestRes = Float.infinity
-                        for k in 0..<dirs.count {
-                            let e = dirs[k]
-                            let a = (dr * e.0 + dg * e.1 + db * e.2) * invNorm2[k]
-                            guard a > 0.15, a < 1.5 else { continue }
-                            let rr = dr - a * e.0, rg = dg - a * e.1, rb = db - a * e.2
-                            let res = rr * rr + rg * rg + rb * rb
-                            if res < bestRes && res <= maxResidual2[k] {
-                                bestRes = res
-                                lab[i] = Int8(k)
-                                al[i] = a
+            table.withUnsafeBufferPointer { t in
+                labels.withUnsafeMutableBufferPointer { lab in
+                    alpha.withUnsafeMutableBufferPointer { al in
+                        for i in 0..<n {
+                            let dr = Float(f[3 * i]) - b0
+                            let dg = Float(f[3 * i + 1]) - b1
+                            let db = Float(f[3 * i + 2]) - b2
+                            lab[i] = -1
+                            al[i] = 0
+                            if dr * dr + dg * dg + db * db < gate { continue }
+                            var bestRes = Float.infinity
+                            var k = 0
+                            while k < m {
+                                let o = 5 * k
+                                let er = t[o], eg = t[o + 1], eb = t[o + 2]
+                                let a = (dr * er + dg * eg + db * eb) * t[o + 3]
+                                if a > 0.15 && a < 1.5 {
+                                    let rr = dr - a * er, rg = dg - a * eg, rb = db - a * eb
+                                    let res = rr * rr + rg * rg + rb * rb
+                                    if res < bestRes && res <= t[o + 4] {
+                                        bestRes = res
+                                        lab[i] = Int8(k)
+                                        al[i] = a
+                                    }
+                                }
+                                k += 1
                             }
                         }
                     }

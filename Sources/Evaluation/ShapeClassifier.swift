@@ -12,9 +12,10 @@ import Foundation
 public struct ShapeClassifier: Sendable {
     /// Samples per side of the fitting grid: bigger crops are subsampled with a stride so that the
     /// fit costs the same at every size.
-    public var gridSamples = 32
-    /// Coarse rotation steps per symmetry period, refined by 3 ternary levels afterwards.
-    public var coarseAngles = 12
+    public var gridSamples = 24
+    /// Coarse rotation steps per symmetry period, refined by 3 ternary levels afterwards
+    /// (finest step: period / 216, e.g. 0.4° for the square).
+    public var coarseAngles = 8
 
     public init() {}
 
