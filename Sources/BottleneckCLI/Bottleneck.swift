@@ -7,5 +7,5 @@ struct Bottleneck: AsyncParsableCommand {
         commandName: "bottleneck",
         abstract: "Generate videos from text prompts on the CPU, with Bottleneck Sampling.",
         version: "0.1.0",
-        subcommands: [])
+        subcommands: [Evaluate.self])
 }
