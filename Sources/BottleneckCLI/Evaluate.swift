@@ -63,7 +63,8 @@ extension Bottleneck {
                     }
                 }
                 guard !items.isEmpty else {
-                    throw ValidationError("no usable line in \(manifest) (\(failures) bad)")
+                    log("bottleneck: error: \(manifest): no usable line (\(failures) bad)")
+                    throw ExitCode(1)
                 }
                 if json {
                     let out = JSONOutput(
