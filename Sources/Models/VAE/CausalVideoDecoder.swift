@@ -41,17 +41,17 @@ public final class CausalVideoDecoder: Sendable {
     /// that every decoder tensor was read.
     public convenience init(configuration: VAEConfiguration, weights: WeightReader) throws {
         try configuration.validate()
-        try self.init(configuration: configuration, source: ParameterSource(weights))
+        try self.init(configuration: configuration, source: weights)
         try weights.finish(ignoringPrefixes: ["encoder.", "quant_conv."])
     }
 
     /// A decoder with deterministic random weights for `configuration` (benchmarks).
     public static func random(configuration: VAEConfiguration, seed: UInt64) throws -> CausalVideoDecoder {
         try configuration.validate()
-        return try CausalVideoDecoder(configuration: configuration, source: ParameterSource(randomSeed: seed))
+        return try CausalVideoDecoder(configuration: configuration, source: RandomParameters(seed: seed))
     }
 
-    init(configuration c: VAEConfiguration, source p: ParameterSource) throws {
+    init(configuration c: VAEConfiguration, source p: any ParameterSource) throws {
         configuration = c
         var convIndex = 0, normIndex = 0
         let latent = c.latentChannels
@@ -62,16 +62,16 @@ public final class CausalVideoDecoder: Sendable {
             index: &convIndex,
             kernel: Conv3dKernel(weight: try p.tensor("post_quant_conv.weight", shape: [latent, latent, 1, 1, 1]),
                                  bias: try p.tensor("post_quant_conv.bias", shape: [latent])))
-        let d = p.scope("decoder")
-        convIn = try CausalConv3d(d.scope("conv_in"), in: latent, out: top, kernelSize: 3, index: &convIndex)
+        let d = p.scoped("decoder")
+        convIn = try CausalConv3d(d.scoped("conv_in"), in: latent, out: top, kernelSize: 3, index: &convIndex)
         // mid block: resnet, (attention, resnet)
-        let mid = d.scope("mid_block")
-        var resnets = [try ResnetBlockCausal3D(mid.scope("resnets.0"), in: top, out: top, groups: groups,
+        let mid = d.scoped("mid_block")
+        var resnets = [try ResnetBlockCausal3D(mid.scoped("resnets.0"), in: top, out: top, groups: groups,
                                                convIndex: &convIndex, normIndex: &normIndex)]
         midAttention = c.midBlockAddAttention
-            ? try MidBlockAttention(mid.scope("attentions.0"), channels: top, groups: groups, normIndex: &normIndex)
+            ? try MidBlockAttention(mid.scoped("attentions.0"), channels: top, groups: groups, normIndex: &normIndex)
             : nil
-        resnets.append(try ResnetBlockCausal3D(mid.scope("resnets.1"), in: top, out: top, groups: groups,
+        resnets.append(try ResnetBlockCausal3D(mid.scoped("resnets.1"), in: top, out: top, groups: groups,
                                                convIndex: &convIndex, normIndex: &normIndex))
         midResnets = resnets
         // up blocks (HunyuanVideoDecoder3D.__init__ rules for time_compression_ratio 4)
@@ -83,17 +83,17 @@ public final class CausalVideoDecoder: Sendable {
             let isFinal = i == c.blockOutChannels.count - 1
             let spatial = i < c.spatialUpsampleLayers
             let temporal = i >= c.blockOutChannels.count - 1 - c.temporalUpsampleLayers && !isFinal
-            let b = d.scope("up_blocks.\(i)")
+            let b = d.scoped("up_blocks.\(i)")
             var rs: [ResnetBlockCausal3D] = []
             for j in 0...c.layersPerBlock {
-                rs.append(try ResnetBlockCausal3D(b.scope("resnets.\(j)"), in: j == 0 ? previous : output,
+                rs.append(try ResnetBlockCausal3D(b.scoped("resnets.\(j)"), in: j == 0 ? previous : output,
                                                   out: output, groups: groups,
                                                   convIndex: &convIndex, normIndex: &normIndex))
             }
             var upsampler: UpsampleCausal3D?
             if spatial || temporal {
                 upsampler = UpsampleCausal3D(
-                    conv: try CausalConv3d(b.scope("upsamplers.0.conv"), in: output, out: output, kernelSize: 3,
+                    conv: try CausalConv3d(b.scoped("upsamplers.0.conv"), in: output, out: output, kernelSize: 3,
                                            index: &convIndex),
                     frameFactor: temporal ? 2 : 1, spatialFactor: spatial ? 2 : 1)
             }
@@ -102,8 +102,8 @@ public final class CausalVideoDecoder: Sendable {
         }
         upBlocks = blocks
         let bottom = c.blockOutChannels[0]
-        convNormOut = try GroupNormLayer(d.scope("conv_norm_out"), channels: bottom, groups: groups, index: &normIndex)
-        convOut = try CausalConv3d(d.scope("conv_out"), in: bottom, out: c.outChannels, kernelSize: 3,
+        convNormOut = try GroupNormLayer(d.scoped("conv_norm_out"), channels: bottom, groups: groups, index: &normIndex)
+        convOut = try CausalConv3d(d.scoped("conv_out"), in: bottom, out: c.outChannels, kernelSize: 3,
                                    index: &convIndex)
         groupNormCount = normIndex
     }

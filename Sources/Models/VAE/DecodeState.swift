@@ -54,7 +54,7 @@ struct GroupNormLayer: Sendable {
     let weight: [Float], bias: [Float]
     static let eps: Float = 1e-6  // diffusers HunyuanVideo VAE: resnet_eps / conv_norm_out eps
 
-    init(_ p: ParameterSource, channels: Int, groups: Int, index: inout Int) throws {
+    init(_ p: any ParameterSource, channels: Int, groups: Int, index: inout Int) throws {
         weight = try p.tensor("weight", shape: [channels]).data
         bias = try p.tensor("bias", shape: [channels]).data
         self.groups = groups
@@ -89,8 +89,8 @@ struct CausalConv3d: Sendable {
     let index: Int
     let kernel: Conv3dKernel
 
-    init(_ p: ParameterSource, in cin: Int, out cout: Int, kernelSize k: Int, index: inout Int) throws {
-        let conv = p.scope("conv")
+    init(_ p: any ParameterSource, in cin: Int, out cout: Int, kernelSize k: Int, index: inout Int) throws {
+        let conv = p.scoped("conv")
         kernel = Conv3dKernel(weight: try conv.tensor("weight", shape: [cout, cin, k, k, k]),
                               bias: try conv.tensor("bias", shape: [cout]))
         self.index = index

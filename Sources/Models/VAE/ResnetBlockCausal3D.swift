@@ -7,14 +7,14 @@ struct ResnetBlockCausal3D: Sendable {
     let norm2: GroupNormLayer, conv2: CausalConv3d
     let convShortcut: CausalConv3d?
 
-    init(_ p: ParameterSource, in cin: Int, out cout: Int, groups: Int,
+    init(_ p: any ParameterSource, in cin: Int, out cout: Int, groups: Int,
          convIndex: inout Int, normIndex: inout Int) throws {
-        norm1 = try GroupNormLayer(p.scope("norm1"), channels: cin, groups: groups, index: &normIndex)
-        conv1 = try CausalConv3d(p.scope("conv1"), in: cin, out: cout, kernelSize: 3, index: &convIndex)
-        norm2 = try GroupNormLayer(p.scope("norm2"), channels: cout, groups: groups, index: &normIndex)
-        conv2 = try CausalConv3d(p.scope("conv2"), in: cout, out: cout, kernelSize: 3, index: &convIndex)
+        norm1 = try GroupNormLayer(p.scoped("norm1"), channels: cin, groups: groups, index: &normIndex)
+        conv1 = try CausalConv3d(p.scoped("conv1"), in: cin, out: cout, kernelSize: 3, index: &convIndex)
+        norm2 = try GroupNormLayer(p.scoped("norm2"), channels: cout, groups: groups, index: &normIndex)
+        conv2 = try CausalConv3d(p.scoped("conv2"), in: cout, out: cout, kernelSize: 3, index: &convIndex)
         convShortcut = cin == cout ? nil
-            : try CausalConv3d(p.scope("conv_shortcut"), in: cin, out: cout, kernelSize: 1, index: &convIndex)
+            : try CausalConv3d(p.scoped("conv_shortcut"), in: cin, out: cout, kernelSize: 1, index: &convIndex)
     }
 
     /// `[T, H, W, Cin] -> [T, H, W, Cout]`; nil when a statistics-gathering pass stops inside.
@@ -39,10 +39,10 @@ struct MidBlockAttention: Sendable {
     /// `[C, C]` PyTorch linear weights and `[C]` biases.
     let toQ: (Tensor, Tensor), toK: (Tensor, Tensor), toV: (Tensor, Tensor), toOut: (Tensor, Tensor)
 
-    init(_ p: ParameterSource, channels c: Int, groups: Int, normIndex: inout Int) throws {
-        groupNorm = try GroupNormLayer(p.scope("group_norm"), channels: c, groups: groups, index: &normIndex)
+    init(_ p: any ParameterSource, channels c: Int, groups: Int, normIndex: inout Int) throws {
+        groupNorm = try GroupNormLayer(p.scoped("group_norm"), channels: c, groups: groups, index: &normIndex)
         func linear(_ name: String) throws -> (Tensor, Tensor) {
-            let s = p.scope(name)
+            let s = p.scoped(name)
             return (try s.tensor("weight", shape: [c, c]), try s.tensor("bias", shape: [c]))
         }
         toQ = try linear("to_q")
