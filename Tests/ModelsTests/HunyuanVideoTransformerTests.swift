@@ -147,6 +147,42 @@ struct TransformerFixture {
         }
     }
 
+    /// Sharded weights (`.index.json` + two shards) load to the same model; a misshapen tensor is named.
+    @Test func shardedWeightsAndShapeMismatch() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hv-shards-\(UInt32.random(in: 0...UInt32.max))").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let src = fixturePath("transformer-test")
+        try FileManager.default.copyItem(atPath: src + "/config.json", toPath: dir + "/config.json")
+        let archive = try WeightArchive(directory: src, baseName: "diffusion_pytorch_model")
+        let keys = archive.keys
+        let half = keys.count / 2
+        var map: [String: String] = [:]
+        for (i, part) in [Array(keys[..<half]), Array(keys[half...])].enumerated() {
+            let name = "diffusion_pytorch_model-0000\(i + 1)-of-00002.safetensors"
+            try SafeTensorsWriter.write(try part.map { (name: $0, tensor: try archive.tensor($0)) }, to: dir + "/" + name)
+            for k in part { map[k] = name }
+        }
+        let index = try JSONSerialization.data(withJSONObject: ["metadata": [:] as [String: String], "weight_map": map])
+        try index.write(to: URL(fileURLWithPath: dir + "/diffusion_pytorch_model.safetensors.index.json"))
+        let sharded = try HunyuanVideoTransformer(directory: dir)
+        let f = try TransformerFixture("transformer-test")
+        let latents = try f.io.tensor("latents").permuted([0, 2, 3, 4, 1])
+        let text = try f.io.tensor("text")
+        let mask = [[Bool](repeating: true, count: text.shape[1])]
+        let a = try sharded(latents: latents, timestep: [3], text: text, textMask: mask, pooled: try f.io.tensor("pooled"), guidance: [2])
+        let b = try f.model(latents: latents, timestep: [3], text: text, textMask: mask, pooled: try f.io.tensor("pooled"), guidance: [2])
+        #expect(a.maxAbsDifference(b) == 0)
+
+        // Replace one tensor by a wrong shape: the error names the key and both shapes.
+        let bad = try keys.map { k in (name: k, tensor: k == "proj_out.weight" ? Tensor(shape: [4, 21]) : try archive.tensor(k)) }
+        try FileManager.default.removeItem(atPath: dir + "/diffusion_pytorch_model.safetensors.index.json")
+        try SafeTensorsWriter.write(bad, to: dir + "/diffusion_pytorch_model.safetensors")
+        #expect(throws: SafeTensorsError(.shapeMismatch(key: "proj_out.weight", expected: [4, 20], found: [4, 21]), file: dir)) {
+            _ = try HunyuanVideoTransformer(directory: dir)
+        }
+    }
+
     // MARK: - Cost model and memory
 
     /// hunyuan-video.md §7: the real model at 256×256×33 (9×16×16 latent tokens after 2×2
