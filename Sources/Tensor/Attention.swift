@@ -63,6 +63,8 @@ public enum Attention {
     public static let queryTile = 256
     /// Largest key tile; the keys are split into equal tiles no wider than this.
     public static let maxKeyTile = 4096
+    /// Largest key tile (the name of the first version of this API; equal to `maxKeyTile`).
+    public static let keyTile = maxKeyTile
 
     /// The key tile used for `keys` keys: `keys` split into equal tiles of at most `maxKeyTile`,
     /// rounded up to a multiple of 16.

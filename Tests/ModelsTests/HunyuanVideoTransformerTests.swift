@@ -7,13 +7,16 @@ import Testing
 /// Parity tolerances against diffusers 0.42.1 float32 on the fixture models.
 enum Tolerance {
     /// Small timesteps (t ≤ 7.5, guidance ≤ 4.5): both sides compute the same float32 math in a
-    /// different order; outputs of magnitude ~10 agree to a few 1e-6 (hunyuan-video.md §6.2).
+    /// different order; outputs of magnitude ~10 agree to ~1.6e-5 (measured: 2.9e-6 test config,
+    /// 1.1e-5 patch-2, 1.5e-5 no-guidance), so 1e-4 leaves a 6× margin.
     static let smallTimestep: Float = 1e-4
-    /// t = 1000 / 997.09 and guidance 6000: the sinusoid frequencies are torch's exact float32
-    /// values, but sin/cos of arguments up to 6000 are rounded differently (torch's vectorised
-    /// f32 sin/cos vs our correctly rounded ones), an ulp of an O(1) feature that the random
-    /// 256→D→D MLPs amplify; 5e-4 covers it with margin (measured in the test log below).
-    static let largeTimestep: Float = 5e-4
+    /// t = 1000 / 997.09 and guidance 6000. With frequencies computed in Swift, a 1-ulp
+    /// difference in one of the 128 f32 frequencies moves the sinusoid argument t·f by up to
+    /// ~5e-4 and the output by ~1e-4…1e-3 (hunyuan-video.md §6.2). `TimestepSinusoid` uses torch's
+    /// exact f32 frequency table and f32 arguments, leaving only sin/cos rounding (≤ 1 ulp of
+    /// an O(1) value); measured 1.9e-6 / 9.1e-6 / 1.3e-5, so the same 1e-4 bound holds. Without
+    /// the table this test needs ~2e-3.
+    static let largeTimestep: Float = 1e-4
 }
 
 struct TransformerFixture {
@@ -140,6 +143,42 @@ struct TransformerFixture {
                                             (name: "extra.weight", tensor: Tensor(shape: [1]))],
                                     to: dir + "/diffusion_pytorch_model.safetensors")
         #expect(throws: SafeTensorsError(.unexpectedTensors(keys: ["extra.weight"]), file: dir)) {
+            _ = try HunyuanVideoTransformer(directory: dir)
+        }
+    }
+
+    /// Sharded weights (`.index.json` + two shards) load to the same model; a misshapen tensor is named.
+    @Test func shardedWeightsAndShapeMismatch() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hv-shards-\(UInt32.random(in: 0...UInt32.max))").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let src = fixturePath("transformer-test")
+        try FileManager.default.copyItem(atPath: src + "/config.json", toPath: dir + "/config.json")
+        let archive = try WeightArchive(directory: src, baseName: "diffusion_pytorch_model")
+        let keys = archive.keys
+        let half = keys.count / 2
+        var map: [String: String] = [:]
+        for (i, part) in [Array(keys[..<half]), Array(keys[half...])].enumerated() {
+            let name = "diffusion_pytorch_model-0000\(i + 1)-of-00002.safetensors"
+            try SafeTensorsWriter.write(try part.map { (name: $0, tensor: try archive.tensor($0)) }, to: dir + "/" + name)
+            for k in part { map[k] = name }
+        }
+        let index = try JSONSerialization.data(withJSONObject: ["metadata": [:] as [String: String], "weight_map": map])
+        try index.write(to: URL(fileURLWithPath: dir + "/diffusion_pytorch_model.safetensors.index.json"))
+        let sharded = try HunyuanVideoTransformer(directory: dir)
+        let f = try TransformerFixture("transformer-test")
+        let latents = try f.io.tensor("latents").permuted([0, 2, 3, 4, 1])
+        let text = try f.io.tensor("text")
+        let mask = [[Bool](repeating: true, count: text.shape[1])]
+        let a = try sharded(latents: latents, timestep: [3], text: text, textMask: mask, pooled: try f.io.tensor("pooled"), guidance: [2])
+        let b = try f.model(latents: latents, timestep: [3], text: text, textMask: mask, pooled: try f.io.tensor("pooled"), guidance: [2])
+        #expect(a.maxAbsDifference(b) == 0)
+
+        // Replace one tensor by a wrong shape: the error names the key and both shapes.
+        let bad = try keys.map { k in (name: k, tensor: k == "proj_out.weight" ? Tensor(shape: [4, 21]) : try archive.tensor(k)) }
+        try FileManager.default.removeItem(atPath: dir + "/diffusion_pytorch_model.safetensors.index.json")
+        try SafeTensorsWriter.write(bad, to: dir + "/diffusion_pytorch_model.safetensors")
+        #expect(throws: SafeTensorsError(.shapeMismatch(key: "proj_out.weight", expected: [4, 20], found: [4, 21]), file: dir)) {
             _ = try HunyuanVideoTransformer(directory: dir)
         }
     }
