@@ -27,6 +27,9 @@ extension Bottleneck.Bench {
         @Option(help: "Timed runs per size; the median is reported.")
         var iterations: Int = 3
 
+        @Option(help: "Keep the last encoded file of the last size at this path (for inspection).")
+        var keepOutput: String?
+
         @Flag(help: "Print the result as JSON on stdout instead of text.")
         var json = false
 
@@ -96,6 +99,10 @@ extension Bottleneck.Bench {
                         preset: preset.rawValue, secondsPerRun: seconds,
                         cpuSecondsPerRun: cpuSeconds,
                         medianFramesPerSecond: Double(frames) / median, bytes: bytes))
+            }
+            if let keepOutput {
+                try? FileManager.default.removeItem(atPath: keepOutput)
+                try FileManager.default.moveItem(atPath: folder + "/bench.mp4", toPath: keepOutput)
             }
             let report = Report(
                 processors: ProcessInfo.processInfo.activeProcessorCount, cases: cases)
