@@ -4,10 +4,13 @@ import Tensor
 @testable import Models
 
 @Suite struct MiniLMTextEncoderTests {
-    static func encoder() throws -> MiniLMTextEncoder {
+    /// Loaded once for the suite (converting 45 MB of float16 is slow in debug builds).
+    static let shared = Result {
         try MiniLMTextEncoder(directory: TextFixtures.path("pipelines/shapes/text_encoder"),
                               tokenizerDirectory: TextFixtures.path("pipelines/shapes/tokenizer"))
     }
+
+    static func encoder() throws -> MiniLMTextEncoder { try shared.get() }
 
     // MARK: Parity
 

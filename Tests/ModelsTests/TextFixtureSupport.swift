@@ -19,7 +19,8 @@ enum TextFixtures {
 }
 
 /// Parity tolerance for float32 text encoders against PyTorch float32: the brief's 1e-4 on
-/// hidden states (observed errors are ~1e-6 for MiniLM, summation-order noise).
+/// hidden states (observed max errors: MiniLM 3.2e-6, CLIP 1.8e-6, Llama 1.8e-6 — summation-order
+/// noise of float32 gemm).
 let textParityTolerance: Float = 1e-4
 
 /// Max |a - b| over the rows `rows` of `a` (`[tokens, width]` view) against `b` of the same layout.
