@@ -1,21 +1,193 @@
 import Foundation
+import Media
+import Models
 import Pipeline
+import Sampling
+import Tensor
 
-/// THE integration seam: where the command line gets its model stages. Until the lead plugs in
-/// the real modules (MiniLM text encoder, HunyuanVideo DiT + Bottleneck Sampling controller,
-/// causal VAE, Media's VideoWriter) through thin adapters conforming to the `Pipeline`
-/// protocols, loading reports a typed error and the commands exit non-zero. Replace the two
-/// bodies below; nothing else in the CLI needs to change.
+/// The integration seam: the real modules behind the `Pipeline` stage protocols.
+/// MiniLM → `TextEncodingStage`, HunyuanVideo DiT under the Bottleneck Sampling controller →
+/// `LatentGenerator`, causal VAE (exact streaming decode) → `FrameDecoding`, Media's
+/// `VideoWriter` → `VideoSinkFactory`.
 enum Engine {
     /// Loads every stage from a diffusers-layout pipeline folder, once per process.
     static func loadStages(from pipeline: PipelineFolder, log: Log) throws -> PipelineStages {
-        log.debug("pipeline folder: \(pipeline.path)")
-        throw PipelineError(.engineUnavailable(stage: "text encoder / transformer / VAE"))
+        let root = pipeline.path
+        let started = Date()
+        let text = try MiniLMStage(encoder: MiniLMTextEncoder(
+            directory: root + "/text_encoder", tokenizerDirectory: root + "/tokenizer"))
+        let transformer = try HunyuanVideoTransformer(directory: root + "/transformer")
+        let shift = try SchedulerSettings.load(from: root + "/scheduler/scheduler_config.json").shift
+        let generator = DiTGenerator(transformer: transformer, baseShift: shift, pipelineName: pipeline.displayName)
+        let decoding = try loadDecoding(from: pipeline, log: log)
+        log.debug("loaded \(root) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
+        return PipelineStages(textEncoder: text, generator: generator, decoder: decoding.decoder,
+                              sinks: decoding.sinks)
     }
 
     /// Loads only the VAE decoder and the video writer (for `bottleneck decode`).
     static func loadDecoding(from pipeline: PipelineFolder, log: Log) throws -> DecodingStages {
-        log.debug("pipeline folder: \(pipeline.path)")
-        throw PipelineError(.engineUnavailable(stage: "VAE decoder / video writer"))
+        let vae = try CausalVideoDecoder(directory: pipeline.path + "/vae")
+        return DecodingStages(decoder: VAEStage(decoder: vae), sinks: MediaSinks(pipelineName: pipeline.displayName))
     }
+}
+
+/// `scheduler/scheduler_config.json` (diffusers `FlowMatchEulerDiscreteScheduler`): only `shift`.
+struct SchedulerSettings: Decodable {
+    var shift: Double
+
+    static func load(from path: String) throws -> SchedulerSettings {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PipelineError(.badPipeline(path: path, reason: "missing scheduler config"))
+        }
+        do { return try JSONDecoder().decode(SchedulerSettings.self, from: data) } catch {
+            throw PipelineError(.badPipeline(path: path, reason: "no numeric \"shift\" key"))
+        }
+    }
+}
+
+/// MiniLM text states `[1, L, 384]` and the normalised mean-pooled vector `[1, 384]`; the
+/// negative prompt (empty when none) is encoded alongside for classifier-free guidance.
+struct MiniLMStage: TextEncodingStage {
+    let encoder: MiniLMTextEncoder
+
+    func encode(prompt: String, negativePrompt: String?) async throws -> PromptEmbeddings {
+        let positive = try encoder.encode([prompt])
+        let negative = try encoder.encode([negativePrompt ?? ""])
+        return PromptEmbeddings(
+            conditional: positive.states, tokenCount: positive.mask[0].filter { $0 }.count,
+            pooled: positive.pooled, unconditional: negative.states,
+            unconditionalTokenCount: negative.mask[0].filter { $0 }.count, unconditionalPooled: negative.pooled)
+    }
+}
+
+/// The transformer as the sampler's `Denoiser`: one prompt, conditional or unconditional pass.
+struct TransformerDenoiser: Denoiser {
+    let transformer: HunyuanVideoTransformer
+    let embeddings: PromptEmbeddings
+
+    mutating func velocity(_ latents: Tensor, timestep: Float, geometry: StageGeometry,
+                           conditional: Bool) throws -> Tensor {
+        let states = conditional ? embeddings.conditional : (embeddings.unconditional ?? embeddings.conditional)
+        let valid = conditional ? embeddings.tokenCount : embeddings.unconditionalTokenCount
+        let pooled = (conditional ? embeddings.pooled : embeddings.unconditionalPooled)
+            ?? Tensor(shape: [1, transformer.configuration.pooledProjectionDim])
+        let mask = [(0..<states.shape[1]).map { $0 < valid }]
+        return try transformer(latents: latents, timestep: [timestep], text: states, textMask: mask,
+                               pooled: pooled, guidance: nil)
+    }
+}
+
+/// Seeded noise → latents `[1, T, H/8, W/8, 16]` through the Bottleneck Sampling controller.
+struct DiTGenerator: LatentGenerator {
+    let transformer: HunyuanVideoTransformer
+    /// The pipeline's scheduler shift (standard sampling and each plan's base shift).
+    let baseShift: Double
+    let pipelineName: String
+
+    func plan(for request: GenerationRequest, base: LatentSize) throws -> BottleneckPlan {
+        let c = transformer.configuration
+        let cost = TransformerCost(width: c.innerDim, doubleBlocks: c.numLayers, singleBlocks: c.numSingleLayers,
+                                   patch: PatchSize(temporal: c.patchSizeT, spatial: c.patchSize), textTokens: 32)
+        let context = PlanContext(base: base, transformer: cost, baseSteps: request.steps, baseShift: baseShift)
+        switch request.bottleneck {
+        case .off: return .standard(steps: request.steps, shift: baseShift)
+        case .x2: return try .preset(.x2, context: context)
+        case .x2_5: return try .preset(.x2_5, context: context)
+        case .x3: return try .preset(.x3, context: context)
+        case .file(let path): return try BottleneckPlan(contentsOf: URL(fileURLWithPath: path))
+        }
+    }
+
+    func generate(embeddings: PromptEmbeddings, request: GenerationRequest,
+                  observer: StepObserver) async throws -> Latents {
+        let c = transformer.configuration
+        let base = LatentSize(frames: request.latentFrames, height: request.height / 8, width: request.width / 8)
+        let guidance: GuidanceMode = request.cfgScale > 1 ? .classifierFree(scale: request.cfgScale) : .embedded
+        var sampler = try BottleneckSampler(
+            plan: plan(for: request, base: base), base: base,
+            patch: PatchSize(temporal: c.patchSizeT, spatial: c.patchSize),
+            denoiser: TransformerDenoiser(transformer: transformer, embeddings: embeddings),
+            seed: request.seed ?? 0,
+            configuration: .init(guidance: guidance, includeLatents: request.preview != nil, channels: c.inChannels))
+        while let event = try sampler.nextStep() {
+            try Task.checkCancellation()
+            let progress = StepProgress(index: event.index, count: event.count, stage: event.stage,
+                                        latentSize: [event.latentSize.frames, event.latentSize.height, event.latentSize.width],
+                                        sigma: event.sigma, seconds: event.seconds)
+            observer.report(progress, observer.wantsLatents(event.index) ? event.latents.map(Latents.init) : nil)
+        }
+        guard let final = sampler.finalLatents else {
+            throw PipelineError(.badPipeline(path: pipelineName, reason: "the sampler produced no latents"))
+        }
+        return Latents(final)
+    }
+}
+
+/// Exact streaming VAE decode: a few latent frames at a time, frames emitted as they are final.
+struct VAEStage: FrameDecoding {
+    let decoder: CausalVideoDecoder
+    /// Latent frames per decoded chunk (4 latent frames = 16 pixel frames).
+    var chunkFrames = 4
+
+    func decode(_ latents: Latents, request: GenerationRequest,
+                emit: @Sendable (FrameBatch) async throws -> Void) async throws {
+        let video = latents.tensor.slice(rows: 0..<1).reshaped(Array(latents.tensor.shape.dropFirst()))
+        let scaled = video
+        let stats = try decoder.groupNormStatistics(latents: scaled, chunkFrames: chunkFrames)
+        var session = StreamingVideoDecoder(decoder: decoder, statistics: stats)
+        var next = 0
+        for start in stride(from: 0, to: latents.frames, by: chunkFrames) {
+            try Task.checkCancellation()
+            let frames = try session.decode(chunk: scaled.slice(rows: start..<min(latents.frames, start + chunkFrames)))
+            try await emit(FrameBatch(firstFrame: next, pixels: frames))
+            next += frames.shape[0]
+        }
+    }
+}
+
+/// Media's `VideoWriter` as the pipeline's sink (temporary name, renamed on finish).
+struct MediaSinks: VideoSinkFactory {
+    let pipelineName: String
+
+    func makeSink(for request: GenerationRequest) async throws -> any VideoSink {
+        let format = try request.resolvedFormat()
+        var metadata = [
+            "prompt": request.prompt, "seed": String(request.seed ?? 0), "pipeline": pipelineName,
+            "bottleneck": request.bottleneck.description, "steps": String(request.steps),
+            "cfg": String(request.cfgScale), "software": "bottleneck \(Bottleneck.configuration.version)",
+        ]
+        if let negative = request.negativePrompt { metadata["negative_prompt"] = negative }
+        let options = VideoOptions(width: request.width, height: request.height, fps: try FrameRate(request.fps, 1),
+                                   format: try MediaFormat(name: format.rawValue), crf: request.crf, metadata: metadata)
+        let destination: MediaDestination
+        switch request.output {
+        case .stdout: destination = .standardOutput
+        case .file(let path): destination = .file(path)
+        }
+        return MediaSink(writer: try VideoWriter(destination: destination, options: options))
+    }
+}
+
+struct MediaSink: VideoSink {
+    let writer: VideoWriter
+
+    func write(_ batch: FrameBatch) async throws {
+        let (f, h, w) = (batch.pixels.shape[0], batch.pixels.shape[1], batch.pixels.shape[2])
+        let frameSize = h * w * 3
+        let frames = try batch.pixels.data.withUnsafeBufferPointer { all in
+            try (0..<f).map { i in
+                try VideoFrame(width: w, height: h,
+                               floatRGB: UnsafeBufferPointer(rebasing: all[(i * frameSize)..<((i + 1) * frameSize)]))
+            }
+        }
+        try await writer.append(frames)
+    }
+
+    func finish() async throws -> OutputSummary {
+        let summary = try await writer.finish()
+        return OutputSummary(destination: "\(summary.destination)", bytes: Int(summary.bytes), frames: summary.frames)
+    }
+
+    func cancel() async { await writer.cancel() }
 }

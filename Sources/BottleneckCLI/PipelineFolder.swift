@@ -10,6 +10,9 @@ struct PipelineFolder: Sendable, Equatable {
 
     let path: String
 
+    /// The folder's last path component (recorded in output metadata), e.g. `shapes`.
+    var displayName: String { (path as NSString).lastPathComponent }
+
     /// - Throws: `PipelineFolderError` listing every place that was tried.
     static func locate(explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
                        executable: String = CommandLine.arguments.first ?? "",

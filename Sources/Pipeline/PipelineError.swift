@@ -88,8 +88,10 @@ public struct PipelineError: Error, Sendable, CustomStringConvertible {
         case badLatents(path: String, reason: String)
         /// An output could not be committed (rename/remove failed).
         case output(path: String, reason: String)
-        /// No engine is plugged in for the stage (the models are not integrated yet).
+        /// No implementation is plugged in for the stage (e.g. previews without a renderer).
         case engineUnavailable(stage: String)
+        /// A pipeline folder file is missing or unusable.
+        case badPipeline(path: String, reason: String)
     }
 
     public var kind: Kind
@@ -106,8 +108,8 @@ public struct PipelineError: Error, Sendable, CustomStringConvertible {
         case .stageFailed(let stage, let message): return "\(prefix)\(stage) stage failed: \(message)"
         case .badLatents(let path, let reason): return "\(prefix)\(path): \(reason)"
         case .output(let path, let reason): return "\(prefix)\(path): \(reason)"
-        case .engineUnavailable(let stage):
-            return "\(prefix)no \(stage) engine is plugged into this build yet"
+        case .engineUnavailable(let stage): return "\(prefix)no \(stage) renderer is available in this build"
+        case .badPipeline(let path, let reason): return "\(prefix)\(path): \(reason)"
         }
     }
 }

@@ -11,12 +11,19 @@ public struct PromptEmbeddings: Sendable {
     public var pooled: Tensor?
     /// Negative-prompt embeddings for classifier-free guidance, same layout as `conditional`.
     public var unconditional: Tensor?
+    /// Valid tokens in `unconditional`.
+    public var unconditionalTokenCount: Int
+    /// Pooled negative-prompt vector. Layout: `[1, width]`.
+    public var unconditionalPooled: Tensor?
 
-    public init(conditional: Tensor, tokenCount: Int, pooled: Tensor? = nil, unconditional: Tensor? = nil) {
+    public init(conditional: Tensor, tokenCount: Int, pooled: Tensor? = nil, unconditional: Tensor? = nil,
+                unconditionalTokenCount: Int? = nil, unconditionalPooled: Tensor? = nil) {
         self.conditional = conditional
         self.tokenCount = tokenCount
         self.pooled = pooled
         self.unconditional = unconditional
+        self.unconditionalTokenCount = unconditionalTokenCount ?? unconditional.map { $0.shape[1] } ?? 0
+        self.unconditionalPooled = unconditionalPooled
     }
 }
 
