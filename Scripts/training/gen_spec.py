@@ -1,0 +1,119 @@
+"""Writes world_spec.json (the single source of truth for the shapes world vocabulary).
+
+Run once: python Scripts/training/gen_spec.py  (the JSON is committed; world.py reads it)."""
+import json, math, os
+
+BACKGROUNDS = {
+    "black": [0, 0, 0], "white": [255, 255, 255], "gray": [128, 128, 128],
+    "dark blue": [20, 30, 90], "dark green": [20, 70, 30], "brown": [100, 60, 30],
+}
+COLORS = {
+    "red": [220, 40, 40], "green": [40, 190, 60], "blue": [40, 90, 230], "yellow": [240, 220, 40],
+    "orange": [245, 140, 30], "purple": [150, 60, 200], "cyan": [40, 210, 220], "white": [245, 245, 245],
+}
+SHAPES = ["circle", "square", "triangle", "diamond"]
+MOTIONS = ["moving left", "moving right", "moving up", "moving down", "bouncing", "orbiting",
+           "growing", "shrinking", "spinning", "standing still"]
+MIN_CONTRAST = 110.0
+
+def dist(a, b):
+    return math.sqrt(sum((x - y) ** 2 for x, y in zip(a, b)))
+
+allowed = {bg: [c for c, rgb in COLORS.items() if dist(rgb, bgrgb) >= MIN_CONTRAST]
+           for bg, bgrgb in BACKGROUNDS.items()}
+
+heldout = []
+for si, s in enumerate(SHAPES):
+    for ci, c in enumerate(COLORS):
+        for mi, m in enumerate(MOTIONS):
+            if s == "circle" and m == "spinning":
+                continue
+            if (si * 3 + ci * 5 + mi * 7) % 13 == 0:
+                heldout.append([s, c, m])
+
+spec = {
+    "version": 1,
+    "description": "Procedural 'shapes' world used to train the embedded default pipeline. RGB values are 0-255 sRGB "
+                   "as rendered (the model sees rgb/127.5-1). Geometry: see Docs/training.md.",
+    "backgrounds": BACKGROUNDS,
+    "colors": COLORS,
+    "shapes": SHAPES,
+    "motions": MOTIONS,
+    "min_contrast_rgb_distance": MIN_CONTRAST,
+    "allowed_colors_per_background": allowed,
+    "rules": {
+        "objects_per_clip": [1, 2],
+        "two_objects_have_different_colors": True,
+        "circle_never_spins": True,
+        "motion_time": "every motion spans the whole clip: u = frame/(F-1) in [0,1], independent of F",
+    },
+    "synonyms": {
+        "shapes": {
+            "circle": ["circle", "ball", "disc", "dot", "round shape"],
+            "square": ["square", "box", "block", "square shape"],
+            "triangle": ["triangle", "triangular shape", "three-sided shape"],
+            "diamond": ["diamond", "rhombus", "diamond shape", "lozenge"],
+        },
+        "colors": {
+            "red": ["red"], "green": ["green", "bright green"], "blue": ["blue"], "yellow": ["yellow"],
+            "orange": ["orange"], "purple": ["purple", "violet"], "cyan": ["cyan", "aqua"], "white": ["white"],
+        },
+        "backgrounds": {
+            "black": ["black"], "white": ["white"], "gray": ["gray", "grey"],
+            "dark blue": ["dark blue", "navy", "navy blue"], "dark green": ["dark green", "forest green"],
+            "brown": ["brown"],
+        },
+        "motions": {
+            "moving left": ["moving left", "drifting leftwards", "sliding to the left", "travelling to the left", "heading left"],
+            "moving right": ["moving right", "drifting rightwards", "sliding to the right", "travelling to the right", "heading right"],
+            "moving up": ["moving up", "rising", "floating upwards", "drifting up", "climbing upward"],
+            "moving down": ["moving down", "falling", "sinking downwards", "drifting down", "descending"],
+            "bouncing": ["bouncing", "bouncing up and down", "hopping", "bouncing along"],
+            "orbiting": ["orbiting", "circling around", "going round in circles", "orbiting the centre"],
+            "growing": ["growing", "getting bigger", "expanding", "swelling", "growing larger"],
+            "shrinking": ["shrinking", "getting smaller", "contracting", "shrinking away"],
+            "spinning": ["spinning", "rotating", "turning around", "spinning in place", "twirling"],
+            "standing still": ["standing still", "not moving", "staying still", "resting in place", "motionless"],
+        },
+    },
+    "templates": {
+        "single": {
+            "s0": "{obj} {motion} on a {bg} background",
+            "s1": "a {bg} background with {obj} {motion}",
+            "s2": "{obj} {motion}, {bg} background",
+            "s3": "{motion}: {obj} on a {bg} background",
+            "s4": "video of {obj} {motion} against a {bg} backdrop",
+            "s5": "on a {bg} background, {obj} is {motion}",
+            "s6": "{bg} scene: {obj} {motion}",
+            "s7": "there is {obj} {motion} on {bg}",
+            "s8": "{bg} backdrop, {obj} {motion}",
+        },
+        "double": {
+            "d0": "{obj1} {motion1} and {obj2} {motion2} on a {bg} background",
+            "d1": "a {bg} background with {obj1} {motion1} and {obj2} {motion2}",
+            "d2": "{obj1} {motion1} while {obj2} is {motion2}, {bg} background",
+            "d3": "video of {obj1} {motion1} and {obj2} {motion2} against a {bg} backdrop",
+            "d4": "two shapes on {bg}: {obj1} {motion1}, {obj2} {motion2}",
+        },
+        "object_phrase": "{article} {color} {shape}  (article: a/an/one)",
+    },
+    "heldout": {
+        "templates": ["s7", "s8", "d4"],
+        "triples_rule": "(shape_index*3 + color_index*5 + motion_index*7) % 13 == 0, circle/spinning excluded",
+        "triples": heldout,
+    },
+    "geometry": {
+        "units": "centres as fractions of width/height; sizes r as fractions of min(H,W); angles in radians",
+        "circle": "radius r",
+        "square": "half side 0.886 r (same area as the circle), rotated by angle",
+        "triangle": "equilateral, apex up at angle 0, circumradius 1.35 r",
+        "diamond": "rhombus, half height 1.3 r, half width 0.85 r",
+        "antialias": "coverage = clamp(0.5 - signed_distance_in_pixels, 0, 1), pixel centres at (i+0.5)",
+        "size_r": "one object: U(0.12,0.18); two objects: U(0.10,0.14)",
+    },
+}
+out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "world_spec.json")
+with open(out, "w") as f:
+    json.dump(spec, f, indent=1)
+print(out, len(heldout), "held-out triples")
+print({k: len(v) for k, v in allowed.items()})

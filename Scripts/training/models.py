@@ -1,0 +1,27 @@
+"""Model configs of the embedded 'shapes' pipeline (diffusers 0.42.1 classes)."""
+
+VAE_CONFIG = dict(
+    in_channels=3, out_channels=3, latent_channels=16,
+    down_block_types=("HunyuanVideoDownBlock3D",) * 4,
+    up_block_types=("HunyuanVideoUpBlock3D",) * 4,
+    block_out_channels=(8, 16, 32, 64), layers_per_block=1, act_fn="silu", norm_num_groups=4,
+    scaling_factor=1.0, spatial_compression_ratio=8, temporal_compression_ratio=4,
+    mid_block_add_attention=True,
+)
+
+DIT_CONFIG = dict(
+    in_channels=16, out_channels=16, num_attention_heads=4, attention_head_dim=64,
+    num_layers=4, num_single_layers=8, num_refiner_layers=2, mlp_ratio=4.0,
+    patch_size=2, patch_size_t=1, qk_norm="rms_norm", guidance_embeds=False,
+    text_embed_dim=384, pooled_projection_dim=384, rope_theta=256.0, rope_axes_dim=(16, 24, 24),
+)
+
+
+def make_vae():
+    from diffusers import AutoencoderKLHunyuanVideo
+    return AutoencoderKLHunyuanVideo(**VAE_CONFIG)
+
+
+def make_dit():
+    from diffusers import HunyuanVideoTransformer3DModel
+    return HunyuanVideoTransformer3DModel(**DIT_CONFIG)
