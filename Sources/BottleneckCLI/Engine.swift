@@ -124,22 +124,39 @@ struct DiTGenerator: LatentGenerator {
     }
 }
 
-/// Exact streaming VAE decode: a few latent frames at a time, frames emitted as they are final.
+/// VAE decode, emitted to the muxer in batches of frames.
+///
+/// Small videos (at most `untiledPixelBudget` pixels over all frames) are decoded untiled in one
+/// pass: the exact streaming decode equals it but runs one statistics pass per GroupNorm layer
+/// (about 6× the compute, `StreamingVideoDecoder`). Larger videos use the exact streaming decode,
+/// whose memory depends on the chunk and frame size, not on the number of frames.
 struct VAEStage: FrameDecoding {
     let decoder: CausalVideoDecoder
     /// Latent frames per decoded chunk (4 latent frames = 16 pixel frames).
     var chunkFrames = 4
+    /// 129 frames of 256×256 (activations of the shipped VAE stay under about 1.5 GiB).
+    var untiledPixelBudget = 129 * 256 * 256
 
     func decode(_ latents: Latents, request: GenerationRequest,
                 emit: @Sendable (FrameBatch) async throws -> Void) async throws {
         let video = latents.tensor.slice(rows: 0..<1).reshaped(Array(latents.tensor.shape.dropFirst()))
-        let scaled = video
-        let stats = try decoder.groupNormStatistics(latents: scaled, chunkFrames: chunkFrames)
+        let pixels = (4 * (latents.frames - 1) + 1) * latents.height * latents.width * 64
+        if pixels <= untiledPixelBudget {
+            let all = try decoder.decode(latents: latents.tensor.slice(rows: 0..<1))
+            let frames = all.reshaped(Array(all.shape.dropFirst()))
+            for start in stride(from: 0, to: frames.shape[0], by: 4 * chunkFrames) {
+                try Task.checkCancellation()
+                try await emit(FrameBatch(firstFrame: start,
+                                          pixels: frames.slice(rows: start..<min(frames.shape[0], start + 4 * chunkFrames))))
+            }
+            return
+        }
+        let stats = try decoder.groupNormStatistics(latents: video, chunkFrames: chunkFrames)
         var session = StreamingVideoDecoder(decoder: decoder, statistics: stats)
         var next = 0
         for start in stride(from: 0, to: latents.frames, by: chunkFrames) {
             try Task.checkCancellation()
-            let frames = try session.decode(chunk: scaled.slice(rows: start..<min(latents.frames, start + chunkFrames)))
+            let frames = try session.decode(chunk: video.slice(rows: start..<min(latents.frames, start + chunkFrames)))
             try await emit(FrameBatch(firstFrame: next, pixels: frames))
             next += frames.shape[0]
         }
