@@ -117,46 +117,11 @@ extension Tensor {
                 for r in range {
                     let row = p.value! + r * channels
                     for c in 0..<channels { row[c] = row[c] * sc[c] + sh[c] }
-                    if silu { Tensor.siluInPlace(row, channels) }
+                    if silu { RowKernels.silu(row, rows: 1, cols: channels, stride: channels) }
                 }
             }
         }
         return out
-    }
-
-    /// `x · sigmoid(x)` in place over `n` floats, vectorised.
-    @inlinable
-    public static func siluInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
-        var i = 0
-        while i + 8 <= n {
-            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
-            let y = v / (1 + expVector(-v))
-            UnsafeMutableRawPointer(x + i).storeBytes(of: y, as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < n { x[i] = x[i] / (1 + Foundation.exp(-x[i])); i += 1 }
-    }
-
-    /// `exp` of 8 floats with the Cephes `expf` reduction and polynomial (as `FastMath.exp`, about
-    /// 2 ulp), but building 2ⁿ with the 1.5·2²³ rounding trick and bit casts only, since the
-    /// generic `SIMD8<Int32>(SIMD8<Float>)` conversion does not vectorise.
-    @inlinable
-    public static func expVector(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let xc = x.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.3))
-        let magic = SIMD8<Float>(repeating: 12_582_912)  // 1.5·2²³: adding it rounds to an integer
-        let shifted = xc * 1.44269504088896341 + magic
-        let n = shifted - magic
-        var r = xc - n * 0.693359375
-        r = r + n * 2.12194440e-4
-        var y = SIMD8<Float>(repeating: 1.9875691500e-4)
-        y = y * r + 1.3981999507e-3
-        y = y * r + 8.3334519073e-3
-        y = y * r + 4.1665795894e-2
-        y = y * r + 1.6666665459e-1
-        y = y * r + 5.0000001201e-1
-        y = y * (r * r) + r + 1
-        let k = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
-        return y * unsafeBitCast((k &+ 127) &<< 23, to: SIMD8<Float>.self)
     }
 
     /// Nearest-neighbour upsampling of a channels-last video `[T, H, W, C]` by integer factors,

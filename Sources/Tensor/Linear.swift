@@ -32,22 +32,4 @@ extension Tensor {
         }
         return out
     }
-
-    /// Plain matrix product of two rank-2 tensors: `[m, k] · [k, n] -> [m, n]`.
-    public func matmul(_ other: Tensor) -> Tensor {
-        precondition(rank == 2 && other.rank == 2 && shape[1] == other.shape[0],
-                     "matmul: \(shape) · \(other.shape)")
-        let (m, k, n) = (shape[0], shape[1], other.shape[1])
-        var out = Tensor(shape: [m, n], repeating: 0)
-        if m == 0 || n == 0 { return out }
-        data.withUnsafeBufferPointer { a in
-            other.data.withUnsafeBufferPointer { b in
-                out.data.withUnsafeMutableBufferPointer { c in
-                    BLAS.sgemm(m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!,
-                               ldb: n, c: c.baseAddress!, ldc: n)
-                }
-            }
-        }
-        return out
-    }
 }

@@ -68,35 +68,4 @@ extension Tensor {
         let inv = 1 / FastMath.expShifted(row, row, n, shift: m)
         for i in 0..<n { row[i] *= inv }
     }
-
-    /// Adaptive-norm modulation `x·(1 + scale) + shift`, broadcasting `[width]` vectors over
-    /// all rows of `self` (`[..., width]`).
-    public func modulated(scale: ArraySlice<Float>, shift: ArraySlice<Float>) -> Tensor {
-        var t = self
-        let sc = Array(scale), sh = Array(shift)
-        t.forEachRow { row, n in
-            for i in 0..<n { row[i] = row[i] * (1 + sc[i]) + sh[i] }
-        }
-        return t
-    }
-
-    /// `self += other · gate` with a `[width]` gate broadcast over rows (gated residual).
-    public mutating func addGated(_ other: Tensor, gate: ArraySlice<Float>) {
-        precondition(shape == other.shape, "gated add: \(shape) vs \(other.shape)")
-        let g = Array(gate)
-        let width = shape.last ?? 0
-        let rows = rowCount
-        other.data.withUnsafeBufferPointer { o in
-            let po = UncheckedPointer(UnsafeMutablePointer(mutating: o.baseAddress))
-            data.withUnsafeMutableBufferPointer { buf in
-                let p = UncheckedPointer(buf.baseAddress)
-                Threads.parallelFor(rows, costPerItem: width) { range in
-                    for r in range {
-                        let base = r * width
-                        for i in 0..<width { p.value![base + i] += po.value![base + i] * g[i] }
-                    }
-                }
-            }
-        }
-    }
 }

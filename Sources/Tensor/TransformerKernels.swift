@@ -128,42 +128,34 @@ public enum RowKernels {
     /// GELU (tanh approximation, torch `approximate="tanh"`) in place on a `[rows, cols]` block
     /// with row stride `stride`: `0.5x(1 + tanh(u)) = x·sigmoid(2u)`, `u = √(2/π)(x + 0.044715x³)`.
     public static func geluTanh(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, stride: Int) {
-        let p = UncheckedPointer(x)
-        Threads.parallelFor(rows, costPerItem: cols * 4) { range in
-            for r in range {
-                let row = p.value! + r * stride
-                var i = 0
-                while i + 8 <= cols {
-                    let v = UnsafeRawPointer(row + i).loadUnaligned(as: Vector.self)
-                    UnsafeMutableRawPointer(row + i).storeBytes(of: geluTanh(v), as: Vector.self)
-                    i += 8
-                }
-                if i < cols {
-                    var t = Vector(repeating: 0)
-                    for j in 0..<(cols - i) { t[j] = row[i + j] }
-                    let y = geluTanh(t)
-                    for j in 0..<(cols - i) { row[i + j] = y[j] }
-                }
-            }
-        }
+        mapRows(x, rows: rows, cols: cols, stride: stride, costPerItem: 4) { geluTanh($0) }
     }
 
     /// SiLU `x·sigmoid(x)` in place on a `[rows, cols]` block with row stride `stride`.
     public static func silu(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, stride: Int) {
+        mapRows(x, rows: rows, cols: cols, stride: stride, costPerItem: 3) { silu($0) }
+    }
+
+    /// Applies the vector function `f` in place to every element of a `[rows, cols]` block with
+    /// row stride `stride`, eight lanes at a time (the row tail padded with zeros), rows spread
+    /// over the cores.
+    @inlinable
+    static func mapRows(_ x: UnsafeMutablePointer<Float>, rows: Int, cols: Int, stride: Int,
+                        costPerItem: Int, _ f: @escaping @Sendable (Vector) -> Vector) {
         let p = UncheckedPointer(x)
-        Threads.parallelFor(rows, costPerItem: cols * 3) { range in
+        Threads.parallelFor(rows, costPerItem: cols * costPerItem) { range in
             for r in range {
                 let row = p.value! + r * stride
                 var i = 0
                 while i + 8 <= cols {
                     let v = UnsafeRawPointer(row + i).loadUnaligned(as: Vector.self)
-                    UnsafeMutableRawPointer(row + i).storeBytes(of: silu(v), as: Vector.self)
+                    UnsafeMutableRawPointer(row + i).storeBytes(of: f(v), as: Vector.self)
                     i += 8
                 }
                 if i < cols {
                     var t = Vector(repeating: 0)
                     for j in 0..<(cols - i) { t[j] = row[i + j] }
-                    let y = silu(t)
+                    let y = f(t)
                     for j in 0..<(cols - i) { row[i + j] = y[j] }
                 }
             }
