@@ -350,6 +350,15 @@ final class EncoderSession {
         return try publish(descriptorBytes: bytes)
     }
 
+    /// Moves a finished temporary output to its final name (atomic within one folder).
+    private static func rename(_ temporary: String, to final: String) throws {
+        if Glibc.rename(temporary, final) != 0 {
+            throw MediaError(
+                .cannotOpenOutput(message: "renaming \(temporary): \(String(cString: strerror(errno)))"),
+                path: final)
+        }
+    }
+
     private func publish(descriptorBytes: Int64) throws -> Int64 {
         let fm = FileManager.default
         switch target {
@@ -357,22 +366,12 @@ final class EncoderSession {
             published = true
             return descriptorBytes
         case .file(let final, let temporary):
-            if rename(temporary, final) != 0 {
-                throw MediaError(
-                    .cannotOpenOutput(
-                        message: "renaming \(temporary): \(String(cString: strerror(errno)))"),
-                    path: final)
-            }
+            try Self.rename(temporary, to: final)
             published = true
             return (try? fm.attributesOfItem(atPath: final)[.size] as? Int64) ?? 0
         case .folder(let final, let temporary):
             if fm.fileExists(atPath: final) { try? fm.removeItem(atPath: final) }  // empty (checked at open)
-            if rename(temporary, final) != 0 {
-                throw MediaError(
-                    .cannotOpenOutput(
-                        message: "renaming \(temporary): \(String(cString: strerror(errno)))"),
-                    path: final)
-            }
+            try Self.rename(temporary, to: final)
             published = true
             let names = (try? fm.contentsOfDirectory(atPath: final)) ?? []
             return names.reduce(Int64(0)) { sum, name in
