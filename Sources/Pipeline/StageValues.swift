@@ -60,14 +60,6 @@ public struct FrameBatch: Sendable, Equatable {
     public var frameCount: Int { pixels.shape.first ?? 0 }
     /// Frame indices this batch covers.
     public var frameRange: Range<Int> { firstFrame..<(firstFrame + frameCount) }
-
-    /// Frames as packed RGB24 bytes (`[frames, height, width, 3]`), for sinks that take 8-bit.
-    public func rgb8() -> [UInt8] {
-        pixels.data.map { x in
-            let v = ((x + 1) * 127.5).rounded()
-            return UInt8(min(255, max(0, v.isNaN ? 0 : v)))
-        }
-    }
 }
 
 /// What a sink reports after committing an output.

@@ -227,3 +227,14 @@ func testRequest(_ prompt: String, output: String, frames: Int = 9, size: Int = 
     r.output = .file(output)
     return r
 }
+
+extension FrameBatch {
+    /// Frames as packed RGB24 bytes (`[frames, height, width, 3]`) for the in-test file sink
+    /// (the product's sinks convert through `Media.VideoFrame(floatRGB:)`).
+    func rgb8() -> [UInt8] {
+        pixels.data.map { x in
+            let v = ((x + 1) * 127.5).rounded()
+            return UInt8(min(255, max(0, v.isNaN ? 0 : v)))
+        }
+    }
+}
