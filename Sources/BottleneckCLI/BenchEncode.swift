@@ -1,4 +1,5 @@
 import ArgumentParser
+import Benchmarks
 import Foundation
 import Media
 
@@ -80,7 +81,7 @@ extension Bottleneck.Bench {
                         codec: .h264,
                         crf: crf, preset: preset)
                     let start = DispatchTime.now().uptimeNanoseconds
-                    let cpuStart = Self.processCPUSeconds()
+                    let cpuStart = processCPUSeconds()
                     let writer = try VideoWriter(
                         destination: .file(folder + "/bench.mp4"), options: options)
                     for batch in stride(from: 0, to: clip.count, by: 8) {
@@ -88,7 +89,7 @@ extension Bottleneck.Bench {
                     }
                     let summary = try await writer.finish()
                     seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-                    cpuSeconds.append(Self.processCPUSeconds() - cpuStart)
+                    cpuSeconds.append(processCPUSeconds() - cpuStart)
                     bytes = summary.bytes
                     encoder = summary.stream.encoderName
                 }
@@ -125,13 +126,6 @@ extension Bottleneck.Bench {
                 }
                 FileHandle.standardOutput.write(Data(text.utf8))
             }
-        }
-
-        static func processCPUSeconds() -> Double {
-            var usage = rusage()
-            getrusage(RUSAGE_SELF.rawValue, &usage)
-            func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-            return seconds(usage.ru_utime) + seconds(usage.ru_stime)
         }
 
         static func parseSize(_ s: String) throws -> (Int, Int) {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Benchmarks
 import Foundation
 import Models
 import Tensor
@@ -58,9 +59,9 @@ extension Bottleneck.Bench {
             _ = try encoder.encode([prompt])  // warm-up
             var samples: [Double] = [], cpuSamples: [Double] = []
             for _ in 0..<repeats {
-                let cpu0 = Self.processCPUSeconds()
+                let cpu0 = processCPUSeconds()
                 samples.append(try Self.time { _ = try encoder.encode([prompt]) })
-                cpuSamples.append(Self.processCPUSeconds() - cpu0)
+                cpuSamples.append(processCPUSeconds() - cpu0)
             }
             samples.sort()
             cpuSamples.sort()
@@ -100,13 +101,6 @@ extension Bottleneck.Bench {
             let start = DispatchTime.now().uptimeNanoseconds
             try body()
             return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        }
-
-        /// CPU seconds used by the whole process so far (all threads), for runs on a shared machine.
-        static func processCPUSeconds() -> Double {
-            var t = timespec()
-            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
-            return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
         }
 
         /// Deterministic prompt-like lines (mixed English, accents, numbers, punctuation,

@@ -1,6 +1,8 @@
 import ArgumentParser
+import Benchmarks
 import Foundation
 import Models
+import Sampling
 import Tensor
 
 extension Bottleneck.Bench {
@@ -75,14 +77,16 @@ extension Bottleneck.Bench {
             }
             let c = decoder.configuration
             let side = size / c.spatialCompressionRatio
-            let latents = Self.randomLatents([1, latentFrames, side, side, c.latentChannels], seed: seed)
+            let shape = [1, latentFrames, side, side, c.latentChannels]
+            var noise = GaussianNoise(seed: seed)
+            let latents = Tensor(shape: shape, data: noise.gaussian(count: shape.reduce(1, *)))
             var times: [Double] = []
             var cpuTimes: [Double] = []
             var frames = 0
             var peakActivation = 0
             for _ in 0..<repeats {
                 let start = DispatchTime.now().uptimeNanoseconds
-                let cpuStart = Self.cpuSeconds()
+                let cpuStart = processCPUSeconds()
                 switch mode {
                 case .tiled: frames = try decoder.decodeTiled(latents: latents).shape[1]
                 case .untiled: frames = try decoder.decode(latents: latents).shape[1]
@@ -94,15 +98,15 @@ extension Bottleneck.Bench {
                     peakActivation = session.peakActivationBytes
                 }
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-                cpuTimes.append(Self.cpuSeconds() - cpuStart)
+                cpuTimes.append(processCPUSeconds() - cpuStart)
             }
             let median = times.sorted()[times.count / 2]
-            let rss = Self.peakResidentBytes()
+            let rss = peakResidentBytes()
             if json {
                 var object: [String: Any] = [
                     "case": "vae-decode", "mode": mode.rawValue, "weights": source,
                     "latent_frames": latentFrames, "frames": frames, "size": size,
-                    "seconds_median": median, "seconds": times, "peak_rss_bytes": rss,
+                    "seconds_median": median, "seconds": times, "peak_rss_bytes": rss as Any? ?? NSNull(),
                     "cpu_seconds_median": cpuTimes.sorted()[cpuTimes.count / 2],
                     "threads": threads, "blas_core": BLAS.coreName,
                 ]
@@ -114,43 +118,12 @@ extension Bottleneck.Bench {
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
                 FileHandle.standardOutput.write(data + Data("\n".utf8))
             } else {
-                let line = String(format: "vae %@: %d frames %dx%d in %.3f s (median of %d; CPU %.3f s), peak RSS %.1f MiB\n",
+                let peak = rss.map { String(format: "%.1f MiB", Double($0) / 1_048_576) } ?? "unknown"
+                let line = String(format: "vae %@: %d frames %dx%d in %.3f s (median of %d; CPU %.3f s), peak RSS %@\n",
                                   mode.rawValue, frames, size, size, median, repeats,
-                                  cpuTimes.sorted()[cpuTimes.count / 2], Double(rss) / 1_048_576)
+                                  cpuTimes.sorted()[cpuTimes.count / 2], peak)
                 FileHandle.standardError.write(Data(line.utf8))
             }
-        }
-
-        /// Standard-normal latents (Box–Muller over SplitMix64), layout `[B, T, h, w, C]`.
-        static func randomLatents(_ shape: [Int], seed: UInt64) -> Tensor {
-            var state = seed ^ 0x5EED
-            func uniform() -> Double {
-                state &+= 0x9E37_79B9_7F4A_7C15
-                var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                z ^= z >> 31
-                return (Double(z >> 11) + 0.5) / Double(1 << 53)
-            }
-            let n = shape.reduce(1, *)
-            return Tensor(shape: shape, data: (0..<n).map { _ in
-                Float((-2 * log(uniform())).squareRoot() * cos(2 * Double.pi * uniform()))
-            })
-        }
-
-        /// User + system CPU time of this process so far (robust to a shared, loaded machine).
-        static func cpuSeconds() -> Double {
-            var usage = rusage()
-            getrusage(RUSAGE_SELF.rawValue, &usage)
-            return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
-                + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-        }
-
-        /// Peak resident set size of this process (`getrusage` `ru_maxrss`, KiB on Linux).
-        static func peakResidentBytes() -> Int {
-            var usage = rusage()
-            getrusage(RUSAGE_SELF.rawValue, &usage)
-            return usage.ru_maxrss * 1024
         }
     }
 }

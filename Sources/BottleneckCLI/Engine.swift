@@ -7,7 +7,7 @@ import Tensor
 
 /// The integration seam: the real modules behind the `Pipeline` stage protocols.
 /// MiniLM → `TextEncodingStage`, HunyuanVideo DiT under the Bottleneck Sampling controller →
-/// `LatentGenerator`, causal VAE (exact streaming decode) → `FrameDecoding`, Media's
+/// `LatentGenerator`, causal VAE (untiled or exact streaming decode) → `FrameDecoding`, Media's
 /// `VideoWriter` → `VideoSinkFactory`.
 enum Engine {
     /// Loads every stage from a diffusers-layout pipeline folder, once per process.
@@ -15,7 +15,8 @@ enum Engine {
         let root = pipeline.path
         let started = Date()
         let text = try MiniLMStage(encoder: MiniLMTextEncoder(
-            directory: root + "/text_encoder", tokenizerDirectory: root + "/tokenizer"))
+            directory: root + "/text_encoder", tokenizerDirectory: root + "/tokenizer",
+            maxLength: MiniLMStage.maxTokens))
         let transformer = try HunyuanVideoTransformer(directory: root + "/transformer")
         let shift = try SchedulerSettings.load(from: root + "/scheduler/scheduler_config.json").shift
         let generator = DiTGenerator(transformer: transformer, baseShift: shift, pipelineName: pipeline.displayName)
@@ -49,6 +50,8 @@ struct SchedulerSettings: Decodable {
 /// MiniLM text states `[1, L, 384]` and the normalised mean-pooled vector `[1, 384]`; the
 /// negative prompt (empty when none) is encoded alongside for classifier-free guidance.
 struct MiniLMStage: TextEncodingStage {
+    /// Token limit of the text contract the shipped DiT was trained with (Docs/training.md).
+    static let maxTokens = 32
     let encoder: MiniLMTextEncoder
 
     func encode(prompt: String, negativePrompt: String?) async throws -> PromptEmbeddings {
@@ -86,9 +89,7 @@ struct DiTGenerator: LatentGenerator {
     let pipelineName: String
 
     func plan(for request: GenerationRequest, base: LatentSize) throws -> BottleneckPlan {
-        let c = transformer.configuration
-        let cost = TransformerCost(width: c.innerDim, doubleBlocks: c.numLayers, singleBlocks: c.numSingleLayers,
-                                   patch: PatchSize(temporal: c.patchSizeT, spatial: c.patchSize), textTokens: 32)
+        let cost = transformer.configuration.cost(textTokens: MiniLMStage.maxTokens)
         let context = PlanContext(base: base, transformer: cost, baseSteps: request.steps, baseShift: baseShift)
         switch request.bottleneck {
         case .off: return .standard(steps: request.steps, shift: baseShift)
@@ -139,10 +140,12 @@ struct VAEStage: FrameDecoding {
 
     func decode(_ latents: Latents, request: GenerationRequest,
                 emit: @Sendable (FrameBatch) async throws -> Void) async throws {
-        let video = latents.tensor.slice(rows: 0..<1).reshaped(Array(latents.tensor.shape.dropFirst()))
-        let pixels = (4 * (latents.frames - 1) + 1) * latents.height * latents.width * 64
+        let c = decoder.configuration
+        let first = latents.tensor.slice(rows: 0..<1)
+        let pixels = c.pixelFrames(latentFrames: latents.frames) * latents.height * latents.width
+            * c.spatialCompressionRatio * c.spatialCompressionRatio
         if pixels <= untiledPixelBudget {
-            let all = try decoder.decode(latents: latents.tensor.slice(rows: 0..<1))
+            let all = try decoder.decode(latents: first)
             let frames = all.reshaped(Array(all.shape.dropFirst()))
             for start in stride(from: 0, to: frames.shape[0], by: 4 * chunkFrames) {
                 try Task.checkCancellation()
@@ -151,6 +154,7 @@ struct VAEStage: FrameDecoding {
             }
             return
         }
+        let video = first.reshaped(Array(first.shape.dropFirst()))  // [T, h, w, C]
         let stats = try decoder.groupNormStatistics(latents: video, chunkFrames: chunkFrames)
         var session = StreamingVideoDecoder(decoder: decoder, statistics: stats)
         var next = 0
@@ -207,4 +211,12 @@ struct MediaSink: VideoSink {
     }
 
     func cancel() async { await writer.cancel() }
+}
+
+extension TransformerConfiguration {
+    /// The cost-model view of this transformer (`bottleneck plan` and the generator's presets).
+    func cost(textTokens: Int) -> TransformerCost {
+        TransformerCost(width: innerDim, doubleBlocks: numLayers, singleBlocks: numSingleLayers,
+                        patch: PatchSize(temporal: patchSizeT, spatial: patchSize), textTokens: textTokens)
+    }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Models
 import Sampling
 
 extension PlanPreset: ExpressibleByArgument {}
@@ -48,7 +49,7 @@ extension Bottleneck {
 
         func run() throws {
             var transformer = TransformerCost.defaultModel
-            if let config { transformer = try TransformerConfigKeys.load(config).cost(textTokens: textTokens) }
+            if let config { transformer = try TransformerConfiguration(contentsOf: config).cost(textTokens: textTokens) }
             transformer.textTokens = textTokens
             let base = LatentSize(frames: (frames - 1) / 4 + 1, height: height / 8, width: width / 8)
             let context = PlanContext(base: base, transformer: transformer, baseSteps: steps, baseShift: shift, reading: reading)
@@ -77,42 +78,6 @@ extension Bottleneck {
                 throw ValidationError(e.description)
             }
         }
-    }
-}
-
-/// The keys of `transformer/config.json` the cost model needs (diffusers
-/// `HunyuanVideoTransformer3DModel`; absent keys take its `__init__` defaults).
-struct TransformerConfigKeys: Decodable {
-    var numAttentionHeads = 24
-    var attentionHeadDim = 128
-    var numLayers = 20
-    var numSingleLayers = 40
-    var patchSize = 2
-    var patchSizeT = 1
-    enum CodingKeys: String, CodingKey {
-        case numAttentionHeads = "num_attention_heads", attentionHeadDim = "attention_head_dim"
-        case numLayers = "num_layers", numSingleLayers = "num_single_layers"
-        case patchSize = "patch_size", patchSizeT = "patch_size_t"
-    }
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        numAttentionHeads = try c.decodeIfPresent(Int.self, forKey: .numAttentionHeads) ?? 24
-        attentionHeadDim = try c.decodeIfPresent(Int.self, forKey: .attentionHeadDim) ?? 128
-        numLayers = try c.decodeIfPresent(Int.self, forKey: .numLayers) ?? 20
-        numSingleLayers = try c.decodeIfPresent(Int.self, forKey: .numSingleLayers) ?? 40
-        patchSize = try c.decodeIfPresent(Int.self, forKey: .patchSize) ?? 2
-        patchSizeT = try c.decodeIfPresent(Int.self, forKey: .patchSizeT) ?? 1
-    }
-    static func load(_ path: String) throws -> TransformerConfigKeys {
-        do {
-            return try JSONDecoder().decode(Self.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
-        } catch {
-            throw ValidationError("\(path): cannot read transformer config: \(error)")
-        }
-    }
-    func cost(textTokens: Int) -> TransformerCost {
-        TransformerCost(width: numAttentionHeads * attentionHeadDim, doubleBlocks: numLayers, singleBlocks: numSingleLayers,
-                        patch: PatchSize(temporal: patchSizeT, spatial: patchSize), textTokens: textTokens)
     }
 }
 
