@@ -69,7 +69,7 @@ func run(_ program: String, _ arguments: [String]) throws -> (status: Int32, out
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable(program) ?? program)
     process.arguments = arguments
-    let out = Pipe()
+    let out = privatePipe()
     process.standardOutput = out
     process.standardError = FileHandle.nullDevice
     try process.run()
@@ -104,4 +104,24 @@ func mp4TopLevelBoxes(_ path: String) throws -> [String] {
         offset += size
     }
     return boxes
+}
+
+/// A pipe whose descriptors are close-on-exec. Tests run in parallel, so without the flag a child
+/// spawned by another test inherits these ends and keeps the pipe open (a consumer then never
+/// sees end of file). `Process` dup2s the child's end onto its stdin/stdout, which clears the flag
+/// there.
+func privatePipe() -> Pipe {
+    let pipe = Pipe()
+    for fd in [pipe.fileHandleForReading.fileDescriptor, pipe.fileHandleForWriting.fileDescriptor] {
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+    }
+    return pipe
+}
+
+/// Blocking work (pipe reads, process waits) run on a Dispatch thread, so it never occupies one
+/// of the two threads of the Swift concurrency pool that the writer under test needs.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(returning: body()) }
+    }
 }

@@ -12,8 +12,8 @@ import Testing
     private func stream(
         _ frames: [VideoFrame], format: MediaFormat, into program: String, _ arguments: [String]
     ) async throws -> (summary: VideoWriter.Summary, status: Int32, output: String) {
-        let pipe = Pipe()
-        let out = Pipe()
+        let pipe = privatePipe()
+        let out = privatePipe()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable(program) ?? program)
         process.arguments = arguments
@@ -28,12 +28,13 @@ import Testing
                 width: frame0.width, height: frame0.height, fps: try FrameRate(24), format: format,
                 preset: .veryfast))
         // The consumer's output is drained concurrently so it can never block on a full pipe.
-        let reading = Task.detached { out.fileHandleForReading.readDataToEndOfFile() }
+        let reader = out.fileHandleForReading
+        async let reading = offPool { reader.readDataToEndOfFile() }
         try await writer.append(frames)
         let summary = try await writer.finish()
         try pipe.fileHandleForWriting.close()
-        let data = await reading.value
-        process.waitUntilExit()
+        let data = await reading
+        await offPool { process.waitUntilExit() }
         return (summary, process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
@@ -95,7 +96,7 @@ import Testing
 
     /// A consumer that exits early (`head -c 100`) gives `.brokenPipe`, not a SIGPIPE death.
     @Test func readerClosingEarlyIsBrokenPipe() async throws {
-        let pipe = Pipe()
+        let pipe = privatePipe()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable("head") ?? "/usr/bin/head")
         process.arguments = ["-c", "100"]
@@ -114,7 +115,7 @@ import Testing
         } catch let error as MediaError {
             caught = error
         }
-        process.waitUntilExit()
+        await offPool { process.waitUntilExit() }
         #expect(caught?.kind == .brokenPipe)
         #expect(caught?.path == "fd:\(pipe.fileHandleForWriting.fileDescriptor)")
         // The writer is closed after the failure.
