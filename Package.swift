@@ -45,7 +45,7 @@ let package = Package(
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
         .testTarget(
             name: "BottleneckCLITests",
-            dependencies: ["BottleneckCLI", "Pipeline",
+            dependencies: ["BottleneckCLI", "Pipeline", "Sampling", "Evaluation", "Benchmarks",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     ]
 )

@@ -16,6 +16,11 @@ public struct ChildProcessReport: Sendable, Equatable, Codable {
     public var systemSeconds: Double
     /// `ru_maxrss` of the child (Linux reports KiB; converted to bytes).
     public var peakRSSBytes: Int
+
+    enum CodingKeys: String, CodingKey {
+        case exitStatus = "exit_status", wallSeconds = "wall_seconds", userSeconds = "user_seconds"
+        case systemSeconds = "system_seconds", peakRSSBytes = "peak_rss_bytes"
+    }
 }
 
 /// Runs a program to completion with stdout and stderr redirected to files.
@@ -36,11 +41,22 @@ public enum ChildProcess {
             guard let path else { continue }
             posix_spawn_file_actions_addopen(&actions, fd, path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         }
+        // The child starts with no blocked signals and default handlers, whatever the parent's
+        // runtime set up, so Ctrl-C and kill reach it as they would from a shell.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         let argv = ([executable] + arguments).map { strdup($0) }
         defer { argv.forEach { free($0) } }
         var pid = pid_t()
         let start = DispatchTime.now().uptimeNanoseconds
-        let spawned = posix_spawn(&pid, executable, &actions, nil, argv + [nil], environ)
+        let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv + [nil], environ)
         guard spawned == 0 else {
             throw BenchmarkError(.spawnFailed(executable: executable, reason: String(cString: strerror(spawned))))
         }

@@ -17,10 +17,10 @@ import Testing
         return try RGBClip(width: w, height: h, frames: frames)
     }
 
-    static let reference: (Int, Int, Int) -> (Int, Int, Int) = { f, i, j in
+    static func reference(_ f: Int, _ i: Int, _ j: Int) -> (Int, Int, Int) {
         ((i * 11 + j * 3) % 256, (i * j) % 256, (i + j + f * 40) % 256)
     }
-    static let perturbed: (Int, Int, Int) -> (Int, Int, Int) = { f, i, j in
+    static func perturbed(_ f: Int, _ i: Int, _ j: Int) -> (Int, Int, Int) {
         let d = (i * 31 + j * 17 + f) % 21 - 10
         let (r, g, b) = reference(f, i, j)
         return (r + d, g + d, b + d)
