@@ -97,6 +97,12 @@ extension Bottleneck.Bench {
                     let cost = try plan.cost(base: context.base, transformer: context.transformer, passesPerCall: passes)
                     try plan.write(to: URL(fileURLWithPath: layout.plan(m)))
                     rows[m] = MethodSetup(plan: plan, cost: cost)
+                    // Reading B floors N_i·(1 − w_i): with few steps a later stage starts at σ = 1,
+                    // i.e. from pure noise, and the stages before it cannot influence the video.
+                    let stages = try plan.resolved(base: context.base, patch: context.transformer.patch)
+                    for st in stages.dropFirst() where plan.ablations.renoise && st.sigmas[0] >= 1 {
+                        log.warning("method \(m.rawValue): stage \(st.index) restarts from pure noise (σ = 1) at --steps \(steps); the stages before it do not affect the video (use more steps)")
+                    }
                 } catch let e as SamplingError {
                     throw ValidationError("method \(m.rawValue) at \(frames) frames, \(width)×\(height), \(steps) steps: \(e)")
                 }
