@@ -54,6 +54,10 @@ extension Bottleneck.Bench {
         @Option(help: ArgumentHelp("World spec for the analyzer (default: the pipeline's world_spec.json).", valueName: "file"))
         var spec: String?
 
+        @Flag(help: ArgumentHelp("Score the videos already in the output folder again, with the times in its runs.jsonl; generate nothing.",
+                                 discussion: "Give the same flags as the run that made them."))
+        var rescore = false
+
         @Flag(help: "Print the summary as JSON on stdout instead of a table.")
         var json = false
 
@@ -89,7 +93,7 @@ extension Bottleneck.Bench {
             let context = try planContext(folder: folder)
             let passes = cfg > 1 ? 2 : 1
             let layout = BenchLayout(root: output)
-            try layout.create(methods: methodsRun)
+            try layout.create(methods: methodsRun, startingRuns: !rescore)
             var rows: [ComparisonMethod: MethodSetup] = [:]
             for m in methodsRun {
                 do {
@@ -108,8 +112,14 @@ extension Bottleneck.Bench {
                 }
             }
 
-            // 2. Prompts and the analyzer.
+            // 2. Prompts and the analyzer; with --rescore, the earlier records of every video.
             let items = try HeldOutPrompt.read(path: prompts, count: count)
+            let earlier = rescore ? try layout.readRuns() : [:]
+            for item in items where rescore {
+                for m in methodsRun where earlier[BenchLayout.key(m.rawValue, item.line)] == nil {
+                    throw BenchGenerateError.missingRun(method: m.rawValue, line: item.line, runs: layout.runs)
+                }
+            }
             let world = try WorldSpec(contentsOf: spec ?? folder.path + "/world_spec.json")
             let analyzer = SceneAnalyzer(spec: world)
             let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
@@ -123,10 +133,16 @@ extension Bottleneck.Bench {
                     let setup = rows[m]!
                     let video = layout.video(m, item: item)
                     let logFile = layout.log(m, item: item)
-                    let arguments = childArguments(item: item, video: video, plan: layout.plan(m), setup: setup, pipeline: folder.path)
-                    let child = try ChildProcess.run(executable: executable, arguments: arguments, standardError: logFile)
-                    guard child.exitStatus == 0 else {
-                        throw BenchGenerateError.childFailed(method: m.rawValue, line: item.line, status: child.exitStatus, log: logFile)
+                    let child: ChildProcessReport, timings: StageTimingsLog.Timings
+                    if rescore, let run = earlier[BenchLayout.key(m.rawValue, item.line)] {
+                        (child, timings) = (run.process, run.timings)
+                    } else {
+                        let arguments = childArguments(item: item, video: video, plan: layout.plan(m), setup: setup, pipeline: folder.path)
+                        child = try ChildProcess.run(executable: executable, arguments: arguments, standardError: logFile)
+                        guard child.exitStatus == 0 else {
+                            throw BenchGenerateError.childFailed(method: m.rawValue, line: item.line, status: child.exitStatus, log: logFile)
+                        }
+                        timings = try StageTimingsLog.read(logFile)
                     }
                     let clip = try RGBClip(videoAt: video)
                     let scores = SceneScorer.score(expected: item.attributes, detected: analyzer.analyze(clip))
@@ -134,9 +150,9 @@ extension Bottleneck.Bench {
                     if m == .standard { reference = clip }
                     let record = GenerationRecord(
                         method: m.rawValue, line: item.line, seed: item.seed, prompt: item.prompt,
-                        video: layout.relative(video), process: child, timings: try StageTimingsLog.read(logFile),
+                        video: layout.relative(video), process: child, timings: timings,
                         scores: scores, psnr: similarity?.psnr, ssim: similarity?.ssim)
-                    try layout.append(record)
+                    if !rescore { try layout.append(record) }
                     records.append(record)
                     log.info(String(format: "[%d/%d] line %d %@: %.1f s wall, peak RSS %.0f MiB, %d/%d attributes%@",
                                     records.count, total, item.line, m.rawValue, child.wallSeconds,
@@ -146,6 +162,7 @@ extension Bottleneck.Bench {
             }
 
             // 4. Manifests for `bottleneck evaluate`, the summary, the outputs.
+            if rescore { try layout.rewriteRuns(earlier, updatedWith: records) }
             for m in methodsRun {
                 try layout.writeManifest(m, items: items, records: records.filter { $0.method == m.rawValue })
             }
@@ -245,6 +262,7 @@ enum StageTimingsLog {
 enum BenchGenerateError: Error, CustomStringConvertible {
     case childFailed(method: String, line: Int, status: Int32, log: String)
     case noTimings(log: String)
+    case missingRun(method: String, line: Int, runs: String)
 
     var description: String {
         switch self {
@@ -252,6 +270,8 @@ enum BenchGenerateError: Error, CustomStringConvertible {
             "method \(method), prompt line \(line): bottleneck generate exited with status \(status); see \(log)"
         case let .noTimings(log):
             "\(log): no \"finished\" progress event with timings"
+        case let .missingRun(method, line, runs):
+            "\(runs): no record of method \(method) for prompt line \(line) to re-score; generate it first (without --rescore)"
         }
     }
 }

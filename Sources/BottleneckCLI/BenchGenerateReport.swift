@@ -1,3 +1,4 @@
+import ArgumentParser
 import Benchmarks
 import Evaluation
 import Foundation
@@ -49,13 +50,49 @@ struct BenchLayout {
         path.hasPrefix(root + "/") ? String(path.dropFirst(root.count + 1)) : path
     }
 
-    /// Creates the folders and starts an empty `runs.jsonl`.
-    func create(methods: [ComparisonMethod]) throws {
+    /// Creates the folders and, for a new run, an empty `runs.jsonl`.
+    func create(methods: [ComparisonMethod], startingRuns: Bool) throws {
         let fm = FileManager.default
         for sub in ["plans", "manifests"] + methods.flatMap({ ["videos/\($0.rawValue)", "logs/\($0.rawValue)"] }) {
             try fm.createDirectory(atPath: "\(root)/\(sub)", withIntermediateDirectories: true)
         }
-        try Data().write(to: URL(fileURLWithPath: runs))
+        if startingRuns { try Data().write(to: URL(fileURLWithPath: runs)) }
+    }
+
+    /// After `--rescore`: `runs.jsonl` with the re-scored records in place of their earlier
+    /// versions; records of other methods and prompts are kept.
+    func rewriteRuns(_ earlier: [String: GenerationRecord], updatedWith records: [GenerationRecord]) throws {
+        var all = earlier
+        for r in records { all[Self.key(r.method, r.line)] = r }
+        let encoder = BenchGenerateReport.encoder(pretty: false)
+        var out = Data()
+        for r in all.values.sorted(by: { ($0.line, $0.method) < ($1.line, $1.method) }) {
+            out += try encoder.encode(r) + Data("\n".utf8)
+        }
+        try out.write(to: URL(fileURLWithPath: runs), options: .atomic)
+    }
+
+    static func key(_ method: String, _ line: Int) -> String { "\(method)/\(line)" }
+
+    /// The records of an earlier run (`--rescore`), by method and prompt line; the last record
+    /// of a pair wins.
+    func readRuns() throws -> [String: GenerationRecord] {
+        let text: String
+        do { text = try String(contentsOfFile: runs, encoding: .utf8) } catch {
+            throw ValidationError("\(runs): cannot read the earlier run to re-score: \(error.localizedDescription)")
+        }
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        var out: [String: GenerationRecord] = [:]
+        for (i, line) in text.split(separator: "\n").enumerated() {
+            do {
+                let r = try decoder.decode(GenerationRecord.self, from: Data(line.utf8))
+                out[Self.key(r.method, r.line)] = r
+            } catch {
+                throw ValidationError("\(runs):\(i + 1): not a run record: \(error)")
+            }
+        }
+        return out
     }
 
     /// Appends one record to `runs.jsonl` as soon as it exists, so an interrupted run keeps its
