@@ -62,6 +62,30 @@ import Testing
         #expect(throws: BenchGenerateError.self) { try StageTimingsLog.read(path) }
     }
 
+    /// `--rescore` reads runs.jsonl back (infinite PSNR included) and rewrites it with the
+    /// re-scored records in place, keeping the others.
+    @Test func runsRoundTripForRescore() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let layout = BenchLayout(root: root)
+        try layout.create(methods: [.standard, .x3], startingRuns: true)
+        func record(_ m: String, _ line: Int, psnr: Double?) -> GenerationRecord {
+            GenerationRecord(method: m, line: line, seed: 1, prompt: "p", video: "v.mp4",
+                             process: ChildProcessReport(exitStatus: 0, wallSeconds: 1, userSeconds: 1, systemSeconds: 0,
+                                                         peakRSSBytes: 1),
+                             timings: .init(encode: 0, denoise: 1, decode: 0, total: 1), scores: [], psnr: psnr, ssim: psnr)
+        }
+        for r in [record("std", 1, psnr: nil), record("x3", 1, psnr: .infinity), record("x3", 2, psnr: 20)] {
+            try layout.append(r)
+        }
+        let earlier = try layout.readRuns()
+        #expect(earlier.count == 3 && earlier["x3/1"]?.psnr == .infinity && earlier["std/1"]?.psnr == nil)
+        try layout.rewriteRuns(earlier, updatedWith: [record("x3", 2, psnr: 25)])
+        let again = try layout.readRuns()
+        #expect(again.count == 3 && again["x3/2"]?.psnr == 25 && again["x3/1"]?.psnr == .infinity)
+        #expect(try String(contentsOfFile: layout.runs, encoding: .utf8).split(separator: "\n").count == 3)
+    }
+
     // MARK: Summary
 
     /// Speed-ups are std's mean over the method's mean; accuracy pools all attributes; PSNR and
