@@ -233,7 +233,7 @@ def main():
             ("generation s", "generation_seconds")]
     print(f"plan {result['plan']}, {a.frames} frames {a.width}x{a.height}, cfg {a.cfg}, seed {a.seed}, "
           f"{a.threads} threads; PyTorch {torch.__version__} eager fp32")
-    print(f"{'':18}{'Swift':>10}{'PyTorch':>10}{'PyTorch/Swift':>15}")
+    print(f"{'':18}{'Swift':>10}{'PyTorch':>10}  Swift speed-up (PyTorch / Swift)")
     for label, key in rows + [("step s (mean)", "step_seconds")]:
         tv = np.mean(torch_result[key]) if key == "step_seconds" else torch_result[key]
         if swift:

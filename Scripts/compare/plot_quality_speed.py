@@ -33,7 +33,7 @@ def family(method):
         return "fewer steps", "tab:gray", "s"
     if method in ("x2", "x2.5", "x3"):
         return "bottleneck", "tab:red", "o"
-    return "ablation of x3", "tab:blue", "^"
+    return "x3 ablations, 5 stages", "tab:blue", "^"
 
 
 def main():
@@ -51,6 +51,7 @@ def main():
               (axes[1], "psnr_mean", "PSNR vs standard, same seed (dB)")]
     seen = set()
     for ax, quality, ylabel in panels:
+        labels = {}  # methods on the same point (e.g. x3 variants of equal cost) share one label
         for m in doc["methods"]:
             x = number(m[key])
             y = number(m.get(quality))
@@ -64,8 +65,10 @@ def main():
             seen.add((ax, name))
             label = m["method"]
             if quality == "psnr_mean" and m.get("ssim_mean") is not None:
-                label += f"\nSSIM {number(m['ssim_mean']):.3f}"
-            ax.annotate(label, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+                label += f" (SSIM {number(m['ssim_mean']):.3f})"
+            labels.setdefault((round(x, 3), round(y, 3)), []).append(label)
+        for (x, y), names in labels.items():
+            ax.annotate("\n".join(names), (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)

@@ -33,7 +33,7 @@ extension Bottleneck.Bench {
         @Option(help: ArgumentHelp("Use only the first n prompts (default: all).", valueName: "n"))
         var count: Int?
 
-        @Option(help: ArgumentHelp("Comma-separated methods or all (\(ComparisonMethod.allCases.map(\.rawValue).joined(separator: ", "))); std is always run.",
+        @Option(help: ArgumentHelp("Comma-separated methods, or all (the default: \(ComparisonMethod.allCases.map(\.rawValue).joined(separator: ", "))); std is always run.",
                                    valueName: "list"),
                 transform: { text in
                     do { return try ComparisonMethod.list(parsing: text) } catch { throw ValidationError("\(error)") }
