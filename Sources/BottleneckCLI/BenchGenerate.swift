@@ -90,27 +90,9 @@ extension Bottleneck.Bench {
 
             // 1. Plans and their counted FLOPs, before anything runs, so a method that cannot be
             //    derived for these settings fails at once.
-            let context = try planContext(folder: folder)
-            let passes = cfg > 1 ? 2 : 1
             let layout = BenchLayout(root: output)
             try layout.create(methods: methodsRun, startingRuns: !rescore)
-            var rows: [ComparisonMethod: MethodSetup] = [:]
-            for m in methodsRun {
-                do {
-                    let plan = try m.plan(context: context)
-                    let cost = try plan.cost(base: context.base, transformer: context.transformer, passesPerCall: passes)
-                    try plan.write(to: URL(fileURLWithPath: layout.plan(m)))
-                    rows[m] = MethodSetup(plan: plan, cost: cost)
-                    // Reading B floors N_i·(1 − w_i): with few steps a later stage starts at σ = 1,
-                    // i.e. from pure noise, and the stages before it cannot influence the video.
-                    let stages = try plan.resolved(base: context.base, patch: context.transformer.patch)
-                    for st in stages.dropFirst() where plan.ablations.renoise && st.sigmas[0] >= 1 {
-                        log.warning("method \(m.rawValue): stage \(st.index) restarts from pure noise (σ = 1) at --steps \(steps); the stages before it do not affect the video (use more steps)")
-                    }
-                } catch let e as SamplingError {
-                    throw ValidationError("method \(m.rawValue) at \(frames) frames, \(width)×\(height), \(steps) steps: \(e)")
-                }
-            }
+            let rows = try setups(methodsRun, context: planContext(folder: folder), layout: layout, log: log)
 
             // 2. Prompts and the analyzer; with --rescore, the earlier records of every video.
             let items = try HeldOutPrompt.read(path: prompts, count: count)
@@ -137,10 +119,12 @@ extension Bottleneck.Bench {
                     if rescore, let run = earlier[BenchLayout.key(m.rawValue, item.line)] {
                         (child, timings) = (run.process, run.timings)
                     } else {
-                        let arguments = childArguments(item: item, video: video, plan: layout.plan(m), setup: setup, pipeline: folder.path)
+                        let arguments = childArguments(item: item, video: video, plan: layout.plan(m), setup: setup,
+                                                       pipeline: folder.path)
                         child = try ChildProcess.run(executable: executable, arguments: arguments, standardError: logFile)
                         guard child.exitStatus == 0 else {
-                            throw BenchGenerateError.childFailed(method: m.rawValue, line: item.line, status: child.exitStatus, log: logFile)
+                            throw BenchGenerateError.childFailed(method: m.rawValue, line: item.line,
+                                                                 status: child.exitStatus, log: logFile)
                         }
                         timings = try StageTimingsLog.read(logFile)
                     }
@@ -172,6 +156,32 @@ extension Bottleneck.Bench {
             try data.write(to: URL(fileURLWithPath: layout.results))
             if let markdown { try report.markdown().write(toFile: markdown, atomically: true, encoding: .utf8) }
             FileHandle.standardOutput.write(json ? data + Data("\n".utf8) : Data(report.text().utf8))
+        }
+
+        /// Each method's plan (also written to `plans/`) and its cost with one or two passes per
+        /// step (CFG).
+        func setups(_ methods: [ComparisonMethod], context: PlanContext, layout: BenchLayout,
+                    log: Log) throws -> [ComparisonMethod: MethodSetup] {
+            var rows: [ComparisonMethod: MethodSetup] = [:]
+            for m in methods {
+                do {
+                    let plan = try m.plan(context: context)
+                    let cost = try plan.cost(base: context.base, transformer: context.transformer,
+                                             passesPerCall: cfg > 1 ? 2 : 1)
+                    try plan.write(to: URL(fileURLWithPath: layout.plan(m)))
+                    rows[m] = MethodSetup(plan: plan, cost: cost)
+                    // Reading B floors N_i·(1 − w_i): with few steps a later stage starts at σ = 1,
+                    // i.e. from pure noise, and the stages before it cannot influence the video.
+                    let stages = try plan.resolved(base: context.base, patch: context.transformer.patch)
+                    for st in stages.dropFirst() where plan.ablations.renoise && st.sigmas[0] >= 1 {
+                        log.warning("method \(m.rawValue): stage \(st.index) restarts from pure noise (σ = 1) at "
+                                    + "--steps \(steps); the stages before it do not affect the video (use more steps)")
+                    }
+                } catch let e as SamplingError {
+                    throw ValidationError("method \(m.rawValue) at \(frames) frames, \(width)×\(height), \(steps) steps: \(e)")
+                }
+            }
+            return rows
         }
 
         /// The plan context of the pipeline's transformer and scheduler at these settings.
