@@ -6,8 +6,6 @@ import Models
 import Sampling
 import Tensor
 
-extension ComparisonMethod: ExpressibleByArgument {}
-
 extension Bottleneck.Bench {
     /// `bottleneck bench generate`: the paper's comparison tables (arXiv 2503.18940 Tables 1–3
     /// and 7) on our own pipeline, end to end.

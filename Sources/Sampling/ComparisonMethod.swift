@@ -13,7 +13,7 @@ import Foundation
 ///   against the 3-stage x3.
 /// - Upsampling filter (Table 7): x3 with bicubic, bilinear or nearest upsampling instead of
 ///   Lanczos (x3 itself); downsampling stays Lanczos, as the table varies upsampling only.
-public enum ComparisonMethod: String, CaseIterable, Sendable, Codable {
+public enum ComparisonMethod: String, CaseIterable, Sendable {
     case standard = "std"
     case halfSteps = "steps50"
     case thirdSteps = "steps33"
