@@ -42,9 +42,10 @@ let package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Tensor"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
         .testTarget(
             name: "BottleneckCLITests",
-            dependencies: ["BottleneckCLI", "Pipeline",
+            dependencies: ["BottleneckCLI", "Pipeline", "Sampling", "Evaluation", "Benchmarks",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     ]
 )

@@ -10,7 +10,7 @@ extension Bottleneck {
     struct Bench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Measure the speed of a pipeline stage on this machine.",
-            subcommands: [Transformer.self, Encode.self, VAE.self, BenchText.self])
+            subcommands: [Transformer.self, Encode.self, VAE.self, BenchText.self, Generate.self])
     }
 }
 

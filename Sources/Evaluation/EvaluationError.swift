@@ -12,6 +12,9 @@ public struct EvaluationError: Error, Sendable, Equatable, CustomStringConvertib
         case badClip(reason: String)
         /// The manifest cannot be read.
         case cannotRead(reason: String)
+        /// Two clips compared frame by frame differ in size or frame count, or are smaller than
+        /// the SSIM window.
+        case incomparable(reason: String)
     }
 
     public var kind: Kind
@@ -30,6 +33,7 @@ public struct EvaluationError: Error, Sendable, Equatable, CustomStringConvertib
             "\(file):\(line): \(field) '\(value)' is not in the world spec"
         case .badClip(let reason): "\(file): bad clip: \(reason)"
         case .cannotRead(let reason): "\(file): cannot read: \(reason)"
+        case .incomparable(let reason): "\(file): cannot compare: \(reason)"
         }
     }
 }
