@@ -42,6 +42,8 @@ let package = Package(
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Tensor"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
+        // Runs the built `bottleneck` executable on pipelines/shapes (needs its target built).
+        .testTarget(name: "EndToEndTests", dependencies: ["BottleneckCLI", "Media", "Pipeline"]),
         .testTarget(
             name: "BottleneckCLITests",
             dependencies: ["BottleneckCLI", "Pipeline",
