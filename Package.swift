@@ -43,6 +43,8 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Tensor"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
+        // Runs the built `bottleneck` executable on pipelines/shapes (needs its target built).
+        .testTarget(name: "EndToEndTests", dependencies: ["BottleneckCLI", "Media", "Pipeline"]),
         .testTarget(
             name: "BottleneckCLITests",
             dependencies: ["BottleneckCLI", "Pipeline", "Sampling", "Evaluation", "Benchmarks",

@@ -27,9 +27,9 @@ public struct ChildProcessReport: Sendable, Equatable, Codable {
 public enum ChildProcess {
     /// - Parameters:
     ///   - executable: absolute path of the program.
-    ///   - arguments: argv[1...].
+    ///   - arguments: argv[1...]; stdin is /dev/null.
     ///   - standardOutput, standardError: files created (truncated) for the child's output;
-    ///     nil keeps the parent's descriptor.
+    ///     nil keeps the parent's descriptor; the same path for both gives one interleaved log.
     /// - Throws: `BenchmarkError` when the program cannot be started or waited for. A non-zero
     ///   exit status is not an error here; it is in the report.
     public static func run(executable: String, arguments: [String], standardOutput: String? = nil,
@@ -37,9 +37,14 @@ public enum ChildProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        for (fd, path) in [(Int32(1), standardOutput), (Int32(2), standardError)] {
-            guard let path else { continue }
-            posix_spawn_file_actions_addopen(&actions, fd, path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        if let standardOutput {
+            posix_spawn_file_actions_addopen(&actions, 1, standardOutput, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        }
+        if let standardError, standardError == standardOutput {
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        } else if let standardError {
+            posix_spawn_file_actions_addopen(&actions, 2, standardError, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         }
         // The child starts with no blocked signals and default handlers, whatever the parent's
         // runtime set up, so Ctrl-C and kill reach it as they would from a shell.
@@ -74,6 +79,14 @@ public enum ChildProcess {
         func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
         return ChildProcessReport(exitStatus: exit, wallSeconds: wall, userSeconds: seconds(usage.ru_utime),
                                   systemSeconds: seconds(usage.ru_stime), peakRSSBytes: Int(usage.ru_maxrss) * 1024)
+    }
+}
+
+extension ChildProcess {
+    /// The path of the running executable (`/proc/self/exe`), to start copies of this program.
+    public static var currentExecutable: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? CommandLine.arguments[0]
     }
 }
 

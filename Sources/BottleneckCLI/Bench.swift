@@ -10,13 +10,13 @@ extension Bottleneck {
     struct Bench: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Measure the speed of a pipeline stage on this machine.",
-            subcommands: [Transformer.self, Encode.self, VAE.self, BenchText.self, Generate.self])
+            subcommands: [Transformer.self, Encode.self, VAE.self, BenchText.self, Generate.self, Batch.self])
     }
 }
 
 /// Options every benchmark takes.
 struct BenchOptions: ParsableArguments {
-    @Option(help: "Kernel and OpenBLAS threads.")
+    @Option(help: "Kernel and gemm threads.")
     var threads: Int = 2
 
     @Flag(help: "Print the result as JSON on stdout instead of text.")

@@ -102,7 +102,7 @@ extension Bottleneck.Bench {
             }
             let world = try WorldSpec(contentsOf: spec ?? folder.path + "/world_spec.json")
             let analyzer = SceneAnalyzer(spec: world)
-            let executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+            let executable = ChildProcess.currentExecutable
 
             // 3. Every prompt through every method; score as soon as a prompt's videos exist.
             var records: [GenerationRecord] = []

@@ -8,7 +8,7 @@ import Tensor
 /// The integration seam: the real modules behind the `Pipeline` stage protocols.
 /// MiniLM → `TextEncodingStage`, HunyuanVideo DiT under the Bottleneck Sampling controller →
 /// `LatentGenerator`, causal VAE (untiled or exact streaming decode) → `FrameDecoding`, Media's
-/// `VideoWriter` → `VideoSinkFactory`.
+/// `VideoWriter` → `VideoSinkFactory`, one-frame VAE decode → `PreviewRendering`.
 enum Engine {
     /// Loads every stage from a diffusers-layout pipeline folder, once per process.
     static func loadStages(from pipeline: PipelineFolder, log: Log) throws -> PipelineStages {
@@ -20,10 +20,11 @@ enum Engine {
         let transformer = try HunyuanVideoTransformer(directory: root + "/transformer")
         let shift = try SchedulerSettings.load(from: root + "/scheduler/scheduler_config.json").shift
         let generator = DiTGenerator(transformer: transformer, baseShift: shift, pipelineName: pipeline.displayName)
-        let decoding = try loadDecoding(from: pipeline, log: log)
+        let vae = try CausalVideoDecoder(directory: root + "/vae")
         log.debug("loaded \(root) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
-        return PipelineStages(textEncoder: text, generator: generator, decoder: decoding.decoder,
-                              sinks: decoding.sinks)
+        return PipelineStages(textEncoder: text, generator: generator, decoder: VAEStage(decoder: vae),
+                              sinks: MediaSinks(pipelineName: pipeline.displayName),
+                              preview: VAEPreview(decoder: vae))
     }
 
     /// Loads only the VAE decoder and the video writer (for `bottleneck decode`).
@@ -110,13 +111,16 @@ struct DiTGenerator: LatentGenerator {
             patch: PatchSize(temporal: c.patchSizeT, spatial: c.patchSize),
             denoiser: TransformerDenoiser(transformer: transformer, embeddings: embeddings),
             seed: request.seed ?? 0,
-            configuration: .init(guidance: guidance, includeLatents: request.preview != nil, channels: c.inChannels))
+            configuration: .init(guidance: guidance, includeCleanEstimate: request.preview != nil,
+                                 channels: c.inChannels))
         while let event = try sampler.nextStep() {
             try Task.checkCancellation()
             let progress = StepProgress(index: event.index, count: event.count, stage: event.stage,
                                         latentSize: [event.latentSize.frames, event.latentSize.height, event.latentSize.width],
                                         sigma: event.sigma, seconds: event.seconds)
-            observer.report(progress, observer.wantsLatents(event.index) ? event.latents.map(Latents.init) : nil)
+            // Previews show x̂₀ = x − σ·v: the sampler's current guess of the final video, not
+            // the noisy x_t.
+            observer.report(progress, observer.wantsLatents(event.index) ? event.cleanEstimate.map(Latents.init) : nil)
         }
         guard let final = sampler.finalLatents else {
             throw PipelineError(.badPipeline(path: pipelineName, reason: "the sampler produced no latents"))

@@ -351,7 +351,7 @@ final class EncoderSession {
     }
 
     /// Moves a finished temporary output to its final name (atomic within one folder).
-    private static func rename(_ temporary: String, to final: String) throws {
+    static func rename(_ temporary: String, to final: String) throws {
         if Glibc.rename(temporary, final) != 0 {
             throw MediaError(
                 .cannotOpenOutput(message: "renaming \(temporary): \(String(cString: strerror(errno)))"),

@@ -189,7 +189,7 @@ public enum Preset: String, Sendable, Equatable, CaseIterable {
     }
 }
 
-/// Writing a preview image of the current latents every `every` steps.
+/// Writing a preview image (PNG) of the sampler's current clean estimate every `every` steps.
 public struct PreviewSettings: Sendable, Equatable {
     /// Image path; overwritten at each preview so a viewer can reload it.
     public var path: String

@@ -5,7 +5,8 @@ import Foundation
 /// `VideoSink.finish` (commit) and `VideoSink.cancel` (discard).
 ///
 /// The temporary name is `.<name>.partial` in the destination's folder (same file system, so
-/// the rename is atomic). `bottleneck batch --resume` removes leftovers with that pattern.
+/// the rename is atomic); Media's `VideoWriter` appends `-<pid>-<tag>` to it. `bottleneck batch
+/// --resume` removes leftovers of both forms (`isTemporaryName`).
 public struct OutputFile: Sendable, Equatable {
     /// Final path.
     public let path: String
@@ -22,6 +23,13 @@ public struct OutputFile: Sendable, Equatable {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         return (dir as NSString).appendingPathComponent(".\(url.lastPathComponent).partial")
+    }
+
+    /// Whether `name` (a file name, no folder) is a temporary name of the output named
+    /// `outputName`: `.<outputName>.partial`, or that followed by `-` and a writer's suffix.
+    public static func isTemporaryName(_ name: String, of outputName: String) -> Bool {
+        let stem = ".\(outputName).partial"
+        return name == stem || name.hasPrefix(stem + "-")
     }
 
     /// Moves the temporary file over `path` (replacing an old file) and syncs it.

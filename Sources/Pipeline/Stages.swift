@@ -15,8 +15,9 @@ public protocol TextEncodingStage: Sendable {
 
 /// Receives step progress from a `LatentGenerator`, and intermediate latents when it asks.
 public struct StepObserver: Sendable {
-    /// Whether the generator should pass the current latents with the report after step
-    /// `index` (0-based): true on preview steps only, so copies are not made otherwise.
+    /// Whether the generator should pass latents with the report after step `index` (0-based):
+    /// true on preview steps only, so copies are not made otherwise. The latents passed are the
+    /// clean estimate x̂₀ = x_t − σ·v of that step, at the current stage's size.
     public var wantsLatents: @Sendable (_ index: Int) -> Bool
     /// Called once per finished step, on the generator's task; must return quickly.
     public var report: @Sendable (StepProgress, Latents?) -> Void
@@ -67,10 +68,13 @@ public protocol VideoSinkFactory: Sendable {
     func makeSink(for request: GenerationRequest) async throws -> any VideoSink
 }
 
-/// Writes a preview image of intermediate latents (a cheap latent → RGB projection, or a
-/// VAE decode of one frame). Runs synchronously on the generator's task between steps, so it
-/// must be cheap. Optional: without one, `--preview` requests are reported as failed previews.
+/// Writes a preview image of intermediate latents (the CLI decodes one latent frame with the
+/// VAE). Runs synchronously on the generator's task between steps, so it must be cheap.
+/// Optional: without one, `--preview` requests are reported as failed previews.
 public protocol PreviewRendering: Sendable {
+    /// Replaces the image at `path` atomically (a viewer never sees a partial file).
+    /// - Parameter latents: x̂₀ of the current step, layout `[1, frames, height, width, channels]`
+    ///   at the current stage's (possibly reduced) size.
     func writePreview(_ latents: Latents, request: GenerationRequest, to path: String) throws
 }
 

@@ -150,9 +150,7 @@ public enum Attention {
         if workers == 1 {
             body(0)
         } else {
-            BLAS.withSingleThread {
-                DispatchQueue.concurrentPerform(iterations: workers, execute: body)
-            }
+            DispatchQueue.concurrentPerform(iterations: workers, execute: body)
         }
     }
 }

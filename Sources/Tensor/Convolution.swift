@@ -74,9 +74,9 @@ extension Tensor {
             data.withUnsafeBufferPointer { x in
                 kernel.packed.withUnsafeBufferPointer { w in
                     out.data.withUnsafeMutableBufferPointer { o in
-                        BLAS.sgemm(m: frames * pixels, n: cout, k: cin, a: x.baseAddress!, lda: cin,
-                                   b: w.baseAddress!, ldb: cout, beta: beta, c: o.baseAddress!,
-                                   ldc: cout)
+                        BLAS.parallelSgemm(m: frames * pixels, n: cout, k: cin, a: x.baseAddress!, lda: cin,
+                                           b: w.baseAddress!, ldb: cout, beta: beta, c: o.baseAddress!,
+                                           ldc: cout)
                     }
                 }
             }
@@ -91,11 +91,8 @@ extension Tensor {
         let pastData = past?.data ?? []
         // Each worker builds its own im2col tile and runs a single-threaded sgemm on it, so the
         // two never wait on each other tile by tile (OpenBLAS threads spin in sched_yield
-        // between small calls). OpenBLAS is set to one thread for the duration of the conv and
-        // restored afterwards; gemm-heavy stages never run concurrently (style.md).
+        // between small calls).
         let workers = Swift.min(Threads.count, tiles)
-        if workers > 1 { BLAS.setThreads(1) }
-        defer { if workers > 1 { BLAS.setThreads(Threads.count) } }
         data.withUnsafeBufferPointer { x in
             pastData.withUnsafeBufferPointer { pb in
                 kernel.packed.withUnsafeBufferPointer { w in

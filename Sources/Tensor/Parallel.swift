@@ -3,17 +3,18 @@ import Synchronization
 
 /// Work splitting for element-wise and row kernels.
 ///
-/// BLAS threads are set once at start-up (`Threads.configure`); the same count bounds the
-/// number of chunks here so the two never oversubscribe the cores.
+/// The worker count is set once at start-up (`Threads.configure`) and bounds both the chunks
+/// here and the workers of `BLAS.parallelSgemm` (OpenBLAS itself always runs on one thread).
 public enum Threads {
     private static let storedCount = Atomic<Int>(2)
-    /// Number of worker threads for kernels (not BLAS). Set once at start-up, before any work.
+    /// Number of worker threads for kernels and `BLAS.parallelSgemm`. Set once at start-up,
+    /// before any work.
     public static var count: Int { storedCount.load(ordering: .relaxed) }
 
-    /// Sets the kernel and BLAS thread count. Call once at start-up, before any other work.
+    /// Sets the worker count of kernels and gemms. Call once at start-up, before any other
+    /// work. No process-global library setting changes (see `BLAS`).
     public static func configure(_ n: Int) {
         storedCount.store(max(1, n), ordering: .relaxed)
-        BLAS.setThreads(max(1, n))
     }
 }
 

@@ -22,8 +22,8 @@ public enum RowKernels {
         if let bias {
             for r in 0..<rows { (out + r * outStride).update(from: bias, count: outFeatures) }
         }
-        BLAS.sgemm(transB: true, m: rows, n: outFeatures, k: inFeatures, a: x, lda: xStride,
-                   b: weight, ldb: inFeatures, beta: bias == nil ? 0 : 1, c: out, ldc: outStride)
+        BLAS.parallelSgemm(transB: true, m: rows, n: outFeatures, k: inFeatures, a: x, lda: xStride,
+                           b: weight, ldb: inFeatures, beta: bias == nil ? 0 : 1, c: out, ldc: outStride)
     }
 
     // MARK: - Norms

@@ -122,9 +122,10 @@ import Testing
     // MARK: Manifest and resume
 
     /// Simulates a killed batch: items 0 and 1 recorded done (1's file deleted since), item 2
-    /// failed, item 3 was being written (a `.partial` exists, no record), item 4 never started,
-    /// and the manifest's last line is torn. Resume redoes exactly 1, 2, 3, 4 and removes the
-    /// partial; item 0 is kept.
+    /// failed, items 3 and 4 were being written (`.name.partial`, and Media's
+    /// `.name.partial-<pid>-<tag>`, which resume used to leave behind; no records), and the
+    /// manifest's last line is torn. Resume redoes exactly 1, 2, 3, 4 and removes the
+    /// partials (both naming forms); item 0 is kept.
     @Test func resumeAfterKilledBatch() async throws {
         let dir = try makeTemporaryDirectory()
         let s = try settings(dir, resume: true)
@@ -148,6 +149,9 @@ import Testing
         // Item 3 was mid-write when the process died.
         let partial = OutputFile.temporaryPath(for: first.toRun[3].outputPath)
         _ = FileManager.default.createFile(atPath: partial, contents: Data([9]))
+        // So was item 4, by Media's writer, which adds `-<pid>-<tag>` (these were never removed).
+        let mediaPartial = OutputFile.temporaryPath(for: first.toRun[4].outputPath) + "-4242-beef"
+        _ = FileManager.default.createFile(atPath: mediaPartial, contents: Data([9]))
         // A torn last record.
         let h = try FileHandle(forWritingTo: URL(fileURLWithPath: s.manifestPath))
         try h.seekToEnd()
@@ -162,7 +166,7 @@ import Testing
         let plan = BatchPlanner.plan(file, settings: s, manifest: records)
         #expect(plan.alreadyDone.map(\.index) == [0])
         #expect(plan.toRun.map(\.index) == [1, 2, 3, 4])
-        #expect(plan.stalePartials == [partial])
+        #expect(plan.stalePartials == [partial, mediaPartial])
 
         // The next append starts on a fresh line after the torn one.
         let again = try ManifestWriter(path: s.manifestPath)

@@ -16,7 +16,7 @@ struct OutputOptions: ParsableArguments {
             help: ArgumentHelp("Also save the final latents (safetensors) for `bottleneck decode`.", valueName: "file"))
     var saveLatents: String?
 
-    @Option(help: ArgumentHelp("Write a preview image while sampling.", valueName: "file"))
+    @Option(help: ArgumentHelp("Write a PNG of the current estimate's first frame while sampling (replaced atomically).", valueName: "file"))
     var preview: String?
 
     @Option(name: .customLong("preview-every"),

@@ -52,10 +52,17 @@ public struct BatchPlan: Sendable, Equatable {
 
 public enum BatchPlanner {
     /// Plans `file` under `settings`, consulting `manifest` when resuming.
-    /// - Parameter fileExists: injectable for tests; defaults to the file system.
+    /// - Parameters:
+    ///   - fileExists: injectable for tests; defaults to the file system.
+    ///   - folderEntries: file names in a folder (for leftover partial outputs); injectable for
+    ///     tests, defaults to the file system (an unreadable folder has none).
     public static func plan(_ file: PromptFile, settings: BatchSettings, manifest: [ManifestRecord],
-                            fileExists: (String) -> Bool = { FileManager.default.fileExists(atPath: $0) }) -> BatchPlan {
+                            fileExists: (String) -> Bool = { FileManager.default.fileExists(atPath: $0) },
+                            folderEntries: (String) -> [String] = {
+                                (try? FileManager.default.contentsOfDirectory(atPath: $0)) ?? []
+                            }) -> BatchPlan {
         var plan = BatchPlan()
+        var entriesByFolder: [String: [String]] = [:]
         let inShard = { (i: Int) in settings.shard?.contains(index: i) ?? true }
         plan.invalid = file.issues.filter { $0.index.map(inShard) ?? true }
 
@@ -101,8 +108,12 @@ public enum BatchPlanner {
                 continue
             }
             plan.toRun.append(item)
-            let partial = OutputFile.temporaryPath(for: path)
-            if fileExists(partial) { plan.stalePartials.append(partial) }
+            let folder = (path as NSString).deletingLastPathComponent
+            let entries = entriesByFolder[folder] ?? folderEntries(folder)
+            entriesByFolder[folder] = entries
+            let outputName = (path as NSString).lastPathComponent
+            plan.stalePartials += entries.filter { OutputFile.isTemporaryName($0, of: outputName) }.sorted()
+                .map { (folder as NSString).appendingPathComponent($0) }
         }
         plan.invalid.sort { ($0.index ?? -1, $0.line) < ($1.index ?? -1, $1.line) }
         return plan

@@ -1,0 +1,48 @@
+import Testing
+@testable import Tensor
+
+/// OpenBLAS's thread count is process-global; the kernels must never change it at run time
+/// (two overlapping stages would change each other's gemms mid-call), and the split gemm must
+/// give exactly the single-call result.
+@Suite struct BLASThreadingTests {
+    /// `parallelSgemm` splits by rows (m ≥ n) or by columns (m < n); with and without
+    /// transposes every element equals the one-call result bit for bit.
+    @Test(arguments: [(m: 300, n: 64, k: 200), (m: 333, n: 100, k: 77), (m: 7, n: 513, k: 128),
+                      (m: 5, n: 700, k: 300), (m: 96, n: 96, k: 64)])
+    func parallelSplitEqualsOneCall(m: Int, n: Int, k: Int) {
+        #expect(Threads.count > 1)
+        for (transA, transB) in [(false, false), (true, false), (false, true), (true, true)] {
+            let a = testValues(m * k, seed: 11), b = testValues(k * n, seed: 12)
+            let c0 = testValues(m * n, seed: 13)
+            var one = c0, split = c0
+            let (lda, ldb) = (transA ? m : k, transB ? k : n)
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    one.withUnsafeMutableBufferPointer { pc in
+                        BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5,
+                                   a: pa.baseAddress!, lda: lda, b: pb.baseAddress!, ldb: ldb,
+                                   beta: 1, c: pc.baseAddress!, ldc: n)
+                    }
+                    split.withUnsafeMutableBufferPointer { pc in
+                        BLAS.parallelSgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5,
+                                           a: pa.baseAddress!, lda: lda, b: pb.baseAddress!, ldb: ldb,
+                                           beta: 1, c: pc.baseAddress!, ldc: n)
+                    }
+                }
+            }
+            #expect(one == split, "transA \(transA), transB \(transB)")
+        }
+    }
+
+    /// Pins the fix for the `openblas_set_num_threads` race: attention and conv3d used to set
+    /// OpenBLAS to one thread and back around their parallel loops.
+    @Test func kernelsLeaveOpenBLASSingleThreaded() {
+        let q = Tensor(shape: [1, 300, 2, 16], data: testValues(300 * 32, seed: 1))
+        _ = Attention.scaledDotProduct(q: q, k: q, v: q)
+        #expect(BLAS.libraryThreads == 1)
+        let weight = Tensor(shape: [8, 4, 3, 3, 3], data: testValues(8 * 108, seed: 2))  // [out, in, kT, kH, kW]
+        let kernel = Conv3dKernel(weight: weight, bias: nil)
+        _ = Tensor(shape: [2, 16, 16, 4], data: testValues(2 * 16 * 16 * 4, seed: 3)).causalConv3d(kernel)
+        #expect(BLAS.libraryThreads == 1)
+    }
+}
