@@ -26,7 +26,7 @@ public struct MachineInfo: Codable, Sendable, Equatable {
     }
 }
 
-/// Square single-precision gemm throughput on the configured BLAS threads.
+/// Square single-precision gemm throughput of `BLAS.sgemm` on `Threads.count` cores.
 public enum SgemmPeak {
     /// Best wall-clock GFLOP/s over `sizes` (each the best of `repeats` runs), the size that
     /// reached it, and the best rate per CPU second × `threads`.

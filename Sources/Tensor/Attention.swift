@@ -53,7 +53,7 @@ public struct AttentionMask: Sendable, Equatable {
 /// (Dao et al., FlashAttention, Alg. 1), so the `[Nq, Nk]` score matrix is never materialised.
 ///
 /// Work items are (batch, head, query tile); each core takes whole items with its own scratch
-/// and calls single-threaded sgemm, so heads stay batched without any permute of q/k/v.
+/// and calls `BLAS.serialSgemm`, so heads stay batched without any permute of q/k/v.
 /// Scratch per core: `queryTile × keyTile` scores plus `queryTile × headDim` accumulators
 /// (`scratchBytes`), independent of the sequence length beyond `maxKeyTile`.
 public enum Attention {
@@ -150,9 +150,7 @@ public enum Attention {
         if workers == 1 {
             body(0)
         } else {
-            BLAS.withSingleThread {
-                DispatchQueue.concurrentPerform(iterations: workers, execute: body)
-            }
+            DispatchQueue.concurrentPerform(iterations: workers, execute: body)
         }
     }
 }
@@ -194,7 +192,7 @@ struct TileScratch {
                         while j0 < maxLimit {
                             let cols = min(kt, maxLimit - j0)
                             // S = scale · Q Kᵀ for this tile: [rows, cols].
-                            BLAS.sgemm(transB: true, m: rows, n: cols, k: d, alpha: scale,
+                            BLAS.serialSgemm(transB: true, m: rows, n: cols, k: d, alpha: scale,
                                        a: q, lda: queryStride, b: k + j0 * keyStride, ldb: keyStride,
                                        c: s, ldc: kt)
                             for r in 0..<rows {
@@ -220,7 +218,7 @@ struct TileScratch {
                                 }
                             }
                             // acc += P · V_tile: [rows, cols] · [cols, d].
-                            BLAS.sgemm(m: rows, n: d, k: cols, a: s, lda: kt, b: v + j0 * keyStride,
+                            BLAS.serialSgemm(m: rows, n: d, k: cols, a: s, lda: kt, b: v + j0 * keyStride,
                                        ldb: keyStride, beta: 1, c: acc, ldc: d)
                             j0 += cols
                         }

@@ -1,9 +1,16 @@
 import CBLAS
+import Dispatch
 
 /// Thin, typed access to OpenBLAS `cblas_sgemm` (Float32, row-major).
+///
+/// OpenBLAS runs single-threaded for the whole process (set once, before the first gemm):
+/// `openblas_set_num_threads` is process-global, so switching it around parallel regions at
+/// run time races with any other task's gemm. Parallelism is ours instead: `sgemm` splits the
+/// output over `Threads.count` workers, each running a single-threaded OpenBLAS call, and
+/// kernels that already spread their own work items (attention, conv3d) call `serialSgemm`.
 public enum BLAS {
-    /// Sets OpenBLAS's thread count (global to the process).
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+    /// Evaluated once (Swift globals are initialised under a lock) before any OpenBLAS call.
+    private static let singleThreaded: Void = openblas_set_num_threads(1)
 
     /// The kernel family OpenBLAS selected, e.g. "Haswell" (depends on `OPENBLAS_CORETYPE`).
     public static var coreName: String {
@@ -17,18 +24,16 @@ public enum BLAS {
         return String(cString: p)
     }
 
-    /// Runs `body` with OpenBLAS limited to one thread, then restores `Threads.count`: for
-    /// regions where each core issues its own small gemms (blockwise attention).
-    public static func withSingleThread<R>(_ body: () throws -> R) rethrows -> R {
-        setThreads(1)
-        defer { setThreads(Threads.count) }
-        return try body()
-    }
+    /// Below this many multiply-adds a gemm runs on the calling thread (a split costs more).
+    static let parallelThreshold = 1 << 21
 
-    /// `C = alpha * op(A) * op(B) + beta * C`, all row-major.
+    /// `C = alpha * op(A) * op(B) + beta * C`, all row-major, on `Threads.count` cores.
     /// `A` is `[m, k]` (or `[k, m]` when `transA`), `B` is `[k, n]` (or `[n, k]` when `transB`),
     /// `C` is `[m, n]`; `lda`, `ldb`, `ldc` are row strides in elements.
-    @inlinable
+    ///
+    /// The rows of `C` are split into one contiguous block per worker (columns when there are
+    /// too few rows), each a single-threaded gemm; the blocks are disjoint, so the result is
+    /// the same as one call's.
     public static func sgemm(
         transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
         alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
@@ -36,9 +41,49 @@ public enum BLAS {
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         guard m > 0, n > 0 else { return }
+        let workers = Threads.count
+        guard workers > 1, m * n * k >= parallelThreshold else {
+            return serialSgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                               b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
+        // Blocks are multiples of 16 rows/columns so the gemm micro-kernels see few ragged edges.
+        let splitRows = m >= 16 * workers || m >= n
+        let extent = splitRows ? m : n
+        let block = ((extent + workers - 1) / workers + 15) / 16 * 16
+        let pa = UncheckedPointer(UnsafeMutablePointer(mutating: a))
+        let pb = UncheckedPointer(UnsafeMutablePointer(mutating: b)), pc = UncheckedPointer(c)
+        DispatchQueue.concurrentPerform(iterations: (extent + block - 1) / block) { w in
+            let lo = w * block, count = min(block, extent - lo)
+            if splitRows {
+                serialSgemm(transA: transA, transB: transB, m: count, n: n, k: k, alpha: alpha,
+                            a: pa.value! + lo * (transA ? 1 : lda), lda: lda, b: pb.value!, ldb: ldb,
+                            beta: beta, c: pc.value! + lo * ldc, ldc: ldc)
+            } else {
+                serialSgemm(transA: transA, transB: transB, m: m, n: count, k: k, alpha: alpha,
+                            a: pa.value!, lda: lda, b: pb.value! + lo * (transB ? ldb : 1), ldb: ldb,
+                            beta: beta, c: pc.value! + lo, ldc: ldc)
+            }
+        }
+    }
+
+    /// The same product on the calling thread only: for kernels that run their own work items
+    /// on every core and issue one gemm per item.
+    @inlinable
+    public static func serialSgemm(
+        transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        guard m > 0, n > 0 else { return }
+        ensureSingleThreaded()
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
                     transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb),
                     beta, c, Int32(ldc))
     }
+
+    /// Sets OpenBLAS to one thread the first time it is called, before any gemm runs.
+    @usableFromInline
+    static func ensureSingleThreaded() { singleThreaded }
 }

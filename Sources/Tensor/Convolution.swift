@@ -90,12 +90,8 @@ extension Tensor {
         let frameSize = pixels * cin
         let pastData = past?.data ?? []
         // Each worker builds its own im2col tile and runs a single-threaded sgemm on it, so the
-        // two never wait on each other tile by tile (OpenBLAS threads spin in sched_yield
-        // between small calls). OpenBLAS is set to one thread for the duration of the conv and
-        // restored afterwards; gemm-heavy stages never run concurrently (style.md).
+        // two never wait on each other tile by tile.
         let workers = Swift.min(Threads.count, tiles)
-        if workers > 1 { BLAS.setThreads(1) }
-        defer { if workers > 1 { BLAS.setThreads(Threads.count) } }
         data.withUnsafeBufferPointer { x in
             pastData.withUnsafeBufferPointer { pb in
                 kernel.packed.withUnsafeBufferPointer { w in
@@ -143,7 +139,7 @@ extension Tensor {
                                         }
                                     }
                                 }
-                                BLAS.sgemm(m: rows, n: cout, k: reduction, a: col, lda: reduction,
+                                BLAS.serialSgemm(m: rows, n: cout, k: reduction, a: col, lda: reduction,
                                            b: pw.value!, ldb: cout, beta: beta,
                                            c: po.value! + (t * pixels + p0) * cout, ldc: cout)
                             }

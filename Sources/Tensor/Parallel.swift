@@ -3,17 +3,16 @@ import Synchronization
 
 /// Work splitting for element-wise and row kernels.
 ///
-/// BLAS threads are set once at start-up (`Threads.configure`); the same count bounds the
-/// number of chunks here so the two never oversubscribe the cores.
+/// `Threads.count` bounds the chunks here and the blocks `BLAS.sgemm` splits a product into
+/// (OpenBLAS itself always runs single-threaded), so the two never oversubscribe the cores.
 public enum Threads {
     private static let storedCount = Atomic<Int>(2)
-    /// Number of worker threads for kernels (not BLAS). Set once at start-up, before any work.
+    /// Number of worker threads for kernels and gemms. Set once at start-up, before any work.
     public static var count: Int { storedCount.load(ordering: .relaxed) }
 
-    /// Sets the kernel and BLAS thread count. Call once at start-up, before any other work.
+    /// Sets the kernel and gemm thread count. Call once at start-up, before any other work.
     public static func configure(_ n: Int) {
         storedCount.store(max(1, n), ordering: .relaxed)
-        BLAS.setThreads(max(1, n))
     }
 }
 
