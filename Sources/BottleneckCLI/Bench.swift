@@ -16,7 +16,7 @@ extension Bottleneck {
 
 /// Options every benchmark takes.
 struct BenchOptions: ParsableArguments {
-    @Option(help: "Kernel and OpenBLAS threads.")
+    @Option(help: "Kernel and gemm threads.")
     var threads: Int = 2
 
     @Flag(help: "Print the result as JSON on stdout instead of text.")

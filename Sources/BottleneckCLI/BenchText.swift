@@ -24,7 +24,7 @@ extension Bottleneck.Bench {
         var megabytes: Double = 4
         @Option(help: "Timed MiniLM encodes of one prompt (default 50).")
         var repeats = 50
-        @Option(help: "Kernel and BLAS threads (default: all cores).")
+        @Option(help: "Kernel and gemm threads (default: all cores).")
         var threads = ProcessInfo.processInfo.activeProcessorCount
         @Flag(help: "Write JSON to stdout instead of a table.")
         var json = false

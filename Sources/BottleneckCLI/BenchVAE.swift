@@ -49,7 +49,7 @@ extension Bottleneck.Bench {
         @Option(help: "Seed for the random latents and weights.")
         var seed: UInt64 = 0
 
-        @Option(help: "Kernel and BLAS threads.")
+        @Option(help: "Kernel and gemm threads.")
         var threads: Int = 2
 
         @Flag(help: "Write one JSON object to stdout.")

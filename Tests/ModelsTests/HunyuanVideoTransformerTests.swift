@@ -86,7 +86,7 @@ struct TransformerFixture {
         for t in f.valid[1]..<l { for j in 0..<e { text.data[(l + t) * e + j] = 100 } }
         let b = try f.model(latents: latents, timestep: args.0, text: text, textMask: mask, pooled: args.1, guidance: args.2)
         // Leakage of the value 100 would change the output by O(1); the bound only allows the
-        // last-bit differences OpenBLAS may produce when another test changes its thread count.
+        // last-bit differences of another gemm split when another test changes `Threads.count`.
         #expect(a.maxAbsDifference(b) <= 1e-5)
     }
 
