@@ -126,7 +126,8 @@ extension Tensor {
                                     let p0 = tile * tileRows
                                     let rows = Swift.min(tileRows, pixels - p0)
                                     Tensor.im2col(src, height: height, width: width, channels: cin,
-                                                  kernelHeight: kh, kernelWidth: kw, pixels: p0..<(p0 + rows), into: col)
+                                                  kernelHeight: kh, kernelWidth: kw,
+                                                  pixels: p0..<(p0 + rows), into: col)
                                     BLAS.serialSgemm(m: rows, n: wide, k: reduction, a: col, lda: reduction,
                                                      b: pw.value!, ldb: wide, c: product, ldc: wide)
                                     for s in source.positions {
