@@ -26,7 +26,7 @@ public struct MachineInfo: Codable, Sendable, Equatable {
     }
 }
 
-/// Square single-precision gemm throughput of `BLAS.parallelSgemm` on `Threads.count` workers.
+/// Square single-precision gemm throughput of `BLAS.sgemm` on `Threads.count` cores.
 public enum SgemmPeak {
     /// Best wall-clock GFLOP/s over `sizes` (each the best of `repeats` runs), the size that
     /// reached it, and the best rate per CPU second × `threads`.
@@ -42,8 +42,8 @@ public enum SgemmPeak {
                 a.withUnsafeBufferPointer { ap in
                     b.withUnsafeBufferPointer { bp in
                         c.withUnsafeMutableBufferPointer { cp in
-                            BLAS.parallelSgemm(m: n, n: n, k: n, a: ap.baseAddress!, lda: n, b: bp.baseAddress!, ldb: n,
-                                               c: cp.baseAddress!, ldc: n)
+                            BLAS.sgemm(m: n, n: n, k: n, a: ap.baseAddress!, lda: n, b: bp.baseAddress!, ldb: n,
+                                       c: cp.baseAddress!, ldc: n)
                         }
                     }
                 }

@@ -50,7 +50,7 @@ public struct TransformerBenchmark: Sendable {
         /// `flops / cpuSeconds × threads / 1e9` over `machine.sgemmPeakCPUGFLOPS`: efficiency
         /// with other processes' load factored out.
         public var fractionOfSgemmPeakCPU: Double
-        /// Attention tile scratch of one call (`Attention.scratchBytes`).
+        /// Attention scratch of one call: tiles and the K/V copy (`Attention.scratchBytes`).
         public var attentionScratchBytes: Int
         /// Peak resident set size of the process after the run (includes weights).
         public var peakResidentBytes: Int?
@@ -94,7 +94,8 @@ public struct TransformerBenchmark: Sendable {
                       attentionFraction: f.attention / f.total, gflops: gflops,
                       fractionOfSgemmPeak: gflops / machine.sgemmPeakGFLOPS, cpuSeconds: cpuSeconds,
                       fractionOfSgemmPeakCPU: f.total / cpuSeconds * Double(threads) / 1e9 / machine.sgemmPeakCPUGFLOPS,
-                      attentionScratchBytes: Attention.scratchBytes(keys: ni + textTokens, headDim: c.attentionHeadDim),
+                      attentionScratchBytes: Attention.scratchBytes(keys: ni + textTokens, heads: c.numAttentionHeads,
+                                                                    headDim: c.attentionHeadDim),
                       peakResidentBytes: peakResidentBytes())
     }
 }

@@ -15,7 +15,7 @@ import Synchronization
 /// denoisings or two decodes. The latents queue holds one item, so the generator is at most
 /// one finished item ahead of the decoder (≤ 3 latent tensors alive). The frames queue holds
 /// `frameQueueCapacity` batches; a slow sink suspends the decoder (backpressure, nothing is
-/// dropped). Worker threads are set once by the caller, not here.
+/// dropped). Kernel and gemm threads (`Threads.configure`) are set once by the caller, not here.
 ///
 /// **Errors.** A stage error fails only that item (`.failed` event, partial output removed)
 /// and the run goes on. Cancelling the consumer of the event stream (or the task iterating

@@ -53,9 +53,10 @@ public struct AttentionMask: Sendable, Equatable {
 /// (Dao et al., FlashAttention, Alg. 1), so the `[Nq, Nk]` score matrix is never materialised.
 ///
 /// Work items are (batch, head, query tile); each core takes whole items with its own scratch
-/// and calls single-threaded sgemm, so heads stay batched without any permute of q/k/v.
-/// Scratch per core: `queryTile × keyTile` scores plus `queryTile × headDim` accumulators
-/// (`scratchBytes`), independent of the sequence length beyond `maxKeyTile`.
+/// and calls `BLAS.serialSgemm`, so heads stay batched without any permute of q/k/v.
+/// Scratch: per core, `queryTile × keyTile` scores plus `queryTile × headDim` accumulators,
+/// independent of the sequence length beyond `maxKeyTile`; per call, a contiguous copy of K and
+/// V (`scratchBytes`).
 public enum Attention {
     /// Query rows per tile.
     /// 256 amortises OpenBLAS's packing of each K/V tile over more rows than 128; 512 was no
@@ -73,10 +74,13 @@ public enum Attention {
         return min(maxKeyTile, ((keys + tiles - 1) / tiles + 15) / 16 * 16)
     }
 
-    /// Bytes of scratch one attention call allocates for `keys` keys, `headDim` and `workers` cores.
-    public static func scratchBytes(keys: Int, headDim: Int, workers: Int = Threads.count) -> Int {
+    /// Bytes of scratch one attention call allocates for `batch` items of `keys` keys,
+    /// `heads × headDim` and `workers` cores.
+    public static func scratchBytes(batch: Int = 1, keys: Int, heads: Int, headDim: Int,
+                                    workers: Int = Threads.count) -> Int {
         let kt = keyTile(keys: keys)
-        return workers * (queryTile * kt + queryTile * headDim + 3 * queryTile) * MemoryLayout<Float>.size
+        let tiles = workers * (queryTile * kt + queryTile * headDim + 3 * queryTile)
+        return (tiles + 2 * batch * keys * heads * headDim) * MemoryLayout<Float>.size
     }
 
     /// - Parameters:
@@ -127,9 +131,26 @@ public enum Attention {
         let qTiles = (nq + queryTile - 1) / queryTile
         let items = batch * heads * qTiles
         let workers = max(1, min(Threads.count, items))
+        // K and V are gathered once into contiguous `[batch, heads, keys, headDim]` blocks: every
+        // query tile packs the whole key range again inside sgemm, and reading it from token rows
+        // (one 256-byte head slice per row of a few KiB) ran the QKᵀ gemm about a third slower.
+        let headBlock = nk * d
+        let gathered = UnsafeMutablePointer<Float>.allocate(capacity: 2 * batch * heads * headBlock)
+        defer { gathered.deallocate() }
+        let pk = UncheckedPointer(gathered), pv = UncheckedPointer(gathered + batch * heads * headBlock)
+        let srcK = UncheckedPointer(UnsafeMutablePointer(mutating: k))
+        let srcV = UncheckedPointer(UnsafeMutablePointer(mutating: v))
+        Threads.parallelFor(batch * nk, costPerItem: 2 * heads * d) { range in
+            for row in range {
+                let b = row / nk, j = row % nk
+                for h in 0..<heads {
+                    let dst = (b * heads + h) * headBlock + j * d, src = row * keyStride + h * d
+                    Tensor.copyFloats(srcK.value! + src, pk.value! + dst, d)
+                    Tensor.copyFloats(srcV.value! + src, pv.value! + dst, d)
+                }
+            }
+        }
         let pq = UncheckedPointer(UnsafeMutablePointer(mutating: q))
-        let pk = UncheckedPointer(UnsafeMutablePointer(mutating: k))
-        let pv = UncheckedPointer(UnsafeMutablePointer(mutating: v))
         let po = UncheckedPointer(out)
         let body: @Sendable (Int) -> Void = { w in
             var scratch = TileScratch(queryTile: queryTile, keyTile: kt, headDim: d)
@@ -141,8 +162,8 @@ public enum Attention {
                 let limits = (0..<rows).map { mask.keyLimit(batch: b, query: i0 + $0, keys: nk) }
                 scratch.run(
                     q: pq.value! + (b * nq + i0) * queryStride + h * d, queryStride: queryStride,
-                    k: pk.value! + b * nk * keyStride + h * d, v: pv.value! + b * nk * keyStride + h * d,
-                    keyStride: keyStride, out: po.value! + (b * nq + i0) * outStride + h * d, outStride: outStride,
+                    k: pk.value! + (b * heads + h) * headBlock, v: pv.value! + (b * heads + h) * headBlock,
+                    keyStride: d, out: po.value! + (b * nq + i0) * outStride + h * d, outStride: outStride,
                     rows: rows, keys: nk, scale: alpha, limits: limits, keyIsValid: mask.keyIsValid?[b])
                 item += workers
             }
@@ -192,7 +213,7 @@ struct TileScratch {
                         while j0 < maxLimit {
                             let cols = min(kt, maxLimit - j0)
                             // S = scale · Q Kᵀ for this tile: [rows, cols].
-                            BLAS.sgemm(transB: true, m: rows, n: cols, k: d, alpha: scale,
+                            BLAS.serialSgemm(transB: true, m: rows, n: cols, k: d, alpha: scale,
                                        a: q, lda: queryStride, b: k + j0 * keyStride, ldb: keyStride,
                                        c: s, ldc: kt)
                             for r in 0..<rows {
@@ -218,7 +239,7 @@ struct TileScratch {
                                 }
                             }
                             // acc += P · V_tile: [rows, cols] · [cols, d].
-                            BLAS.sgemm(m: rows, n: d, k: cols, a: s, lda: kt, b: v + j0 * keyStride,
+                            BLAS.serialSgemm(m: rows, n: d, k: cols, a: s, lda: kt, b: v + j0 * keyStride,
                                        ldb: keyStride, beta: 1, c: acc, ldc: d)
                             j0 += cols
                         }

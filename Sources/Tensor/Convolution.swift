@@ -4,18 +4,19 @@ import Foundation
 /// A 3-D convolution kernel packed for a channels-last gemm.
 ///
 /// The PyTorch `nn.Conv3d.weight` `[out, in, kT, kH, kW]` is repacked once, at load, to
-/// `[kT, kH, kW, in, out]`, i.e. a `[kT·kH·kW·in, out]` matrix whose row order matches the
-/// im2col rows built by `Tensor.causalConv3d`.
+/// `[kH, kW, in, kT, out]`, i.e. a `[kH·kW·in, kT·out]` matrix: its rows match the 2-D im2col
+/// rows of one input frame built by `Tensor.causalConv3d`, and its column block `dt` holds the
+/// weights of temporal tap `dt`.
 public struct Conv3dKernel: Sendable {
     public let kernelFrames: Int, kernelHeight: Int, kernelWidth: Int
     public let inChannels: Int, outChannels: Int
-    /// Layout `[kT, kH, kW, inChannels, outChannels]`, Float32, row-major.
+    /// Layout `[kH, kW, inChannels, kT, outChannels]`, Float32, row-major.
     public let packed: [Float]
     /// `[outChannels]` or nil.
     public let bias: [Float]?
 
-    /// Rows of the packed matrix: `kT·kH·kW·inChannels`.
-    public var reduction: Int { kernelFrames * kernelHeight * kernelWidth * inChannels }
+    /// Rows of the packed matrix (the 2-D im2col width): `kH·kW·inChannels`.
+    public var reduction: Int { kernelHeight * kernelWidth * inChannels }
 
     /// - Parameters:
     ///   - weight: PyTorch layout `[out, in, kT, kH, kW]`.
@@ -26,20 +27,26 @@ public struct Conv3dKernel: Sendable {
                                     weight.shape[4])
         precondition(bias == nil || bias!.shape == [co], "conv3d bias \(bias!.shape) for \(co) outputs")
         (outChannels, inChannels, kernelFrames, kernelHeight, kernelWidth) = (co, ci, kt, kh, kw)
-        self.packed = weight.permuted([2, 3, 4, 1, 0]).data
+        self.packed = weight.permuted([3, 4, 1, 2, 0]).data
         self.bias = bias?.data
     }
 }
 
 extension Tensor {
-    /// Upper bound on the im2col scratch of `causalConv3d`, in floats (2 MiB, so a tile stays in cache between its im2col write and the gemm): the conv never
-    /// materialises the whole `[voxels, k³·Cin]` matrix, only tiles of at most this size.
+    /// Upper bound on the per-core scratch of `causalConv3d`, in floats (2 MiB): the conv never
+    /// materialises a whole im2col matrix, only tiles of rows (im2col plus gemm output) of at
+    /// most this size.
     public static let convolutionScratchFloats = 1 << 19
 
     /// Stride-1 causal 3-D convolution with replicate padding, as diffusers
     /// `HunyuanVideoCausalConv3d` (`F.pad(x, (kW//2, kW//2, kH//2, kH//2, kT-1, 0), "replicate")`
-    /// then `nn.Conv3d`), computed as a gemm `[pixels, k³·Cin] × [k³·Cin, Cout]` over im2col
-    /// tiles of at most `convolutionScratchFloats` floats.
+    /// then `nn.Conv3d`).
+    ///
+    /// Computed frame by frame: each input frame's 2-D im2col tile `[pixels, kH·kW·Cin]` is
+    /// multiplied once by all `kT` temporal taps side by side (`[kH·kW·Cin, kT·Cout]`), and
+    /// column block `dt` is added to the output frame that reads this frame through tap `dt`.
+    /// Against one gemm per output frame over a `kT·kH·kW·Cin` im2col this builds and packs a
+    /// third of the im2col data, and the gemm is `kT` times wider (`Cout` is 16–64 in the VAE).
     ///
     /// - Parameters:
     ///   - kernel: the packed weights.
@@ -58,41 +65,48 @@ extension Tensor {
         }
         let cout = kernel.outChannels
         let pixels = height * width
-        var out = Tensor(shape: [frames, height, width, cout], repeating: 0)
-        guard frames > 0, pixels > 0 else { return out }
-        if let bias = kernel.bias {
-            out.data.withUnsafeMutableBufferPointer { o in
-                let p = UncheckedPointer(o.baseAddress)
-                Threads.parallelFor(frames * pixels, costPerItem: cout) { range in
-                    for r in range { for j in 0..<cout { p.value![r * cout + j] = bias[j] } }
+        // The output starts as the bias (or zeros); every gemm result is added to it.
+        var out = Tensor(shape: [frames, height, width, cout]) { buf in
+            let p = UncheckedPointer(buf.baseAddress)
+            let bias = kernel.bias
+            Threads.parallelFor(frames * pixels, costPerItem: cout) { range in
+                for r in range {
+                    let row = p.value! + r * cout
+                    if let bias { bias.withUnsafeBufferPointer { row.update(from: $0.baseAddress!, count: cout) } }
+                    else { row.update(repeating: 0, count: cout) }
                 }
             }
         }
-        let beta: Float = kernel.bias == nil ? 0 : 1
+        guard frames > 0, pixels > 0 else { return out }
         // 1×1×1: the input already is the im2col matrix.
         if kernel.kernelFrames == 1 && kernel.kernelHeight == 1 && kernel.kernelWidth == 1 {
             data.withUnsafeBufferPointer { x in
                 kernel.packed.withUnsafeBufferPointer { w in
                     out.data.withUnsafeMutableBufferPointer { o in
-                        BLAS.parallelSgemm(m: frames * pixels, n: cout, k: cin, a: x.baseAddress!, lda: cin,
-                                           b: w.baseAddress!, ldb: cout, beta: beta, c: o.baseAddress!,
-                                           ldc: cout)
+                        BLAS.sgemm(m: frames * pixels, n: cout, k: cin, a: x.baseAddress!, lda: cin,
+                                   b: w.baseAddress!, ldb: cout, beta: 1, c: o.baseAddress!, ldc: cout)
                     }
                 }
             }
             return out
         }
         let (kt, kh, kw) = (kernel.kernelFrames, kernel.kernelHeight, kernel.kernelWidth)
-        let reduction = kernel.reduction
-        let tilePixels = Swift.max(1, Swift.min(pixels, Tensor.convolutionScratchFloats / reduction))
-        let tilesPerFrame = (pixels + tilePixels - 1) / tilePixels
-        let tiles = frames * tilesPerFrame
+        let reduction = kernel.reduction, wide = kt * cout
+        // Input frames in time order, each with the source positions s it stands for (output
+        // frame t reads position s = t + dt − (kT − 1) through tap dt). Without a cache the
+        // positions before the video all repeat frame 0, so frame 0 is multiplied only once.
         let frameSize = pixels * cin
+        let sources: [(frame: Int, positions: [Int])] = past == nil  // frame < 0: past frame pastCount + frame
+            ? [(0, Array(-pastCount...0))] + (1..<frames).map { ($0, [$0]) }
+            : (-pastCount..<frames).map { ($0, [$0]) }
+        // Pixel tiles are split evenly over the workers; a worker keeps its tiles for every
+        // frame, so workers write disjoint output rows and never wait on each other.
+        let workers = Swift.min(Threads.count, pixels)
+        let maxTileRows = Swift.max(1, Tensor.convolutionScratchFloats / (reduction + wide))
+        let perWorker = (pixels + workers * maxTileRows - 1) / (workers * maxTileRows)
+        let tileRows = (pixels + workers * perWorker - 1) / (workers * perWorker)
+        let tiles = (pixels + tileRows - 1) / tileRows
         let pastData = past?.data ?? []
-        // Each worker builds its own im2col tile and runs a single-threaded sgemm on it, so the
-        // two never wait on each other tile by tile (OpenBLAS threads spin in sched_yield
-        // between small calls).
-        let workers = Swift.min(Threads.count, tiles)
         data.withUnsafeBufferPointer { x in
             pastData.withUnsafeBufferPointer { pb in
                 kernel.packed.withUnsafeBufferPointer { w in
@@ -101,48 +115,30 @@ extension Tensor {
                         let pp = UncheckedPointer(UnsafeMutablePointer(mutating: pb.baseAddress))
                         let pw = UncheckedPointer(UnsafeMutablePointer(mutating: w.baseAddress!))
                         let po = UncheckedPointer(o.baseAddress)
-                        let hasPast = past != nil
                         let work: @Sendable (Int) -> Void = { worker in
-                            let col = UnsafeMutablePointer<Float>.allocate(capacity: tilePixels * reduction)
+                            let col = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * (reduction + wide))
                             defer { col.deallocate() }
-                            for tile in stride(from: worker, to: tiles, by: workers) {
-                                let t = tile / tilesPerFrame
-                                let p0 = (tile % tilesPerFrame) * tilePixels
-                                let rows = Swift.min(tilePixels, pixels - p0)
-                                // Source frame of each temporal tap (causal, cache or replicate).
-                                var taps = [UnsafePointer<Float>](repeating: UnsafePointer(px.value!), count: kt)
-                                for dt in 0..<kt {
-                                    let s = t + dt - (kt - 1)
-                                    if s >= 0 { taps[dt] = UnsafePointer(px.value! + s * frameSize) }
-                                    else if hasPast { taps[dt] = UnsafePointer(pp.value! + (pastCount + s) * frameSize) }
-                                }
-                                for r in 0..<rows {
-                                    let p = p0 + r
-                                    let h = p / width, wq = p % width
-                                    var dst = col + r * reduction
-                                    for dt in 0..<kt {
-                                        let src = taps[dt]
-                                        for dh in 0..<kh {
-                                            let hh = Swift.min(Swift.max(h + dh - kh / 2, 0), height - 1)
-                                            let rowBase = src + hh * width * cin
-                                            let w0 = wq - kw / 2
-                                            if w0 >= 0 && w0 + kw <= width {
-                                                // interior: the kw taps are contiguous
-                                                Tensor.copyFloats(rowBase + w0 * cin, dst, kw * cin)
-                                                dst += kw * cin
-                                            } else {
-                                                for dw in 0..<kw {
-                                                    let ww = Swift.min(Swift.max(w0 + dw, 0), width - 1)
-                                                    Tensor.copyFloats(rowBase + ww * cin, dst, cin)
-                                                    dst += cin
-                                                }
-                                            }
+                            let product = col + tileRows * reduction
+                            for source in sources {
+                                let src = source.frame >= 0 ? UnsafePointer(px.value! + source.frame * frameSize)
+                                    : UnsafePointer(pp.value! + (pastCount + source.frame) * frameSize)
+                                for tile in stride(from: worker, to: tiles, by: workers) {
+                                    let p0 = tile * tileRows
+                                    let rows = Swift.min(tileRows, pixels - p0)
+                                    Tensor.im2col(src, height: height, width: width, channels: cin,
+                                                  kernelHeight: kh, kernelWidth: kw,
+                                                  pixels: p0..<(p0 + rows), into: col)
+                                    BLAS.serialSgemm(m: rows, n: wide, k: reduction, a: col, lda: reduction,
+                                                     b: pw.value!, ldb: wide, c: product, ldc: wide)
+                                    for s in source.positions {
+                                        for dt in 0..<kt {
+                                            let t = s + pastCount - dt
+                                            guard t >= 0 && t < frames else { continue }
+                                            Tensor.addRows(product + dt * cout, stride: wide, rows: rows, cols: cout,
+                                                           into: po.value! + (t * pixels + p0) * cout)
                                         }
                                     }
                                 }
-                                BLAS.sgemm(m: rows, n: cout, k: reduction, a: col, lda: reduction,
-                                           b: pw.value!, ldb: cout, beta: beta,
-                                           c: po.value! + (t * pixels + p0) * cout, ldc: cout)
                             }
                         }
                         if workers > 1 {
@@ -155,6 +151,51 @@ extension Tensor {
             }
         }
         return out
+    }
+
+    /// Writes the 2-D im2col rows of `pixels` (row-major positions) of one frame `[H, W, C]`
+    /// with replicate padding: row `r` holds the `kH × kW` neighbourhood of pixel
+    /// `pixels.lowerBound + r`, `[kH, kW, C]` row-major.
+    static func im2col(_ frame: UnsafePointer<Float>, height: Int, width: Int, channels cin: Int,
+                       kernelHeight kh: Int, kernelWidth kw: Int, pixels: Range<Int>,
+                       into col: UnsafeMutablePointer<Float>) {
+        var dst = col
+        for p in pixels {
+            let h = p / width, wq = p % width
+            for dh in 0..<kh {
+                let hh = Swift.min(Swift.max(h + dh - kh / 2, 0), height - 1)
+                let rowBase = frame + hh * width * cin
+                let w0 = wq - kw / 2
+                if w0 >= 0 && w0 + kw <= width {
+                    // interior: the kw taps are contiguous
+                    Tensor.copyFloats(rowBase + w0 * cin, dst, kw * cin)
+                    dst += kw * cin
+                } else {
+                    for dw in 0..<kw {
+                        let ww = Swift.min(Swift.max(w0 + dw, 0), width - 1)
+                        Tensor.copyFloats(rowBase + ww * cin, dst, cin)
+                        dst += cin
+                    }
+                }
+            }
+        }
+    }
+
+    /// `out[r, 0..<cols] += x[r, 0..<cols]` for `rows` rows; `x` rows are `stride` apart,
+    /// `out` rows are contiguous.
+    static func addRows(_ x: UnsafePointer<Float>, stride: Int, rows: Int, cols: Int,
+                        into out: UnsafeMutablePointer<Float>) {
+        for r in 0..<rows {
+            let src = x + r * stride, dst = out + r * cols
+            var i = 0
+            while i + 8 <= cols {
+                let a = UnsafeRawPointer(dst + i).loadUnaligned(as: SIMD8<Float>.self)
+                let b = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(dst + i).storeBytes(of: a + b, as: SIMD8<Float>.self)
+                i += 8
+            }
+            while i < cols { dst[i] += src[i]; i += 1 }
+        }
     }
 
     /// Copies `n` floats with 8-wide vector moves (short copies: cheaper than `memmove` calls).

@@ -50,35 +50,55 @@ extension Tensor {
         let parts = max(1, min(Threads.count, rows))
         var result = GroupNormStatistics(groups: groups)
         result.count = rows * perGroup
-        var partials = [Double](repeating: 0, count: parts * groups * 2)
+        // Per-channel sums, vectorised across the channels of a row (a group has only 2–8
+        // channels in the VAE, too few for per-group loops); Float partial sums of at most
+        // `blockRows` rows go into Float64, and channels fold into groups at the end.
+        let blockRows = 16
+        var partials = [Double](repeating: 0, count: parts * channels * 2)
         data.withUnsafeBufferPointer { x in
             partials.withUnsafeMutableBufferPointer { pb in
                 let px = UncheckedPointer(UnsafeMutablePointer(mutating: x.baseAddress))
                 let pp = UncheckedPointer(pb.baseAddress)
                 let chunk = (rows + parts - 1) / parts
                 Threads.parallelFor(parts, costPerItem: max(1, rows * channels / parts)) { range in
+                    let sum = UnsafeMutablePointer<Float>.allocate(capacity: 2 * channels)
+                    defer { sum.deallocate() }
+                    let squares = sum + channels
                     for part in range {
-                        let lo = part * chunk, hi = min(rows, lo + chunk)
-                        guard lo < hi else { continue }
-                        let acc = pp.value! + part * groups * 2
-                        for r in lo..<hi {
-                            let row = px.value! + r * channels
-                            for g in 0..<groups {
-                                let base = row + g * perGroup
-                                var fs: Float = 0, fq: Float = 0
-                                for c in 0..<perGroup { let v = base[c]; fs += v; fq += v * v }
-                                acc[g] += Double(fs)
-                                acc[groups + g] += Double(fq)
+                        let acc = pp.value! + part * channels * 2
+                        var lo = part * chunk
+                        let end = min(rows, lo + chunk)
+                        while lo < end {
+                            let hi = min(end, lo + blockRows)
+                            sum.update(repeating: 0, count: 2 * channels)
+                            for r in lo..<hi {
+                                let row = px.value! + r * channels
+                                var c = 0
+                                while c + 8 <= channels {
+                                    let v = UnsafeRawPointer(row + c).loadUnaligned(as: SIMD8<Float>.self)
+                                    let s = UnsafeRawPointer(sum + c).loadUnaligned(as: SIMD8<Float>.self)
+                                    let q = UnsafeRawPointer(squares + c).loadUnaligned(as: SIMD8<Float>.self)
+                                    UnsafeMutableRawPointer(sum + c).storeBytes(of: s + v, as: SIMD8<Float>.self)
+                                    UnsafeMutableRawPointer(squares + c).storeBytes(of: q.addingProduct(v, v),
+                                                                                     as: SIMD8<Float>.self)
+                                    c += 8
+                                }
+                                while c < channels { sum[c] += row[c]; squares[c] += row[c] * row[c]; c += 1 }
                             }
+                            for c in 0..<channels {
+                                acc[c] += Double(sum[c])
+                                acc[channels + c] += Double(squares[c])
+                            }
+                            lo = hi
                         }
                     }
                 }
             }
         }
         for part in 0..<parts {
-            for g in 0..<groups {
-                result.sum[g] += partials[part * groups * 2 + g]
-                result.sumOfSquares[g] += partials[part * groups * 2 + groups + g]
+            for c in 0..<channels {
+                result.sum[c / perGroup] += partials[part * channels * 2 + c]
+                result.sumOfSquares[c / perGroup] += partials[part * channels * 2 + channels + c]
             }
         }
         return result
@@ -110,14 +130,32 @@ extension Tensor {
         }
         var out = self
         let rows = channels == 0 ? 0 : count / channels
-        let (sc, sh) = (scale, shift)
-        out.data.withUnsafeMutableBufferPointer { buf in
-            let p = UncheckedPointer(buf.baseAddress)
-            Threads.parallelFor(rows, costPerItem: channels * 4) { range in
-                for r in range {
-                    let row = p.value! + r * channels
-                    for c in 0..<channels { row[c] = row[c] * sc[c] + sh[c] }
-                    if silu { RowKernels.silu(row, rows: 1, cols: channels, stride: channels) }
+        scale.withUnsafeBufferPointer { scb in
+            shift.withUnsafeBufferPointer { shb in
+                out.data.withUnsafeMutableBufferPointer { buf in
+                    let p = UncheckedPointer(buf.baseAddress)
+                    let sc = UncheckedPointer(UnsafeMutablePointer(mutating: scb.baseAddress))
+                    let sh = UncheckedPointer(UnsafeMutablePointer(mutating: shb.baseAddress))
+                    Threads.parallelFor(rows, costPerItem: channels * 4) { range in
+                        for r in range {
+                            let row = p.value! + r * channels
+                            var c = 0
+                            while c + 8 <= channels {
+                                let v = UnsafeRawPointer(row + c).loadUnaligned(as: SIMD8<Float>.self)
+                                let a = UnsafeRawPointer(sc.value! + c).loadUnaligned(as: SIMD8<Float>.self)
+                                let b = UnsafeRawPointer(sh.value! + c).loadUnaligned(as: SIMD8<Float>.self)
+                                let y = b.addingProduct(v, a)
+                                UnsafeMutableRawPointer(row + c).storeBytes(of: silu ? RowKernels.silu(y) : y,
+                                                                            as: SIMD8<Float>.self)
+                                c += 8
+                            }
+                            while c < channels {
+                                let y = row[c] * sc.value![c] + sh.value![c]
+                                row[c] = silu ? y / (1 + Foundation.exp(-y)) : y
+                                c += 1
+                            }
+                        }
+                    }
                 }
             }
         }

@@ -24,7 +24,7 @@ extension Tensor {
         data.withUnsafeBufferPointer { x in
             weight.data.withUnsafeBufferPointer { w in
                 out.data.withUnsafeMutableBufferPointer { o in
-                    BLAS.parallelSgemm(transB: true, m: rows, n: outFeatures, k: inFeatures,
+                    BLAS.sgemm(transB: true, m: rows, n: outFeatures, k: inFeatures,
                                        a: x.baseAddress!, lda: inFeatures, b: w.baseAddress!, ldb: inFeatures,
                                        beta: bias == nil ? 0 : 1, c: o.baseAddress!, ldc: outFeatures)
                 }

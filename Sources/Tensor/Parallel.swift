@@ -3,16 +3,14 @@ import Synchronization
 
 /// Work splitting for element-wise and row kernels.
 ///
-/// The worker count is set once at start-up (`Threads.configure`) and bounds both the chunks
-/// here and the workers of `BLAS.parallelSgemm` (OpenBLAS itself always runs on one thread).
+/// `Threads.count` bounds the chunks here and the blocks `BLAS.sgemm` splits a product into
+/// (OpenBLAS itself always runs single-threaded), so the two never oversubscribe the cores.
 public enum Threads {
     private static let storedCount = Atomic<Int>(2)
-    /// Number of worker threads for kernels and `BLAS.parallelSgemm`. Set once at start-up,
-    /// before any work.
+    /// Number of worker threads for kernels and gemms. Set once at start-up, before any work.
     public static var count: Int { storedCount.load(ordering: .relaxed) }
 
-    /// Sets the worker count of kernels and gemms. Call once at start-up, before any other
-    /// work. No process-global library setting changes (see `BLAS`).
+    /// Sets the kernel and gemm thread count. Call once at start-up, before any other work.
     public static func configure(_ n: Int) {
         storedCount.store(max(1, n), ordering: .relaxed)
     }

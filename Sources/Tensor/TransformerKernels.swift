@@ -22,7 +22,7 @@ public enum RowKernels {
         if let bias {
             for r in 0..<rows { (out + r * outStride).update(from: bias, count: outFeatures) }
         }
-        BLAS.parallelSgemm(transB: true, m: rows, n: outFeatures, k: inFeatures, a: x, lda: xStride,
+        BLAS.sgemm(transB: true, m: rows, n: outFeatures, k: inFeatures, a: x, lda: xStride,
                            b: weight, ldb: inFeatures, beta: bias == nil ? 0 : 1, c: out, ldc: outStride)
     }
 
@@ -103,18 +103,32 @@ public enum RowKernels {
                     let s = ps.value.map { $0 + (firstPosition + r) * d }
                     for h in 0..<heads {
                         let v = px.value! + r * rowStride + h * d
-                        var ss: Float = 0
-                        for i in 0..<d { ss += v[i] * v[i] }
-                        let inv = 1 / (ss / Float(d) + eps).squareRoot()
                         let w = pw.value!
-                        for i in 0..<d { v[i] = v[i] * inv * w[i] }
+                        var acc = Vector(repeating: 0)
+                        var i = 0
+                        while i + 8 <= d { let x = load(v + i); acc = acc.addingProduct(x, x); i += 8 }
+                        var ss = acc.sum()
+                        while i < d { ss += v[i] * v[i]; i += 1 }
+                        let inv = 1 / (ss / Float(d) + eps).squareRoot()
+                        // Normalise and rotate 8 lanes (4 pairs) at a time: y = x·cos + swap(x)·(∓sin).
+                        i = 0
+                        while i + 8 <= d {
+                            var x = load(v + i) * inv * load(w + i)
+                            if let c, let s {
+                                let swapped = Vector(x[1], x[0], x[3], x[2], x[5], x[4], x[7], x[6])
+                                x = (x * load(c + i)).addingProduct(swapped, load(s + i) * Vector.pairSign)
+                            }
+                            UnsafeMutableRawPointer(v + i).storeBytes(of: x, as: Vector.self)
+                            i += 8
+                        }
+                        while i < d { v[i] = v[i] * inv * w[i]; i += 1 }
                         if let c, let s {
-                            var i = 0
-                            while i + 1 < d {
-                                let x0 = v[i], x1 = v[i + 1]
-                                v[i] = x0 * c[i] - x1 * s[i]
-                                v[i + 1] = x1 * c[i + 1] + x0 * s[i + 1]
-                                i += 2
+                            var j = d - d % 8
+                            while j + 1 < d {
+                                let x0 = v[j], x1 = v[j + 1]
+                                v[j] = x0 * c[j] - x1 * s[j]
+                                v[j + 1] = x1 * c[j + 1] + x0 * s[j + 1]
+                                j += 2
                             }
                         }
                     }
@@ -122,6 +136,12 @@ public enum RowKernels {
             }
         }
     }
+
+    @inlinable @inline(__always)
+    static func load(_ p: UnsafePointer<Float>) -> Vector { UnsafeRawPointer(p).loadUnaligned(as: Vector.self) }
+
+    @inlinable @inline(__always)
+    static func load(_ p: UnsafeMutablePointer<Float>) -> Vector { load(UnsafePointer(p)) }
 
     // MARK: - Activations and residuals
 
@@ -199,6 +219,11 @@ public enum RowKernels {
             }
         }
     }
+}
+
+extension SIMD8 where Scalar == Float {
+    /// `x0·cos − x1·sin`, `x1·cos + x0·sin`: the sign of the sine term per lane.
+    @usableFromInline static let pairSign = SIMD8<Float>(-1, 1, -1, 1, -1, 1, -1, 1)
 }
 
 extension Optional where Wrapped == RotaryTable {

@@ -5,12 +5,13 @@ import Testing
 /// (two overlapping stages would change each other's gemms mid-call), and the split gemm must
 /// give exactly the single-call result.
 @Suite struct BLASThreadingTests {
-    /// `parallelSgemm` splits by rows (m ≥ n) or by columns (m < n); with and without
+    /// `sgemm` splits by rows (m ≥ n) or by columns (m < n); with and without
     /// transposes every element equals the one-call result bit for bit.
-    @Test(arguments: [(m: 300, n: 64, k: 200), (m: 333, n: 100, k: 77), (m: 7, n: 513, k: 128),
-                      (m: 5, n: 700, k: 300), (m: 96, n: 96, k: 64)])
+    @Test(arguments: [(m: 300, n: 64, k: 200), (m: 333, n: 100, k: 77), (m: 7, n: 2100, k: 160),
+                      (m: 5, n: 1500, k: 300), (m: 160, n: 160, k: 96)])
     func parallelSplitEqualsOneCall(m: Int, n: Int, k: Int) {
         #expect(Threads.count > 1)
+        #expect(m * n * k >= BLAS.parallelThreshold, "the product must be large enough to be split")
         for (transA, transB) in [(false, false), (true, false), (false, true), (true, true)] {
             let a = testValues(m * k, seed: 11), b = testValues(k * n, seed: 12)
             let c0 = testValues(m * n, seed: 13)
@@ -19,14 +20,14 @@ import Testing
             a.withUnsafeBufferPointer { pa in
                 b.withUnsafeBufferPointer { pb in
                     one.withUnsafeMutableBufferPointer { pc in
+                        BLAS.serialSgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5,
+                                         a: pa.baseAddress!, lda: lda, b: pb.baseAddress!, ldb: ldb,
+                                         beta: 1, c: pc.baseAddress!, ldc: n)
+                    }
+                    split.withUnsafeMutableBufferPointer { pc in
                         BLAS.sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5,
                                    a: pa.baseAddress!, lda: lda, b: pb.baseAddress!, ldb: ldb,
                                    beta: 1, c: pc.baseAddress!, ldc: n)
-                    }
-                    split.withUnsafeMutableBufferPointer { pc in
-                        BLAS.parallelSgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: 0.5,
-                                           a: pa.baseAddress!, lda: lda, b: pb.baseAddress!, ldb: ldb,
-                                           beta: 1, c: pc.baseAddress!, ldc: n)
                     }
                 }
             }
