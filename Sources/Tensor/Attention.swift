@@ -214,8 +214,8 @@ struct TileScratch {
                             let cols = min(kt, maxLimit - j0)
                             // S = scale · Q Kᵀ for this tile: [rows, cols].
                             BLAS.serialSgemm(transB: true, m: rows, n: cols, k: d, alpha: scale,
-                                       a: q, lda: queryStride, b: k + j0 * keyStride, ldb: keyStride,
-                                       c: s, ldc: kt)
+                                             a: q, lda: queryStride, b: k + j0 * keyStride, ldb: keyStride,
+                                             c: s, ldc: kt)
                             for r in 0..<rows {
                                 let row = s + r * kt
                                 let visible = max(0, min(cols, limits[r] - j0))
@@ -240,7 +240,7 @@ struct TileScratch {
                             }
                             // acc += P · V_tile: [rows, cols] · [cols, d].
                             BLAS.serialSgemm(m: rows, n: d, k: cols, a: s, lda: kt, b: v + j0 * keyStride,
-                                       ldb: keyStride, beta: 1, c: acc, ldc: d)
+                                             ldb: keyStride, beta: 1, c: acc, ldc: d)
                             j0 += cols
                         }
                         for r in 0..<rows {

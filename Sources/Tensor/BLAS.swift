@@ -61,15 +61,12 @@ public enum BLAS {
         let pb = UncheckedPointer(UnsafeMutablePointer(mutating: b)), pc = UncheckedPointer(c)
         DispatchQueue.concurrentPerform(iterations: (extent + block - 1) / block) { w in
             let lo = w * block, count = min(block, extent - lo)
-            if splitRows {
-                serialSgemm(transA: transA, transB: transB, m: count, n: n, k: k, alpha: alpha,
-                            a: pa.value! + lo * (transA ? 1 : lda), lda: lda, b: pb.value!, ldb: ldb,
-                            beta: beta, c: pc.value! + lo * ldc, ldc: ldc)
-            } else {
-                serialSgemm(transA: transA, transB: transB, m: m, n: count, k: k, alpha: alpha,
-                            a: pa.value!, lda: lda, b: pb.value! + lo * (transB ? ldb : 1), ldb: ldb,
-                            beta: beta, c: pc.value! + lo, ldc: ldc)
-            }
+            // Rows lo..<lo+count of op(A) and C, or columns lo..<lo+count of op(B) and C.
+            let aOffset = splitRows ? lo * (transA ? 1 : lda) : 0
+            let bOffset = splitRows ? 0 : lo * (transB ? ldb : 1)
+            serialSgemm(transA: transA, transB: transB, m: splitRows ? count : m, n: splitRows ? n : count, k: k,
+                        alpha: alpha, a: pa.value! + aOffset, lda: lda, b: pb.value! + bOffset, ldb: ldb,
+                        beta: beta, c: pc.value! + (splitRows ? lo * ldc : lo), ldc: ldc)
         }
     }
 

@@ -189,9 +189,9 @@ extension Tensor {
             let src = x + r * stride, dst = out + r * cols
             var i = 0
             while i + 8 <= cols {
-                let a = UnsafeRawPointer(dst + i).loadUnaligned(as: SIMD8<Float>.self)
-                let b = UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<Float>.self)
-                UnsafeMutableRawPointer(dst + i).storeBytes(of: a + b, as: SIMD8<Float>.self)
+                let a = SIMD8<Float>(loading: dst + i)
+                let b = SIMD8<Float>(loading: src + i)
+                (a + b).store(to: dst + i)
                 i += 8
             }
             while i < cols { dst[i] += src[i]; i += 1 }
@@ -203,8 +203,7 @@ extension Tensor {
     static func copyFloats(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
         var i = 0
         while i + 8 <= n {
-            UnsafeMutableRawPointer(dst + i).storeBytes(
-                of: UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
+            SIMD8<Float>(loading: src + i).store(to: dst + i)
             i += 8
         }
         while i < n { dst[i] = src[i]; i += 1 }

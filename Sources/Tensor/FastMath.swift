@@ -42,8 +42,8 @@ public enum FastMath {
         var acc = Vector(repeating: 0)
         let s = Vector(repeating: shift)
         while i + 8 <= n {
-            let v = exp(UnsafeRawPointer(x + i).loadUnaligned(as: Vector.self) - s)
-            UnsafeMutableRawPointer(out + i).storeBytes(of: v, as: Vector.self)
+            let v = exp(Vector(loading: x + i) - s)
+            v.store(to: out + i)
             acc += v
             i += 8
         }
@@ -63,7 +63,7 @@ public enum FastMath {
     /// tile loop, LLVM split the compare-and-select into lane shuffles (5 % of a forward).
     @inline(never)
     public static func max(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-        @inline(__always) func load(_ j: Int) -> Vector { UnsafeRawPointer(x + j).loadUnaligned(as: Vector.self) }
+        @inline(__always) func load(_ j: Int) -> Vector { Vector(loading: x + j) }
         var a0 = Vector(repeating: -.infinity), a1 = a0, a2 = a0, a3 = a0
         var i = 0
         while i + 32 <= n {
@@ -84,4 +84,14 @@ public enum FastMath {
         while i < n { m = Swift.max(m, x[i]); i += 1 }
         return m
     }
+}
+
+extension SIMD8 where Scalar == Float {
+    /// The eight floats at `p` (any alignment): the one vector load of the Tensor kernels.
+    @inlinable @inline(__always)
+    public init(loading p: UnsafePointer<Float>) { self = UnsafeRawPointer(p).loadUnaligned(as: Self.self) }
+
+    /// Writes the eight lanes to `p` (any alignment).
+    @inlinable @inline(__always)
+    public func store(to p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: self, as: Self.self) }
 }

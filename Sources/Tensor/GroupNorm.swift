@@ -75,12 +75,11 @@ extension Tensor {
                                 let row = px.value! + r * channels
                                 var c = 0
                                 while c + 8 <= channels {
-                                    let v = UnsafeRawPointer(row + c).loadUnaligned(as: SIMD8<Float>.self)
-                                    let s = UnsafeRawPointer(sum + c).loadUnaligned(as: SIMD8<Float>.self)
-                                    let q = UnsafeRawPointer(squares + c).loadUnaligned(as: SIMD8<Float>.self)
-                                    UnsafeMutableRawPointer(sum + c).storeBytes(of: s + v, as: SIMD8<Float>.self)
-                                    UnsafeMutableRawPointer(squares + c).storeBytes(of: q.addingProduct(v, v),
-                                                                                     as: SIMD8<Float>.self)
+                                    let v = SIMD8<Float>(loading: row + c)
+                                    let s = SIMD8<Float>(loading: sum + c)
+                                    let q = SIMD8<Float>(loading: squares + c)
+                                    (s + v).store(to: sum + c)
+                                    q.addingProduct(v, v).store(to: squares + c)
                                     c += 8
                                 }
                                 while c < channels { sum[c] += row[c]; squares[c] += row[c] * row[c]; c += 1 }
@@ -141,12 +140,11 @@ extension Tensor {
                             let row = p.value! + r * channels
                             var c = 0
                             while c + 8 <= channels {
-                                let v = UnsafeRawPointer(row + c).loadUnaligned(as: SIMD8<Float>.self)
-                                let a = UnsafeRawPointer(sc.value! + c).loadUnaligned(as: SIMD8<Float>.self)
-                                let b = UnsafeRawPointer(sh.value! + c).loadUnaligned(as: SIMD8<Float>.self)
+                                let v = SIMD8<Float>(loading: row + c)
+                                let a = SIMD8<Float>(loading: sc.value! + c)
+                                let b = SIMD8<Float>(loading: sh.value! + c)
                                 let y = b.addingProduct(v, a)
-                                UnsafeMutableRawPointer(row + c).storeBytes(of: silu ? RowKernels.silu(y) : y,
-                                                                            as: SIMD8<Float>.self)
+                                (silu ? RowKernels.silu(y) : y).store(to: row + c)
                                 c += 8
                             }
                             while c < channels {

@@ -25,8 +25,8 @@ extension Tensor {
             weight.data.withUnsafeBufferPointer { w in
                 out.data.withUnsafeMutableBufferPointer { o in
                     BLAS.sgemm(transB: true, m: rows, n: outFeatures, k: inFeatures,
-                                       a: x.baseAddress!, lda: inFeatures, b: w.baseAddress!, ldb: inFeatures,
-                                       beta: bias == nil ? 0 : 1, c: o.baseAddress!, ldc: outFeatures)
+                               a: x.baseAddress!, lda: inFeatures, b: w.baseAddress!, ldb: inFeatures,
+                               beta: bias == nil ? 0 : 1, c: o.baseAddress!, ldc: outFeatures)
                 }
             }
         }

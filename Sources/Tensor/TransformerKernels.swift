@@ -23,7 +23,7 @@ public enum RowKernels {
             for r in 0..<rows { (out + r * outStride).update(from: bias, count: outFeatures) }
         }
         BLAS.sgemm(transB: true, m: rows, n: outFeatures, k: inFeatures, a: x, lda: xStride,
-                           b: weight, ldb: inFeatures, beta: bias == nil ? 0 : 1, c: out, ldc: outStride)
+                   b: weight, ldb: inFeatures, beta: bias == nil ? 0 : 1, c: out, ldc: outStride)
     }
 
     // MARK: - Norms
@@ -33,7 +33,7 @@ public enum RowKernels {
     static func moments(_ x: UnsafePointer<Float>, _ n: Int, eps: Float) -> (mean: Float, inv: Float) {
         var acc = Vector(repeating: 0)
         var i = 0
-        while i + 8 <= n { acc += UnsafeRawPointer(x + i).loadUnaligned(as: Vector.self); i += 8 }
+        while i + 8 <= n { acc += Vector(loading: x + i); i += 8 }
         var sum = acc.sum()
         while i < n { sum += x[i]; i += 1 }
         let mean = sum / Float(n)
@@ -41,7 +41,7 @@ public enum RowKernels {
         var vacc = Vector(repeating: 0)
         i = 0
         while i + 8 <= n {
-            let d = UnsafeRawPointer(x + i).loadUnaligned(as: Vector.self) - m
+            let d = Vector(loading: x + i) - m
             vacc += d * d
             i += 8
         }
@@ -73,11 +73,11 @@ public enum RowKernels {
                 let vm = Vector(repeating: mean), vi = Vector(repeating: inv)
                 var i = 0
                 while i + 8 <= width {
-                    let v = UnsafeRawPointer(row + i).loadUnaligned(as: Vector.self)
-                    let s = UnsafeRawPointer(sc + i).loadUnaligned(as: Vector.self)
-                    let h = UnsafeRawPointer(sh + i).loadUnaligned(as: Vector.self)
+                    let v = Vector(loading: row + i)
+                    let s = Vector(loading: sc + i)
+                    let h = Vector(loading: sh + i)
                     let y = (v - vm) * vi * (1 + s) + h
-                    UnsafeMutableRawPointer(dst + i).storeBytes(of: y, as: Vector.self)
+                    y.store(to: dst + i)
                     i += 8
                 }
                 while i < width { dst[i] = (row[i] - mean) * inv * (1 + sc[i]) + sh[i]; i += 1 }
@@ -106,19 +106,19 @@ public enum RowKernels {
                         let w = pw.value!
                         var acc = Vector(repeating: 0)
                         var i = 0
-                        while i + 8 <= d { let x = load(v + i); acc = acc.addingProduct(x, x); i += 8 }
+                        while i + 8 <= d { let x = Vector(loading: v + i); acc = acc.addingProduct(x, x); i += 8 }
                         var ss = acc.sum()
                         while i < d { ss += v[i] * v[i]; i += 1 }
                         let inv = 1 / (ss / Float(d) + eps).squareRoot()
                         // Normalise and rotate 8 lanes (4 pairs) at a time: y = x·cos + swap(x)·(∓sin).
                         i = 0
                         while i + 8 <= d {
-                            var x = load(v + i) * inv * load(w + i)
+                            var x = Vector(loading: v + i) * inv * Vector(loading: w + i)
                             if let c, let s {
                                 let swapped = Vector(x[1], x[0], x[3], x[2], x[5], x[4], x[7], x[6])
-                                x = (x * load(c + i)).addingProduct(swapped, load(s + i) * Vector.pairSign)
+                                x = (x * Vector(loading: c + i)).addingProduct(swapped, Vector(loading: s + i) * Vector.pairSign)
                             }
-                            UnsafeMutableRawPointer(v + i).storeBytes(of: x, as: Vector.self)
+                            x.store(to: v + i)
                             i += 8
                         }
                         while i < d { v[i] = v[i] * inv * w[i]; i += 1 }
@@ -136,12 +136,6 @@ public enum RowKernels {
             }
         }
     }
-
-    @inlinable @inline(__always)
-    static func load(_ p: UnsafePointer<Float>) -> Vector { UnsafeRawPointer(p).loadUnaligned(as: Vector.self) }
-
-    @inlinable @inline(__always)
-    static func load(_ p: UnsafeMutablePointer<Float>) -> Vector { load(UnsafePointer(p)) }
 
     // MARK: - Activations and residuals
 
@@ -168,8 +162,8 @@ public enum RowKernels {
                 let row = p.value! + r * stride
                 var i = 0
                 while i + 8 <= cols {
-                    let v = UnsafeRawPointer(row + i).loadUnaligned(as: Vector.self)
-                    UnsafeMutableRawPointer(row + i).storeBytes(of: f(v), as: Vector.self)
+                    let v = Vector(loading: row + i)
+                    f(v).store(to: row + i)
                     i += 8
                 }
                 if i < cols {
@@ -209,10 +203,10 @@ public enum RowKernels {
                 let g = pg.value! + b * gateStride
                 var i = 0
                 while i + 8 <= width {
-                    let a = UnsafeRawPointer(dst + i).loadUnaligned(as: Vector.self)
-                    let v = UnsafeRawPointer(src + i).loadUnaligned(as: Vector.self)
-                    let w = UnsafeRawPointer(g + i).loadUnaligned(as: Vector.self)
-                    UnsafeMutableRawPointer(dst + i).storeBytes(of: a + v * w, as: Vector.self)
+                    let a = Vector(loading: dst + i)
+                    let v = Vector(loading: src + i)
+                    let w = Vector(loading: g + i)
+                    (a + v * w).store(to: dst + i)
                     i += 8
                 }
                 while i < width { dst[i] += src[i] * g[i]; i += 1 }
