@@ -44,7 +44,7 @@ extension Bottleneck.Bench {
         @Option(help: "Steps of standard sampling; every plan is derived for and compared with it.") var steps = 50
         @Option(help: "Guidance scale (two transformer passes per step when above 1).") var cfg: Float = 6
         @Option(help: "H.264 CRF of the kept videos; 0 (lossless) keeps x264 out of PSNR and SSIM.") var crf = 0
-        @Option(help: "Kernel and OpenBLAS threads of each generation.") var threads = 2
+        @Option(help: "Kernel and gemm threads of each generation.") var threads = 2
 
         @Option(help: ArgumentHelp("Pipeline folder (default: as for generate).", valueName: "dir"))
         var pipeline: String?
