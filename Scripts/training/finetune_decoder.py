@@ -10,7 +10,7 @@ others a whole 64-px clip. With one group the statistics of a crop differ from a
 crops are best left out (--crop-every 0) there.
 
 usage: finetune_decoder.py SRC.safetensors OUT.pt SECONDS [--groups G] [--frames F] [--batch B]"""
-import argparse, sys, os, time, random, math, torch, torch.nn.functional as Fn
+import argparse, json, sys, os, time, random, math, torch, torch.nn.functional as Fn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import world
 from models import VAE_CONFIG
@@ -36,7 +36,9 @@ vae.encoder.requires_grad_(False); vae.quant_conv.requires_grad_(False)
 params = list(vae.decoder.parameters()) + list(vae.post_quant_conv.parameters())
 opt = torch.optim.AdamW(params, lr=a.lr, betas=(0.9, 0.99))
 t0 = time.time(); step = 0; seed = 20_000_000; last = t0; hist = []
-latent_std = 1.0 / 0.2122622622419991  # posterior-mean std over training clips (Docs/training.md)
+# The VAE's scaling_factor (config.json next to SRC) is 1/std of the posterior means (Docs/training.md).
+with open(os.path.join(os.path.dirname(os.path.abspath(a.src)), "config.json")) as f:
+    latent_std = 1.0 / json.load(f)["scaling_factor"]
 while time.time() - t0 < a.seconds:
     frac = (time.time() - t0) / a.seconds
     for g in opt.param_groups:  # cosine to 10 %
