@@ -1,22 +1,23 @@
 import Dispatch
 import Foundation
 
-/// A 3-D convolution kernel packed for a channels-last gemm.
+/// A 3-D convolution kernel packed for the direct (register-blocked) convolution.
 ///
 /// The PyTorch `nn.Conv3d.weight` `[out, in, kT, kH, kW]` is repacked once, at load, to
-/// `[kH, kW, in, kT, out]`, i.e. a `[kH·kW·in, kT·out]` matrix: its rows match the 2-D im2col
-/// rows of one input frame built by `Tensor.causalConv3d`, and its column block `dt` holds the
-/// weights of temporal tap `dt`.
+/// `[kT, kH, kW, in, paddedOut]`: one row of output-channel weights per (tap, input channel),
+/// padded with zeros to a multiple of 8 columns so every row is whole 8-lane vectors.
 public struct Conv3dKernel: Sendable {
     public let kernelFrames: Int, kernelHeight: Int, kernelWidth: Int
     public let inChannels: Int, outChannels: Int
-    /// Layout `[kH, kW, inChannels, kT, outChannels]`, Float32, row-major.
+    /// `outChannels` rounded up to a multiple of 8.
+    public let paddedOutChannels: Int
+    /// Layout `[kT, kH, kW, inChannels, paddedOutChannels]`, Float32, row-major; pad columns 0.
     public let packed: [Float]
-    /// `[outChannels]` or nil.
-    public let bias: [Float]?
+    /// `[paddedOutChannels]`: the bias (zeros when the conv has none), zero-padded.
+    public let paddedBias: [Float]
 
-    /// Rows of the packed matrix (the 2-D im2col width): `kH·kW·inChannels`.
-    public var reduction: Int { kernelHeight * kernelWidth * inChannels }
+    /// Number of (temporal, vertical, horizontal) taps.
+    public var taps: Int { kernelFrames * kernelHeight * kernelWidth }
 
     /// - Parameters:
     ///   - weight: PyTorch layout `[out, in, kT, kH, kW]`.
@@ -27,26 +28,31 @@ public struct Conv3dKernel: Sendable {
                                     weight.shape[4])
         precondition(bias == nil || bias!.shape == [co], "conv3d bias \(bias!.shape) for \(co) outputs")
         (outChannels, inChannels, kernelFrames, kernelHeight, kernelWidth) = (co, ci, kt, kh, kw)
-        self.packed = weight.permuted([3, 4, 1, 2, 0]).data
-        self.bias = bias?.data
+        let padded = (co + 7) / 8 * 8
+        paddedOutChannels = padded
+        let rows = weight.permuted([2, 3, 4, 1, 0]).data  // [kT, kH, kW, in, out]
+        var packed = [Float](repeating: 0, count: kt * kh * kw * ci * padded)
+        for r in 0..<(kt * kh * kw * ci) {
+            for o in 0..<co { packed[r * padded + o] = rows[r * co + o] }
+        }
+        self.packed = packed
+        var paddedBias = [Float](repeating: 0, count: padded)
+        if let bias { for o in 0..<co { paddedBias[o] = bias.data[o] } }
+        self.paddedBias = paddedBias
     }
 }
 
 extension Tensor {
-    /// Upper bound on the per-core scratch of `causalConv3d`, in floats (2 MiB): the conv never
-    /// materialises a whole im2col matrix, only tiles of rows (im2col plus gemm output) of at
-    /// most this size.
-    public static let convolutionScratchFloats = 1 << 19
-
     /// Stride-1 causal 3-D convolution with replicate padding, as diffusers
     /// `HunyuanVideoCausalConv3d` (`F.pad(x, (kW//2, kW//2, kH//2, kH//2, kT-1, 0), "replicate")`
     /// then `nn.Conv3d`).
     ///
-    /// Computed frame by frame: each input frame's 2-D im2col tile `[pixels, kH·kW·Cin]` is
-    /// multiplied once by all `kT` temporal taps side by side (`[kH·kW·Cin, kT·Cout]`), and
-    /// column block `dt` is added to the output frame that reads this frame through tap `dt`.
-    /// Against one gemm per output frame over a `kT·kH·kW·Cin` im2col this builds and packs a
-    /// third of the im2col data, and the gemm is `kT` times wider (`Cout` is 16–64 in the VAE).
+    /// Direct convolution, no im2col: each output row (one frame, one image row) is computed in
+    /// register tiles of 4 pixels × 16 output channels (8 × 8 for a last 8-channel block) that
+    /// run over all `kT·kH·kW` taps and input channels (`RowConvolver`). The VAE's convolutions
+    /// have 3–64 output channels, where a gemm (OpenBLAS) runs far below its peak and the im2col
+    /// copy and packing cost as much as the product; here a column block's weights stay in
+    /// cache and its accumulators in registers. Output rows are spread over the cores.
     ///
     /// - Parameters:
     ///   - kernel: the packed weights.
@@ -63,141 +69,35 @@ extension Tensor {
             precondition(past.shape == [pastCount, height, width, cin],
                          "conv3d: past \(past.shape), expected \([pastCount, height, width, cin])")
         }
-        let cout = kernel.outChannels
-        let pixels = height * width
-        // The output starts as the bias (or zeros); every gemm result is added to it.
-        var out = Tensor(shape: [frames, height, width, cout]) { buf in
-            let p = UncheckedPointer(buf.baseAddress)
-            let bias = kernel.bias
-            Threads.parallelFor(frames * pixels, costPerItem: cout) { range in
-                for r in range {
-                    let row = p.value! + r * cout
-                    if let bias { bias.withUnsafeBufferPointer { row.update(from: $0.baseAddress!, count: cout) } }
-                    else { row.update(repeating: 0, count: cout) }
-                }
-            }
-        }
-        guard frames > 0, pixels > 0 else { return out }
-        // 1×1×1: the input already is the im2col matrix.
-        if kernel.kernelFrames == 1 && kernel.kernelHeight == 1 && kernel.kernelWidth == 1 {
-            data.withUnsafeBufferPointer { x in
-                kernel.packed.withUnsafeBufferPointer { w in
-                    out.data.withUnsafeMutableBufferPointer { o in
-                        BLAS.sgemm(m: frames * pixels, n: cout, k: cin, a: x.baseAddress!, lda: cin,
-                                   b: w.baseAddress!, ldb: cout, beta: 1, c: o.baseAddress!, ldc: cout)
-                    }
-                }
-            }
-            return out
-        }
-        let (kt, kh, kw) = (kernel.kernelFrames, kernel.kernelHeight, kernel.kernelWidth)
-        let reduction = kernel.reduction, wide = kt * cout
-        // Input frames in time order, each with the source positions s it stands for (output
-        // frame t reads position s = t + dt − (kT − 1) through tap dt). Without a cache the
-        // positions before the video all repeat frame 0, so frame 0 is multiplied only once.
-        let frameSize = pixels * cin
-        let sources: [(frame: Int, positions: [Int])] = past == nil  // frame < 0: past frame pastCount + frame
-            ? [(0, Array(-pastCount...0))] + (1..<frames).map { ($0, [$0]) }
-            : (-pastCount..<frames).map { ($0, [$0]) }
-        // Pixel tiles are split evenly over the workers; a worker keeps its tiles for every
-        // frame, so workers write disjoint output rows and never wait on each other.
-        let workers = Swift.min(Threads.count, pixels)
-        let maxTileRows = Swift.max(1, Tensor.convolutionScratchFloats / (reduction + wide))
-        let perWorker = (pixels + workers * maxTileRows - 1) / (workers * maxTileRows)
-        let tileRows = (pixels + workers * perWorker - 1) / (workers * perWorker)
-        let tiles = (pixels + tileRows - 1) / tileRows
+        let outShape = [frames, height, width, kernel.outChannels]
+        guard frames > 0, height > 0, width > 0 else { return Tensor(shape: outShape) }
+        let frameSize = height * width * cin
         let pastData = past?.data ?? []
-        data.withUnsafeBufferPointer { x in
+        return data.withUnsafeBufferPointer { x in
             pastData.withUnsafeBufferPointer { pb in
-                kernel.packed.withUnsafeBufferPointer { w in
-                    out.data.withUnsafeMutableBufferPointer { o in
-                        let px = UncheckedPointer(UnsafeMutablePointer(mutating: x.baseAddress!))
-                        let pp = UncheckedPointer(UnsafeMutablePointer(mutating: pb.baseAddress))
-                        let pw = UncheckedPointer(UnsafeMutablePointer(mutating: w.baseAddress!))
-                        let po = UncheckedPointer(o.baseAddress)
-                        let work: @Sendable (Int) -> Void = { worker in
-                            let col = UnsafeMutablePointer<Float>.allocate(capacity: tileRows * (reduction + wide))
-                            defer { col.deallocate() }
-                            let product = col + tileRows * reduction
-                            for source in sources {
-                                let src = source.frame >= 0 ? UnsafePointer(px.value! + source.frame * frameSize)
-                                    : UnsafePointer(pp.value! + (pastCount + source.frame) * frameSize)
-                                for tile in stride(from: worker, to: tiles, by: workers) {
-                                    let p0 = tile * tileRows
-                                    let rows = Swift.min(tileRows, pixels - p0)
-                                    Tensor.im2col(src, height: height, width: width, channels: cin,
-                                                  kernelHeight: kh, kernelWidth: kw,
-                                                  pixels: p0..<(p0 + rows), into: col)
-                                    BLAS.serialSgemm(m: rows, n: wide, k: reduction, a: col, lda: reduction,
-                                                     b: pw.value!, ldb: wide, c: product, ldc: wide)
-                                    for s in source.positions {
-                                        for dt in 0..<kt {
-                                            let t = s + pastCount - dt
-                                            guard t >= 0 && t < frames else { continue }
-                                            Tensor.addRows(product + dt * cout, stride: wide, rows: rows, cols: cout,
-                                                           into: po.value! + (t * pixels + p0) * cout)
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                        if workers > 1 {
-                            DispatchQueue.concurrentPerform(iterations: workers, execute: work)
-                        } else {
-                            work(0)
+                let px = UncheckedPointer(UnsafeMutablePointer(mutating: x.baseAddress!))
+                let pp = UncheckedPointer(UnsafeMutablePointer(mutating: pb.baseAddress))
+                // Source position s (output frame t reads s = t + dt − (kT − 1)) → its frame.
+                let source: @Sendable (Int) -> UnsafePointer<Float> = { s in
+                    if s >= 0 { return UnsafePointer(px.value! + s * frameSize) }
+                    if past != nil { return UnsafePointer(pp.value! + (pastCount + s) * frameSize) }
+                    return UnsafePointer(px.value!)  // before the video: frame 0 repeated
+                }
+                return Tensor(shape: outShape) { o in
+                    let po = UncheckedPointer(o.baseAddress)
+                    let cost = width * kernel.taps * cin * kernel.outChannels
+                    Threads.parallelFor(frames * height, costPerItem: cost) { rows in
+                        var rowConvolver = RowConvolver(kernel: kernel, height: height, width: width)
+                        defer { rowConvolver.deallocate() }
+                        for row in rows {
+                            rowConvolver.convolve(frame: row / height, row: row % height, source: source,
+                                                  into: po.value! + row * width * kernel.outChannels)
                         }
                     }
                 }
             }
         }
-        return out
     }
-
-    /// Writes the 2-D im2col rows of `pixels` (row-major positions) of one frame `[H, W, C]`
-    /// with replicate padding: row `r` holds the `kH × kW` neighbourhood of pixel
-    /// `pixels.lowerBound + r`, `[kH, kW, C]` row-major.
-    static func im2col(_ frame: UnsafePointer<Float>, height: Int, width: Int, channels cin: Int,
-                       kernelHeight kh: Int, kernelWidth kw: Int, pixels: Range<Int>,
-                       into col: UnsafeMutablePointer<Float>) {
-        var dst = col
-        for p in pixels {
-            let h = p / width, wq = p % width
-            for dh in 0..<kh {
-                let hh = Swift.min(Swift.max(h + dh - kh / 2, 0), height - 1)
-                let rowBase = frame + hh * width * cin
-                let w0 = wq - kw / 2
-                if w0 >= 0 && w0 + kw <= width {
-                    // interior: the kw taps are contiguous
-                    Tensor.copyFloats(rowBase + w0 * cin, dst, kw * cin)
-                    dst += kw * cin
-                } else {
-                    for dw in 0..<kw {
-                        let ww = Swift.min(Swift.max(w0 + dw, 0), width - 1)
-                        Tensor.copyFloats(rowBase + ww * cin, dst, cin)
-                        dst += cin
-                    }
-                }
-            }
-        }
-    }
-
-    /// `out[r, 0..<cols] += x[r, 0..<cols]` for `rows` rows; `x` rows are `stride` apart,
-    /// `out` rows are contiguous.
-    static func addRows(_ x: UnsafePointer<Float>, stride: Int, rows: Int, cols: Int,
-                        into out: UnsafeMutablePointer<Float>) {
-        for r in 0..<rows {
-            let src = x + r * stride, dst = out + r * cols
-            var i = 0
-            while i + 8 <= cols {
-                let a = SIMD8<Float>(loading: dst + i)
-                let b = SIMD8<Float>(loading: src + i)
-                (a + b).store(to: dst + i)
-                i += 8
-            }
-            while i < cols { dst[i] += src[i]; i += 1 }
-        }
-    }
-
     /// Copies `n` floats with 8-wide vector moves (short copies: cheaper than `memmove` calls).
     @inlinable
     static func copyFloats(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
@@ -222,5 +122,175 @@ extension Tensor {
         let before = past ?? Tensor.concatenate(rows: Array(repeating: slice(rows: 0..<1), count: count))
         let joined = Tensor.concatenate(rows: [before, self])
         return joined.slice(rows: (joined.shape[0] - count)..<joined.shape[0])
+    }
+}
+
+/// One worker's state for `Tensor.causalConv3d`.
+///
+/// Holds replicate-padded copies of the source rows the current output row reads: slot
+/// `(dt, hh mod kH)` holds row `hh` of the frame read through temporal tap `dt`, padded by
+/// `kW/2` copies of its edge pixels on each side, so every pixel of the row is computed by the
+/// same register tile with no clamping. Moving down one row reuses `kT·(kH − 1)` of the `kT·kH`
+/// slots, so the copies cost about one input row per temporal tap per output row.
+struct RowConvolver {
+    typealias Lanes = SIMD8<Float>
+    let kernel: Conv3dKernel
+    let height: Int, width: Int
+    /// Pixels per padded row: the row, its padding, and room for a tile running past the end.
+    let paddedWidth: Int
+    /// Layout `[kT·kH slots, paddedWidth, Cin]`.
+    let rows: UnsafeMutablePointer<Float>
+    /// The frame and row each slot holds (nil: nothing yet).
+    var heldFrame: [UnsafePointer<Float>?], heldRow: [Int]
+    /// `[kT·kH·kW]`: pixel 0's input for each tap, in the weights' `[kT, kH, kW]` order.
+    let taps: UnsafeMutablePointer<UnsafePointer<Float>>
+    /// `[8 pixels, 16 channels]`: a tile's output when the tile runs past the end of the row.
+    let spill: UnsafeMutablePointer<Float>
+
+    static let widestTile = 8
+
+    init(kernel: Conv3dKernel, height: Int, width: Int) {
+        (self.kernel, self.height, self.width) = (kernel, height, width)
+        paddedWidth = Swift.max(width, Self.widestTile) + 2 * (kernel.kernelWidth / 2)
+        let slots = kernel.kernelFrames * kernel.kernelHeight
+        rows = .allocate(capacity: slots * paddedWidth * kernel.inChannels)
+        rows.initialize(repeating: 0, count: slots * paddedWidth * kernel.inChannels)
+        heldFrame = Array(repeating: nil, count: slots)
+        heldRow = Array(repeating: -1, count: slots)
+        taps = .allocate(capacity: kernel.taps)
+        spill = .allocate(capacity: Self.widestTile * 16)
+    }
+
+    func deallocate() {
+        rows.deallocate()
+        taps.deallocate()
+        spill.deallocate()
+    }
+
+    /// Output row `h` of output frame `t`, `[W, Cout]`, into `out`. `source(s)` is the frame
+    /// `[H, W, Cin]` at source position `s` (negative: before the chunk).
+    mutating func convolve(frame t: Int, row h: Int, source: (Int) -> UnsafePointer<Float>,
+                           into out: UnsafeMutablePointer<Float>) {
+        let (kt, kh, kw) = (kernel.kernelFrames, kernel.kernelHeight, kernel.kernelWidth)
+        let cin = kernel.inChannels
+        var k = 0
+        for dt in 0..<kt {
+            let frame = source(t + dt - (kt - 1))
+            for dh in 0..<kh {
+                let hh = Swift.min(Swift.max(h + dh - kh / 2, 0), height - 1)
+                let slot = dt * kh + hh % kh
+                let base = rows + slot * paddedWidth * cin
+                if heldFrame[slot] != frame || heldRow[slot] != hh {
+                    pad(frame + hh * width * cin, into: base)
+                    (heldFrame[slot], heldRow[slot]) = (frame, hh)
+                }
+                for dw in 0..<kw { taps[k] = UnsafePointer(base + dw * cin); k += 1 }
+            }
+        }
+        let cout = kernel.outChannels, ldw = kernel.paddedOutChannels
+        kernel.packed.withUnsafeBufferPointer { packed in
+            kernel.paddedBias.withUnsafeBufferPointer { paddedBias in
+                var col = 0
+                while col < ldw {
+                    // 16 columns in 4-pixel tiles, a last 8 in 8-pixel tiles: 8 accumulators either way.
+                    let block = ldw - col >= 16 ? 16 : 8, tile = block == 16 ? 4 : 8
+                    let columns = Swift.min(block, cout - col)
+                    let w = packed.baseAddress! + col, bias = paddedBias.baseAddress! + col
+                    var p = 0
+                    while p < width {
+                        let whole = p + tile <= width
+                        let dst = whole ? out + p * cout + col : spill
+                        let ldo = whole ? cout : 16
+                        if block == 16 {
+                            Self.tile4x16(taps, kernel.taps, p * cin, cin, w, ldw, bias, dst, ldo, whole ? columns : 16)
+                        } else {
+                            Self.tile8x8(taps, kernel.taps, p * cin, cin, w, ldw, bias, dst, ldo, whole ? columns : 8)
+                        }
+                        if !whole {
+                            for i in 0..<(width - p) {
+                                (out + (p + i) * cout + col).update(from: spill + i * 16, count: columns)
+                            }
+                        }
+                        p += tile
+                    }
+                    col += block
+                }
+            }
+        }
+    }
+
+    /// Copies one source row `[W, Cin]` into a slot with `kW/2` replicated edge pixels each side.
+    private func pad(_ row: UnsafePointer<Float>, into slot: UnsafeMutablePointer<Float>) {
+        let cin = kernel.inChannels, half = kernel.kernelWidth / 2
+        (slot + half * cin).update(from: row, count: width * cin)
+        for i in 0..<half {
+            (slot + i * cin).update(from: row, count: cin)
+            (slot + (half + width + i) * cin).update(from: row + (width - 1) * cin, count: cin)
+        }
+    }
+
+    /// Stores the first `columns` (≤ 8) lanes of `v` at `p`.
+    @inline(__always)
+    static func store(_ v: Lanes, _ p: UnsafeMutablePointer<Float>, _ columns: Int) {
+        if columns >= 8 { v.store(to: p) } else { for j in 0..<Swift.max(columns, 0) { p[j] = v[j] } }
+    }
+
+    /// 8 consecutive pixels × 8 output channels. Pixel `i` of tap `k` reads
+    /// `taps[k] + offset + i·cin`; weights row `(k, c)` is at `w + (k·cin + c)·ldw`.
+    /// Eight independent accumulators cover the FMA latency; more spill on 16 AVX registers.
+    static func tile8x8(_ taps: UnsafePointer<UnsafePointer<Float>>, _ tapCount: Int, _ offset: Int, _ cin: Int,
+                        _ w: UnsafePointer<Float>, _ ldw: Int, _ bias: UnsafePointer<Float>,
+                        _ out: UnsafeMutablePointer<Float>, _ ldo: Int, _ columns: Int) {
+        let b = Lanes(loading: bias)
+        var (a0, a1, a2, a3, a4, a5, a6, a7) = (b, b, b, b, b, b, b, b)
+        var wr = w
+        for k in 0..<tapCount {
+            let x0 = taps[k] + offset, x1 = x0 + cin, x2 = x1 + cin, x3 = x2 + cin
+            let x4 = x3 + cin, x5 = x4 + cin, x6 = x5 + cin, x7 = x6 + cin
+            for c in 0..<cin {
+                let wv = Lanes(loading: wr)
+                wr += ldw
+                a0 = a0.addingProduct(Lanes(repeating: x0[c]), wv)
+                a1 = a1.addingProduct(Lanes(repeating: x1[c]), wv)
+                a2 = a2.addingProduct(Lanes(repeating: x2[c]), wv)
+                a3 = a3.addingProduct(Lanes(repeating: x3[c]), wv)
+                a4 = a4.addingProduct(Lanes(repeating: x4[c]), wv)
+                a5 = a5.addingProduct(Lanes(repeating: x5[c]), wv)
+                a6 = a6.addingProduct(Lanes(repeating: x6[c]), wv)
+                a7 = a7.addingProduct(Lanes(repeating: x7[c]), wv)
+            }
+        }
+        store(a0, out, columns); store(a1, out + ldo, columns)
+        store(a2, out + 2 * ldo, columns); store(a3, out + 3 * ldo, columns)
+        store(a4, out + 4 * ldo, columns); store(a5, out + 5 * ldo, columns)
+        store(a6, out + 6 * ldo, columns); store(a7, out + 7 * ldo, columns)
+    }
+
+    /// 4 consecutive pixels × 16 output channels; addressing as `tile8x8`.
+    static func tile4x16(_ taps: UnsafePointer<UnsafePointer<Float>>, _ tapCount: Int, _ offset: Int, _ cin: Int,
+                         _ w: UnsafePointer<Float>, _ ldw: Int, _ bias: UnsafePointer<Float>,
+                         _ out: UnsafeMutablePointer<Float>, _ ldo: Int, _ columns: Int) {
+        let b0 = Lanes(loading: bias), b1 = Lanes(loading: bias + 8)
+        var (a0, a1, a2, a3, a4, a5, a6, a7) = (b0, b1, b0, b1, b0, b1, b0, b1)
+        var wr = w
+        for k in 0..<tapCount {
+            let x0 = taps[k] + offset, x1 = x0 + cin, x2 = x1 + cin, x3 = x2 + cin
+            for c in 0..<cin {
+                let w0 = Lanes(loading: wr), w1 = Lanes(loading: wr + 8)
+                wr += ldw
+                var v = Lanes(repeating: x0[c])
+                a0 = a0.addingProduct(v, w0); a1 = a1.addingProduct(v, w1)
+                v = Lanes(repeating: x1[c])
+                a2 = a2.addingProduct(v, w0); a3 = a3.addingProduct(v, w1)
+                v = Lanes(repeating: x2[c])
+                a4 = a4.addingProduct(v, w0); a5 = a5.addingProduct(v, w1)
+                v = Lanes(repeating: x3[c])
+                a6 = a6.addingProduct(v, w0); a7 = a7.addingProduct(v, w1)
+            }
+        }
+        store(a0, out, columns); store(a1, out + 8, columns - 8)
+        store(a2, out + ldo, columns); store(a3, out + ldo + 8, columns - 8)
+        store(a4, out + 2 * ldo, columns); store(a5, out + 2 * ldo + 8, columns - 8)
+        store(a6, out + 3 * ldo, columns); store(a7, out + 3 * ldo + 8, columns - 8)
     }
 }

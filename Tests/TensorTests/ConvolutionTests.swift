@@ -30,6 +30,18 @@ func naiveCausalConv(_ x: Tensor, _ w: Tensor, _ b: Tensor) -> Tensor {
         #expect(y.maxAbsDifference(naiveCausalConv(x, w, b)) < 1e-5)
     }
 
+    /// Rows wider than a register tile (whole tiles, a partial last tile, both edge pixels) and
+    /// output channels in 16- and 8-column blocks, the last one partly used.
+    @Test(arguments: [[3, 4, 13, 5, 24], [2, 3, 9, 3, 19], [2, 2, 17, 8, 8]])
+    func causalConvTilesMatchNaiveConv(shape: [Int]) {
+        let (t, h, w, cin, cout) = (shape[0], shape[1], shape[2], shape[3], shape[4])
+        let x = Tensor(shape: [t, h, w, cin], data: testValues(t * h * w * cin, seed: 21))
+        let wt = Tensor(shape: [cout, cin, 3, 3, 3], data: testValues(cout * cin * 27, seed: 22))
+        let b = Tensor(shape: [cout], data: testValues(cout, seed: 23))
+        let y = x.causalConv3d(Conv3dKernel(weight: wt, bias: b))
+        #expect(y.maxAbsDifference(naiveCausalConv(x, wt, b)) < 1e-5)
+    }
+
     /// Chunked convolution with the carried `k − 1` frame cache equals the whole-tensor conv.
     @Test func chunkedConvWithHistoryEqualsWholeConv() {
         let x = Tensor(shape: [7, 4, 3, 2], data: testValues(168, seed: 3))

@@ -7,7 +7,7 @@ import Tensor
 /// `src/diffusers/models/autoencoders/autoencoder_kl_hunyuan_video.py`).
 ///
 /// Activation layout: every activation is channels-last `[T, H, W, C]` for one video, so a
-/// causal conv is one gemm `[voxels, k³·Cin] × [k³·Cin, Cout]` over im2col tiles. Public entry
+/// causal conv reads each pixel's input channels contiguously (`Tensor.causalConv3d`). Public entry
 /// points take latents `[B, T, h, w, C]` (channels last, scaled as the DiT emits them) and
 /// return frames `[B, F, H, W, 3]`, Float32 in about [−1, 1] (not clamped), with
 /// `F = 4·(T − 1) + 1`, `H = 8·h`, `W = 8·w`. diffusers' layout is `[B, C, T, H, W]`; only the
