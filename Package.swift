@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "Models", dependencies: ["Tensor", "SafeTensors", "Tokenizers", "Diagnostics"]),
         .target(name: "Sampling", dependencies: ["Tensor"]),
         .target(name: "Media", dependencies: ["CFFmpeg"]),
-        .target(name: "Pipeline", dependencies: ["Tensor", "SafeTensors", "Diagnostics"]),
+        .target(name: "Pipeline", dependencies: ["Tensor", "SafeTensors", "Media", "Diagnostics"]),
         .target(name: "Evaluation", dependencies: ["Media", "Diagnostics"]),
         .target(name: "Benchmarks", dependencies: ["Tensor", "SafeTensors", "Models"]),
         .executableTarget(
@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensor", "SafeTensors", "Tokenizers"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling", "Tensor"]),
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Tensor"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Media", "Tensor"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
         // Runs the built `bottleneck` executable on pipelines/shapes (needs its target built).
