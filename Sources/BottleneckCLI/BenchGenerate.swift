@@ -3,6 +3,7 @@ import Benchmarks
 import Evaluation
 import Foundation
 import Models
+import Pipeline
 import Sampling
 import Tensor
 
@@ -63,15 +64,19 @@ extension Bottleneck.Bench {
         var markdown: String?
 
         func validate() throws {
-            guard frames > 0, (frames - 1) % 4 == 0 else { throw ValidationError("--frames must be 4k + 1 (e.g. 129), got \(frames)") }
-            guard width > 0, height > 0, width % 16 == 0, height % 16 == 0 else {
-                throw ValidationError("--width and --height must be positive multiples of 16, got \(width)×\(height)")
+            do { try probeRequest.validate() } catch {
+                throw ValidationError("\(error)")
             }
-            guard steps > 0 else { throw ValidationError("--steps must be positive, got \(steps)") }
-            guard cfg.isFinite, cfg >= 0 else { throw ValidationError("--cfg must be a finite number >= 0, got \(cfg)") }
-            guard (0...51).contains(crf) else { throw ValidationError("--crf must be 0…51, got \(crf)") }
-            guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
             if let count, count < 1 { throw ValidationError("--count must be at least 1, got \(count)") }
+        }
+
+        /// The settings as one `generate` request, so they are checked by the rules every child
+        /// applies. Bottleneck off, as for std: each method's plan is checked by `setups`.
+        var probeRequest: GenerationRequest {
+            var r = GenerationRequest(prompt: "probe")
+            (r.frames, r.width, r.height, r.steps) = (frames, width, height, steps)
+            (r.bottleneck, r.cfgScale, r.crf, r.threads) = (.off, cfg, crf, threads)
+            return r
         }
 
         /// The methods to run: std first (the reference for speed-ups, PSNR and SSIM), then the

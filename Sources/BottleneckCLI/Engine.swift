@@ -22,15 +22,20 @@ enum Engine {
         let generator = DiTGenerator(transformer: transformer, baseShift: shift, pipelineName: pipeline.displayName)
         let vae = try CausalVideoDecoder(directory: root + "/vae")
         log.debug("loaded \(root) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
-        return PipelineStages(textEncoder: text, generator: generator, decoder: VAEStage(decoder: vae),
-                              sinks: MediaSinks(pipelineName: pipeline.displayName),
-                              preview: VAEPreview(decoder: vae))
+        let decoding = decodingStages(vae: vae, pipeline: pipeline)
+        return PipelineStages(textEncoder: text, generator: generator, decoder: decoding.decoder,
+                              sinks: decoding.sinks, preview: VAEPreview(decoder: vae))
     }
 
     /// Loads only the VAE decoder and the video writer (for `bottleneck decode`).
     static func loadDecoding(from pipeline: PipelineFolder, log: Log) throws -> DecodingStages {
-        let vae = try CausalVideoDecoder(directory: pipeline.path + "/vae")
-        return DecodingStages(decoder: VAEStage(decoder: vae), sinks: MediaSinks(pipelineName: pipeline.displayName))
+        decodingStages(vae: try CausalVideoDecoder(directory: pipeline.path + "/vae"), pipeline: pipeline)
+    }
+
+    /// The one place the decode and write stages are built, on an already loaded VAE (which
+    /// `loadStages` also gives the preview).
+    private static func decodingStages(vae: CausalVideoDecoder, pipeline: PipelineFolder) -> DecodingStages {
+        DecodingStages(decoder: VAEStage(decoder: vae), sinks: MediaSinks(pipelineName: pipeline.displayName))
     }
 }
 

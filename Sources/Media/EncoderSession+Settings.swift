@@ -1,18 +1,8 @@
 import CFFmpeg
 import Foundation
 
-/// Validation, temporary names and per-encoder options for `EncoderSession`.
+/// Validation and per-encoder options for `EncoderSession`.
 extension EncoderSession {
-    /// `/dir/name.mp4` -> `/dir/.name.mp4.partial-<pid>-<random>`: same folder (so the final
-    /// rename is atomic), hidden, and without the real extension, so it never looks finished.
-    static func temporaryName(for final: String) -> String {
-        let slash = final.lastIndex(of: "/")
-        let folder = slash.map { String(final[...$0]) } ?? ""
-        let name = slash.map { String(final[final.index(after: $0)...]) } ?? final
-        let tag = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        return "\(folder).\(name).partial-\(getpid())-\(tag)"
-    }
-
     static func validate(
         options: VideoOptions, codec: VideoCodec, pixelFormat: AVPixelFormat, path: String
     ) throws {

@@ -94,7 +94,7 @@ final class EncoderSession {
             target = .descriptor(fd)
         case .file(let path):
             let final = format == .png && path.hasSuffix("/") ? String(path.dropLast()) : path
-            let temporary = Self.temporaryName(for: final)
+            let temporary = TemporaryOutputName.path(for: final)
             target =
                 format == .png
                 ? .folder(final: final, temporary: temporary)

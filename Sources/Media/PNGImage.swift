@@ -4,7 +4,7 @@ import Foundation
 /// One RGB image as a PNG file, encoded by libavcodec's PNG encoder (RGB24, lossless).
 ///
 /// Used for previews that a viewer may reload at any moment: the bytes go to a temporary file
-/// next to `path` (`.name.partial-…`) which is renamed over `path` when complete, so a reader
+/// next to `path` (`TemporaryOutputName`) which is renamed over `path` when complete, so a reader
 /// sees the previous image or the new one, never half a file.
 public enum PNGImage {
     /// Encodes `frame` and puts it at `path`, replacing an existing file.
@@ -12,7 +12,7 @@ public enum PNGImage {
     ///   `cannotOpenOutput` when the file cannot be written or renamed).
     public static func write(_ frame: VideoFrame, to path: String) throws {
         let bytes = try encode(frame, path: path)
-        let temporary = EncoderSession.temporaryName(for: path)
+        let temporary = TemporaryOutputName.path(for: path)
         do { try bytes.write(to: URL(fileURLWithPath: temporary)) } catch {
             try? FileManager.default.removeItem(atPath: temporary)
             throw MediaError(.cannotOpenOutput(message: EncoderSession.describe(error)), path: path)

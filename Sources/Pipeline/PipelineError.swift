@@ -1,36 +1,37 @@
+import Diagnostics
+
 /// An invalid generation request: `field` names the option or batch column to change.
-public struct RequestError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: Sendable, Equatable {
-        case emptyPrompt
-        case frames(Int)
-        case pixelSize(name: String, value: Int)
-        case steps(Int)
-        case stepsForBottleneck(steps: Int, plan: String)
-        case cfg(Float)
-        case fps(Int)
-        case crf(Int)
-        case formatNeededForStdout
-        case unknownExtension(path: String)
-        case formatNotStreamable(OutputFormat)
-        case pngNeedsPattern(path: String)
-        case emptyPath(option: String)
-        case previewEvery(Int)
-        case threads(Int)
-        case badBottleneck(String)
-        case badSize(String)
-    }
+public typealias RequestError = ContextError<RequestErrorKind>
 
-    public var kind: Kind
+extension ContextError where Kind == RequestErrorKind {
+    public init(_ kind: Kind, field: String) { self.init(kind, subject: field) }
+
     /// The option (CLI, without dashes) or batch column the error is about.
-    public var field: String
+    public var field: String { subject }
+}
 
-    public init(_ kind: Kind, field: String) {
-        self.kind = kind
-        self.field = field
-    }
+/// The cases of `RequestError`; the message names the field itself.
+public enum RequestErrorKind: ErrorKind {
+    case emptyPrompt
+    case frames(Int)
+    case pixelSize(name: String, value: Int)
+    case steps(Int)
+    case stepsForBottleneck(steps: Int, plan: String)
+    case cfg(Float)
+    case fps(Int)
+    case crf(Int)
+    case formatNeededForStdout
+    case unknownExtension(path: String)
+    case formatNotStreamable(OutputFormat)
+    case pngNeedsPattern(path: String)
+    case emptyPath(option: String)
+    case previewEvery(Int)
+    case threads(Int)
+    case badBottleneck(String)
+    case badSize(String)
 
-    public var description: String {
-        switch kind {
+    public func description(subject _: String) -> String {
+        switch self {
         case .emptyPrompt:
             return "the prompt is empty; give some text to generate from"
         case .frames(let n):

@@ -33,8 +33,9 @@ import Testing
             }
         }
         #expect(message(["--methods", "x3,x9"]).contains("unknown method 'x9'"))
-        #expect(message(["--frames", "10"]).contains("4k + 1"))
-        #expect(message(["--width", "100"]).contains("multiples of 16"))
+        #expect(message(["--frames", "10"]).contains("frames must be 4k+1"))
+        #expect(message(["--width", "100"]).contains("width must be a multiple of 16"))
+        #expect(message(["--threads", "0"]).contains("--threads must be between 1 and 256"))
         #expect(message(["--count", "0"]).contains("--count"))
     }
 

@@ -34,6 +34,7 @@ import Testing
         // Until finish, only a hidden temporary exists.
         let during = try FileManager.default.contentsOfDirectory(atPath: folder)
         #expect(during.count == 1 && during[0].hasPrefix(".out.mp4.partial-"))
+        #expect(TemporaryOutputName.isTemporary(during[0], of: "out.mp4"))
         let summary = try await writer.finish()
         #expect(summary.frames == 32)
         #expect(abs(summary.durationSeconds - 32.0 / 24) < 1e-9)

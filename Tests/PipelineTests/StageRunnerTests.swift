@@ -63,7 +63,7 @@ import Tensor
         #expect(c != a)
         try await runner.execute([WorkItem(index: 0, request: items[0].request)]) { _ in }
         #expect(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/a.rgb")) == a)
-        #expect(!FileManager.default.fileExists(atPath: OutputFile.temporaryPath(for: "\(dir)/a.rgb")))
+        #expect(partials(of: "\(dir)/a.rgb").isEmpty)
     }
 
     // MARK: Concurrency policy
@@ -125,7 +125,7 @@ import Tensor
         #expect(failures == ["0:text", "1:decode"])
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/0.rgb"))
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/1.rgb"))
-        #expect(!FileManager.default.fileExists(atPath: OutputFile.temporaryPath(for: "\(dir)/1.rgb")))
+        #expect(partials(of: "\(dir)/1.rgb").isEmpty)
         #expect(FileManager.default.fileExists(atPath: "\(dir)/2.rgb"))
     }
 
@@ -148,14 +148,14 @@ import Tensor
         try await waitUntil {
             events.all.contains { if case .framesDecoded(1, _) = $0 { true } else { false } }
         }
-        #expect(FileManager.default.fileExists(atPath: OutputFile.temporaryPath(for: "\(dir)/1.rgb")))
+        #expect(partials(of: "\(dir)/1.rgb").count == 1)
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
         #expect(FileManager.default.fileExists(atPath: "\(dir)/0.rgb"))
         let size = try FileManager.default.attributesOfItem(atPath: "\(dir)/0.rgb")[.size] as? Int
         #expect(size == 9 * 32 * 32 * 3)
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/1.rgb"))
-        #expect(!FileManager.default.fileExists(atPath: OutputFile.temporaryPath(for: "\(dir)/1.rgb")))
+        #expect(partials(of: "\(dir)/1.rgb").isEmpty)
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/2.rgb"))
         #expect(!events.all.contains { if case .finished(2, _, _) = $0 { true } else { false } })
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Media
 import Synchronization
 import Tensor
 @testable import Pipeline
@@ -146,9 +147,11 @@ struct TestDecoder: FrameDecoding {
     }
 }
 
-/// Writes RGB8 frames to `.<name>.partial`, renamed into place on finish.
+/// Writes RGB8 frames under Media's temporary name, renamed into place on finish (as the real
+/// writer does).
 actor TestFileSink: VideoSink {
-    let file: OutputFile
+    let path: String
+    let temporaryPath: String
     let handle: FileHandle
     var frames = 0
     var bytes = 0
@@ -156,9 +159,10 @@ actor TestFileSink: VideoSink {
     let flow: FlowCounter?
 
     init(path: String, writeDelay: Duration, flow: FlowCounter?) throws {
-        file = OutputFile(path: path)
-        _ = FileManager.default.createFile(atPath: file.temporaryPath, contents: nil)
-        guard let h = FileHandle(forWritingAtPath: file.temporaryPath) else {
+        self.path = path
+        temporaryPath = TemporaryOutputName.path(for: path)
+        _ = FileManager.default.createFile(atPath: temporaryPath, contents: nil)
+        guard let h = FileHandle(forWritingAtPath: temporaryPath) else {
             throw PipelineError(.output(path: path, reason: "cannot open"))
         }
         handle = h
@@ -177,13 +181,15 @@ actor TestFileSink: VideoSink {
 
     func finish() async throws -> OutputSummary {
         try handle.close()
-        try file.commit()
-        return OutputSummary(destination: file.path, bytes: bytes, frames: frames)
+        if rename(temporaryPath, path) != 0 {
+            throw PipelineError(.output(path: path, reason: "cannot move \(temporaryPath) into place"))
+        }
+        return OutputSummary(destination: path, bytes: bytes, frames: frames)
     }
 
     func cancel() async {
         try? handle.close()
-        file.discard()
+        _ = unlink(temporaryPath)
     }
 }
 
@@ -208,6 +214,14 @@ final class FlowCounter: Sendable {
     func consumed() { state.withLock { $0.inFlight -= 1 } }
     var maxInFlight: Int { state.withLock { $0.max } }
     var total: Int { state.withLock { $0.total } }
+}
+
+/// The partial files of the output at `path` left in its folder (Media's temporary names).
+func partials(of path: String) -> [String] {
+    let folder = (path as NSString).deletingLastPathComponent
+    let name = (path as NSString).lastPathComponent
+    return ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
+        .filter { TemporaryOutputName.isTemporary($0, of: name) }
 }
 
 /// A fresh temporary folder.

@@ -1,4 +1,5 @@
 import Foundation
+import Media
 
 /// Batch-wide settings (from the command line).
 public struct BatchSettings: Sendable {
@@ -46,7 +47,7 @@ public struct BatchPlan: Sendable, Equatable {
     public var alreadyDone: [PlannedItem] = []
     /// Bad lines and invalid items of this shard, skipped.
     public var invalid: [PromptFileIssue] = []
-    /// Leftover `.partial` files of items to run (from a killed run), to remove first.
+    /// Leftover partial outputs of items to run (from a killed run), to remove first.
     public var stalePartials: [String] = []
 }
 
@@ -112,7 +113,7 @@ public enum BatchPlanner {
             let entries = entriesByFolder[folder] ?? folderEntries(folder)
             entriesByFolder[folder] = entries
             let outputName = (path as NSString).lastPathComponent
-            plan.stalePartials += entries.filter { OutputFile.isTemporaryName($0, of: outputName) }.sorted()
+            plan.stalePartials += entries.filter { TemporaryOutputName.isTemporary($0, of: outputName) }.sorted()
                 .map { (folder as NSString).appendingPathComponent($0) }
         }
         plan.invalid.sort { ($0.index ?? -1, $0.line) < ($1.index ?? -1, $1.line) }
