@@ -32,13 +32,11 @@ extension Bottleneck {
             request.output = OutputDestination(argument: output)
             outputOptions.apply(to: &request)
             request.threads = model.threads
-            do { try request.validate() } catch let e as RequestError {
-                throw ValidationError(e.description)
-            }
+            try request.validateForCommandLine()
             log.info("decoding \(latents.tensor.shape) (seed \(request.seed.map(String.init) ?? "unknown")) → \(request.output)")
             Threads.configure(model.threads ?? ProcessInfo.processInfo.activeProcessorCount)
             let folder = try PipelineFolder.locate(explicit: model.pipeline)
-            let stages = try Engine.loadDecoding(from: folder, log: log)
+            let stages = try Engine.loadDecoding(from: folder)
             let renderer = ProgressRenderer(style: logging.progress, log: log)
             let failures = FailureCount()
             let item = WorkItem(index: 0, request: request)

@@ -28,7 +28,7 @@ enum Engine {
     }
 
     /// Loads only the VAE decoder and the video writer (for `bottleneck decode`).
-    static func loadDecoding(from pipeline: PipelineFolder, log: Log) throws -> DecodingStages {
+    static func loadDecoding(from pipeline: PipelineFolder) throws -> DecodingStages {
         decodingStages(vae: try CausalVideoDecoder(directory: pipeline.path + "/vae"), pipeline: pipeline)
     }
 

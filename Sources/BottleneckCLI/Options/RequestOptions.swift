@@ -11,8 +11,13 @@ func makeRequest(prompt: String, output: OutputDestination, model: ModelOptions,
     bottleneck.apply(to: &request)
     outputOptions.apply(to: &request)
     request.threads = model.threads
-    do { try request.validate() } catch let error as RequestError {
-        throw ValidationError(error.description)
-    }
+    try request.validateForCommandLine()
     return request
+}
+
+extension GenerationRequest {
+    /// `validate()`, its error turned into a `ValidationError` (printed with the usage line).
+    func validateForCommandLine() throws {
+        do { try validate() } catch let error as RequestError { throw ValidationError(error.description) }
+    }
 }
