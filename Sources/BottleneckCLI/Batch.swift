@@ -40,6 +40,11 @@ extension Bottleneck {
                 help: ArgumentHelp("Frame batches buffered between decoder and muxer (default: 2).", valueName: "n"))
         var queueCapacity: Int = 2
 
+        @Option(name: .customLong("lanes"),
+                help: ArgumentHelp("Items denoised at the same time; a second lane fills the cores a "
+                                   + "single denoising leaves idle (default: 2).", valueName: "n"))
+        var lanes: Int = 2
+
         @OptionGroup var model: ModelOptions
         @OptionGroup var sampling: SamplingOptions
         @OptionGroup var bottleneck: BottleneckOptions
@@ -49,6 +54,9 @@ extension Bottleneck {
         func validate() throws {
             guard (1...64).contains(queueCapacity) else {
                 throw ValidationError("--queue-capacity must be between 1 and 64; got \(queueCapacity)")
+            }
+            guard (1...8).contains(lanes) else {
+                throw ValidationError("--lanes must be between 1 and 8; got \(lanes)")
             }
             do { _ = try NameTemplate(nameTemplate) } catch { throw ValidationError("\(error)") }
             if shard != nil, sampling.seed == nil {
@@ -107,7 +115,7 @@ extension Bottleneck {
                 let folder = try PipelineFolder.locate(explicit: model.pipeline)
                 let stages = try Engine.loadStages(from: folder, log: log)
                 let renderer = ProgressRenderer(style: logging.progress, log: log)
-                let runner = StageRunner(stages: stages, frameQueueCapacity: queueCapacity)
+                let runner = StageRunner(stages: stages, frameQueueCapacity: queueCapacity, denoisingLanes: lanes)
                 let frozen = settings
                 summary = try await Interrupt.run(log: log) {
                     try await BatchExecution.run(plan, settings: frozen, promptFile: prompts, runner: runner,

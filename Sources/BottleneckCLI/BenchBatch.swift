@@ -51,6 +51,9 @@ extension Bottleneck.Bench {
         @Option(help: ArgumentHelp("Threads of each child (default: all cores).", valueName: "n"))
         var threads: Int?
 
+        @Option(help: ArgumentHelp("Denoising lanes of the batch runs (default: batch's, 2).", valueName: "n"))
+        var lanes: Int?
+
         @Option(help: ArgumentHelp("Pipeline folder passed to the children.", valueName: "dir"))
         var pipeline: String?
 
@@ -180,7 +183,8 @@ extension Bottleneck.Bench {
             let lines = try list.map { String(decoding: try encoder.encode(["prompt": $0]), as: UTF8.self) }
             let file = "\(folder)/\(name).jsonl"
             try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
-            let arguments = ["batch", file, "-o", "\(folder)/\(name)", "--seed", "\(seed)"] + sharedArguments
+            let arguments = ["batch", file, "-o", "\(folder)/\(name)", "--seed", "\(seed)"]
+                + (lanes.map { ["--lanes", "\($0)"] } ?? []) + sharedArguments
             return Run(items: list.count, process: try measure(executable, arguments, log: "\(folder)/\(name).log"))
         }
 

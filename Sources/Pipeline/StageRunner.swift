@@ -9,13 +9,17 @@ import Synchronization
 /// [mux task]       sink.write … sink.finish (commit) | sink.cancel (remove partial)
 /// ```
 ///
-/// **Concurrency policy (2-core machine).** Exactly one task runs gemm-heavy denoising and
-/// exactly one runs the VAE decode, so at most two heavy stages run at once: the decode and
-/// mux of item *i* overlap the text encoding and denoising of item *i+1*, never two
-/// denoisings or two decodes. The latents queue holds one item, so the generator is at most
-/// one finished item ahead of the decoder (≤ 3 latent tensors alive). The frames queue holds
-/// `frameQueueCapacity` batches; a slow sink suspends the decoder (backpressure, nothing is
-/// dropped). Kernel and gemm threads (`Threads.configure`) are set once by the caller, not here.
+/// **Concurrency policy (2-core machine).** One task runs the VAE decode and `denoisingLanes`
+/// tasks (default 1) run text encoding + denoising, each taking the next item in order: the
+/// decode and mux of item *i* overlap the denoising of the items after it, never two decodes.
+/// One lane already spreads every transformer pass over all cores; a second lane, for batches,
+/// fills the moments one pass leaves cores idle (serial steps between products, the uneven
+/// halves of small split gemms) with the other item's work: measured 1.19× on two concurrent
+/// 33-frame generations, 1.09× at 129 frames (Docs/benchmarks.md, batch throughput). The
+/// latents queue holds one item, so each lane is at most one finished item ahead of the
+/// decoder. The frames queue holds `frameQueueCapacity` batches; a slow sink suspends the
+/// decoder (backpressure, nothing is dropped). Kernel and gemm threads (`Threads.configure`)
+/// are set once by the caller, not here.
 ///
 /// **Errors.** A stage error fails only that item (`.failed` event, partial output removed)
 /// and the run goes on. Cancelling the consumer of the event stream (or the task iterating
@@ -27,11 +31,15 @@ public struct StageRunner: Sendable {
     public var frameQueueCapacity: Int
     /// Denoised items buffered between the generator and the VAE (default 1).
     public var latentQueueCapacity: Int
+    /// Items encoded and denoised at the same time (default 1; see the concurrency policy).
+    public var denoisingLanes: Int
 
-    public init(stages: PipelineStages, frameQueueCapacity: Int = 2, latentQueueCapacity: Int = 1) {
+    public init(stages: PipelineStages, frameQueueCapacity: Int = 2, latentQueueCapacity: Int = 1,
+                denoisingLanes: Int = 1) {
         self.stages = stages
         self.frameQueueCapacity = frameQueueCapacity
         self.latentQueueCapacity = latentQueueCapacity
+        self.denoisingLanes = max(1, denoisingLanes)
     }
 
     /// Generates `items` in order (each `request.seed` must be set), overlapping items, and
@@ -39,10 +47,20 @@ public struct StageRunner: Sendable {
     /// the partial output is removed before this throws `CancellationError`.
     /// - Parameter onEvent: called for every event, from the stage tasks; must return quickly.
     public func execute(_ items: [WorkItem], onEvent: @escaping @Sendable (GenerationEvent) -> Void) async throws {
-        let stages = self.stages
+        let (stages, lanes) = (self.stages, min(denoisingLanes, max(1, items.count)))
         try await Self.execute(decoding: stages.decoding, frameCapacity: frameQueueCapacity,
                                latentCapacity: latentQueueCapacity, events: onEvent) { queue, events in
-            try await Self.generateAll(items, stages: stages, into: queue, events: events)
+            let next = ItemCursor()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<lanes {
+                    group.addTask {
+                        while let i = next.take(below: items.count) {
+                            try await Self.generate(items[i], stages: stages, into: queue, events: events)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
         }
     }
 
@@ -144,41 +162,40 @@ public struct StageRunner: Sendable {
 
     // MARK: Generate task
 
-    private static func generateAll(_ items: [WorkItem], stages: PipelineStages,
-                                    into queue: BoundedQueue<DenoisedItem>, events: @escaping Events) async throws {
+    /// Text-encodes and denoises one item and queues its latents; a failure fails only the item.
+    private static func generate(_ item: WorkItem, stages: PipelineStages,
+                                 into queue: BoundedQueue<DenoisedItem>, events: @escaping Events) async throws {
         let clock = ContinuousClock()
-        for item in items {
-            try Task.checkCancellation()
-            let request = item.request
-            let index = item.index
-            events(.started(item: index, seed: request.seed ?? 0))
-            let start = clock.now
-            var stage = "text"
-            do {
-                let embeddings = try await stages.textEncoder.encode(
-                    prompt: request.prompt, negativePrompt: request.negativePrompt)
-                events(.promptEncoded(item: index, tokens: embeddings.tokenCount))
-                let encoded = clock.now
-                stage = "denoise"
-                let observer = makeObserver(item: item, preview: stages.preview, events: events)
-                let latents = try await stages.generator.generate(
-                    embeddings: embeddings, request: request, observer: observer)
-                let denoised = clock.now
-                var savedTo: String?
-                if let path = request.saveLatentsPath {
-                    stage = "latents"
-                    try LatentFile.write(latents, request: request, to: path)
-                    savedTo = path
-                }
-                events(.latentsReady(item: index, savedTo: savedTo))
-                let timings = StageTimings(encode: (encoded - start).seconds,
-                                           denoise: (denoised - encoded).seconds)
-                stage = "queue"
-                try await queue.send(DenoisedItem(item: item, latents: latents, start: start, timings: timings))
-            } catch {
-                if isCancellation(error) { throw CancellationError() }
-                events(.failed(item: index, stage: stage, message: String(describing: error)))
+        try Task.checkCancellation()
+        let request = item.request
+        let index = item.index
+        events(.started(item: index, seed: request.seed ?? 0))
+        let start = clock.now
+        var stage = "text"
+        do {
+            let embeddings = try await stages.textEncoder.encode(
+                prompt: request.prompt, negativePrompt: request.negativePrompt)
+            events(.promptEncoded(item: index, tokens: embeddings.tokenCount))
+            let encoded = clock.now
+            stage = "denoise"
+            let observer = makeObserver(item: item, preview: stages.preview, events: events)
+            let latents = try await stages.generator.generate(
+                embeddings: embeddings, request: request, observer: observer)
+            let denoised = clock.now
+            var savedTo: String?
+            if let path = request.saveLatentsPath {
+                stage = "latents"
+                try LatentFile.write(latents, request: request, to: path)
+                savedTo = path
             }
+            events(.latentsReady(item: index, savedTo: savedTo))
+            let timings = StageTimings(encode: (encoded - start).seconds,
+                                       denoise: (denoised - encoded).seconds)
+            stage = "queue"
+            try await queue.send(DenoisedItem(item: item, latents: latents, start: start, timings: timings))
+        } catch {
+            if isCancellation(error) { throw CancellationError() }
+            events(.failed(item: index, stage: stage, message: String(describing: error)))
         }
     }
 
@@ -301,5 +318,16 @@ extension Duration {
     var seconds: Double {
         let (s, atto) = components
         return Double(s) + Double(atto) * 1e-18
+    }
+}
+
+/// Hands out item positions `0, 1, 2, …` to the denoising lanes, each exactly once.
+final class ItemCursor: Sendable {
+    private let next = Atomic<Int>(0)
+
+    /// The next position, or nil once `count` positions have been taken.
+    func take(below count: Int) -> Int? {
+        let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+        return i < count ? i : nil
     }
 }
