@@ -68,8 +68,8 @@ import Tensor
 
     // MARK: Concurrency policy
 
-    /// The decode of item i overlaps the denoising of item i+1, but never two denoisings or
-    /// two decodes at once.
+    /// One lane (the default): the decode of item i overlaps the denoising of item i+1, but
+    /// never two denoisings or two decodes at once.
     @Test func decodeOverlapsNextDenoiseButHeavyStagesAreExclusive() async throws {
         let dir = try makeTemporaryDirectory()
         let log = ActivityLog()
@@ -87,6 +87,29 @@ import Tensor
             #expect(denoiseNext < decodeEnd, "item \(i + 1) should denoise while item \(i) decodes")
             #expect(try #require(log.position(.end("denoise", i))) < decodeBegin)
         }
+    }
+
+    /// Two lanes denoise two items at once (still one decode at a time), every item ends exactly
+    /// once, and the outputs are byte for byte those of one lane.
+    @Test func twoLanesDenoiseTwoItemsAtOnceWithUnchangedOutputs() async throws {
+        let dir = try makeTemporaryDirectory()
+        func run(lanes: Int) async throws -> (ActivityLog, EventLog, [Data]) {
+            let log = ActivityLog(), events = EventLog()
+            let runner = StageRunner(stages: stages(log: log, stepDelay: .milliseconds(3)), denoisingLanes: lanes)
+            let items = (0..<5).map { i in
+                WorkItem(index: i, request: testRequest("lane \(i)", output: "\(dir)/\(lanes)-\(i).rgb",
+                                                       steps: 8, seed: UInt64(i)))
+            }
+            try await runner.execute(items) { events.append($0) }
+            return (log, events, try (0..<5).map { try Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(lanes)-\($0).rgb")) })
+        }
+        let (_, _, single) = try await run(lanes: 1)
+        let (log, events, double) = try await run(lanes: 2)
+        #expect(log.maxConcurrent("denoise") == 2)
+        #expect(log.maxConcurrent("decode") == 1)
+        #expect(double == single)
+        let finished = events.all.compactMap { if case .finished(let i, _, _) = $0 { i } else { nil } }
+        #expect(finished.sorted() == [0, 1, 2, 3, 4])
     }
 
     /// A slow sink suspends the decoder: at most `capacity` batches queued, plus one held by
