@@ -64,9 +64,9 @@ extension Bottleneck.Bench {
         var markdown: String?
 
         func validate() throws {
-            do { try probeRequest.validate() } catch {
-                throw ValidationError("\(error)")
-            }
+            // Every method, std included, runs from a plan file, and a plan needs a step per stage.
+            if (1..<3).contains(steps) { throw ValidationError("--steps must be at least 3 for bench generate, got \(steps)") }
+            try probeRequest.validateForCommandLine()
             if let count, count < 1 { throw ValidationError("--count must be at least 1, got \(count)") }
         }
 

@@ -37,6 +37,7 @@ import Testing
         #expect(message(["--width", "100"]).contains("width must be a multiple of 16"))
         #expect(message(["--threads", "0"]).contains("--threads must be between 1 and 256"))
         #expect(message(["--count", "0"]).contains("--count"))
+        #expect(message(["--steps", "2"]).contains("--steps must be at least 3 for bench generate"))
     }
 
     // MARK: Inputs
