@@ -87,8 +87,6 @@ public struct PipelineError: Error, Sendable, CustomStringConvertible {
         case stageFailed(stage: String, message: String)
         /// The latents file is not usable.
         case badLatents(path: String, reason: String)
-        /// An output could not be committed (rename/remove failed).
-        case output(path: String, reason: String)
         /// No implementation is plugged in for the stage (e.g. previews without a renderer).
         case engineUnavailable(stage: String)
         /// A pipeline folder file is missing or unusable.
@@ -108,7 +106,6 @@ public struct PipelineError: Error, Sendable, CustomStringConvertible {
         switch kind {
         case .stageFailed(let stage, let message): return "\(prefix)\(stage) stage failed: \(message)"
         case .badLatents(let path, let reason): return "\(prefix)\(path): \(reason)"
-        case .output(let path, let reason): return "\(prefix)\(path): \(reason)"
         case .engineUnavailable(let stage): return "\(prefix)no \(stage) renderer is available in this build"
         case .badPipeline(let path, let reason): return "\(prefix)\(path): \(reason)"
         }

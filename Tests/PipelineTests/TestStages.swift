@@ -163,7 +163,7 @@ actor TestFileSink: VideoSink {
         temporaryPath = TemporaryOutputName.path(for: path)
         _ = FileManager.default.createFile(atPath: temporaryPath, contents: nil)
         guard let h = FileHandle(forWritingAtPath: temporaryPath) else {
-            throw PipelineError(.output(path: path, reason: "cannot open"))
+            throw TestSinkError(message: "\(path): cannot open")
         }
         handle = h
         self.writeDelay = writeDelay
@@ -182,7 +182,7 @@ actor TestFileSink: VideoSink {
     func finish() async throws -> OutputSummary {
         try handle.close()
         if rename(temporaryPath, path) != 0 {
-            throw PipelineError(.output(path: path, reason: "cannot move \(temporaryPath) into place"))
+            throw TestSinkError(message: "\(path): cannot move \(temporaryPath) into place")
         }
         return OutputSummary(destination: path, bytes: bytes, frames: frames)
     }
@@ -193,6 +193,12 @@ actor TestFileSink: VideoSink {
     }
 }
 
+/// What the test sink throws when its file cannot be opened or committed.
+struct TestSinkError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
 struct TestSinkFactory: VideoSinkFactory {
     var writeDelay: Duration = .zero
     var flow: FlowCounter? = nil
@@ -200,7 +206,7 @@ struct TestSinkFactory: VideoSinkFactory {
 
     func makeSink(for request: GenerationRequest) async throws -> any VideoSink {
         guard case .file(let path) = request.output else {
-            throw PipelineError(.output(path: "-", reason: "test sink writes files only"))
+            throw TestSinkError(message: "test sink writes files only")
         }
         let delay = slowItemPrompt.map { request.prompt.contains($0) } == true ? .milliseconds(200) : writeDelay
         return try TestFileSink(path: path, writeDelay: delay, flow: flow)
