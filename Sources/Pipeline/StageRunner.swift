@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import Synchronization
 
@@ -20,6 +21,12 @@ import Synchronization
 /// decoder. The frames queue holds `frameQueueCapacity` batches; a slow sink suspends the
 /// decoder (backpressure, nothing is dropped). Kernel and gemm threads (`Threads.configure`)
 /// are set once by the caller, not here.
+///
+/// **Threads.** The denoising lanes and the decode run long synchronous computations between
+/// their suspension points, so each runs on a `DedicatedThreadExecutor` (a thread of its own)
+/// rather than on Swift's cooperative pool, which has only as many threads as cores: two lanes
+/// computing there left no thread for the decode and mux tasks, and finished items waited for
+/// the lanes to suspend before they were written (measured: written 8 s after denoising ended).
 ///
 /// **Errors.** A stage error fails only that item (`.failed` event, partial output removed)
 /// and the run goes on. Cancelling the consumer of the event stream (or the task iterating
@@ -52,8 +59,8 @@ public struct StageRunner: Sendable {
                                latentCapacity: latentQueueCapacity, events: onEvent) { queue, events in
             let next = ItemCursor()
             try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<lanes {
-                    group.addTask {
+                for lane in 0..<lanes {
+                    group.addTask(executorPreference: DedicatedThreadExecutor(label: "bottleneck.denoise.\(lane)")) {
                         while let i = next.take(below: items.count) {
                             try await Self.generate(items[i], stages: stages, into: queue, events: events)
                         }
@@ -140,7 +147,7 @@ public struct StageRunner: Sendable {
                         throw error
                     }
                 }
-                group.addTask {
+                group.addTask(executorPreference: DedicatedThreadExecutor(label: "bottleneck.decode")) {
                     try await decodeAll(from: latents, into: frames, decoder: decoding.decoder, events: events)
                 }
                 group.addTask {
@@ -329,5 +336,22 @@ final class ItemCursor: Sendable {
     func take(below count: Int) -> Int? {
         let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
         return i < count ? i : nil
+    }
+}
+
+/// Runs the jobs of the tasks that prefer it, in order, on one serial dispatch queue: a thread
+/// outside Swift's cooperative pool for a stage that computes for seconds without suspending.
+/// The stage's kernels still spread their work over the cores through `Threads`.
+final class DedicatedThreadExecutor: TaskExecutor {
+    private let queue: DispatchQueue
+
+    init(label: String) {
+        queue = DispatchQueue(label: label)
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        queue.async { job.runSynchronously(on: executor) }
     }
 }
