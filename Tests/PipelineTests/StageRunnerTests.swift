@@ -112,6 +112,26 @@ import Tensor
         #expect(finished.sorted() == [0, 1, 2, 3, 4])
     }
 
+    /// Lanes that block their thread while denoising (as the real DiT does) must not starve the
+    /// decode and mux: with as many lanes as the cooperative pool has threads, item 0 is written
+    /// before the next round of items has finished denoising.
+    @Test func blockingLanesDoNotStarveDecodeAndMux() async throws {
+        let dir = try makeTemporaryDirectory()
+        let lanes = max(2, ProcessInfo.processInfo.activeProcessorCount)
+        let log = ActivityLog(), events = EventLog()
+        let stages = PipelineStages(textEncoder: TestTextEncoder(log: log),
+                                    generator: TestGenerator(log: log, stepDelay: .milliseconds(20), blocking: true),
+                                    decoder: TestDecoder(log: log), sinks: TestSinkFactory())
+        let items = (0..<(2 * lanes)).map { i in
+            WorkItem(index: i, request: testRequest("starve \(i)", output: "\(dir)/\(i).rgb", steps: 10, seed: UInt64(i)))
+        }
+        try await StageRunner(stages: stages, denoisingLanes: lanes).execute(items) { events.append($0) }
+        let all = events.all
+        let written = try #require(all.firstIndex { if case .finished(0, _, _) = $0 { true } else { false } })
+        let secondRound = try #require(all.firstIndex { if case .latentsReady(lanes, _) = $0 { true } else { false } })
+        #expect(written < secondRound, "item 0 should be written while the second round denoises")
+    }
+
     /// A slow sink suspends the decoder: at most `capacity` batches queued, plus one held by
     /// the decoder waiting to send and one being written.
     @Test(arguments: [1, 2, 3])

@@ -62,6 +62,8 @@ struct TestGenerator: LatentGenerator {
     static let channels = 4
     let log: ActivityLog
     var stepDelay: Duration = .zero
+    /// Spend `stepDelay` blocking the thread (as real denoising does) instead of suspending.
+    var blocking = false
     var preview = false
 
     func generate(embeddings: PromptEmbeddings, request: GenerationRequest,
@@ -85,7 +87,10 @@ struct TestGenerator: LatentGenerator {
             let sigma = 1 - Float(step + 1) / Float(request.steps)
             let dt = 1 / Float(request.steps - step)
             for i in 0..<x.count { x.data[i] += dt * (target[i % Self.channels] - x.data[i]) }
-            if stepDelay != .zero { try await Task.sleep(for: stepDelay) }
+            if stepDelay != .zero {
+                if blocking { usleep(UInt32(stepDelay.components.attoseconds / 1_000_000_000_000)) }
+                else { try await Task.sleep(for: stepDelay) }
+            }
             observer.report(StepProgress(index: step, count: request.steps, stage: 0,
                                          latentSize: Array(shape[1...3]), sigma: sigma, seconds: 0),
                             observer.wantsLatents(step) ? Latents(x) : nil)
