@@ -16,7 +16,7 @@ import Synchronization
 /// One lane already spreads every transformer pass over all cores; a second lane, for batches,
 /// fills the moments one pass leaves cores idle (serial steps between products, the uneven
 /// halves of small split gemms) with the other item's work: batch throughput against separate
-/// processes went from 1.07× to 1.13× at 33 frames (Docs/benchmarks.md, batch throughput). The
+/// processes went from 1.07× to 1.15–1.19× at 33 frames (Docs/benchmarks.md, batch throughput). The
 /// latents queue holds one item, so each lane is at most one finished item ahead of the
 /// decoder. The frames queue holds `frameQueueCapacity` batches; a slow sink suspends the
 /// decoder (backpressure, nothing is dropped). Kernel and gemm threads (`Threads.configure`)
