@@ -22,8 +22,9 @@ import Synchronization
 /// decoder (backpressure, nothing is dropped). Kernel and gemm threads (`Threads.configure`)
 /// are set once by the caller, not here.
 ///
-/// **Threads.** The denoising lanes and the decode run long synchronous computations between
-/// their suspension points, so each runs on a `DedicatedThreadExecutor` (a thread of its own)
+/// **Threads.** The denoising lanes, the decode and the mux (the video encoder) run long
+/// synchronous computations between their suspension points, so each runs on a
+/// `DedicatedThreadExecutor` (a thread of its own)
 /// rather than on Swift's cooperative pool, which has only as many threads as cores: two lanes
 /// computing there left no thread for the decode and mux tasks, and finished items waited for
 /// the lanes to suspend before they were written (measured: written 8 s after denoising ended).
@@ -150,7 +151,7 @@ public struct StageRunner: Sendable {
                 group.addTask(executorPreference: DedicatedThreadExecutor(label: "bottleneck.decode")) {
                     try await decodeAll(from: latents, into: frames, decoder: decoding.decoder, events: events)
                 }
-                group.addTask {
+                group.addTask(executorPreference: DedicatedThreadExecutor(label: "bottleneck.mux")) {
                     try await muxAll(from: frames, sinks: decoding.sinks, events: events)
                 }
                 // The first error (a cancellation, in practice) cancels the other tasks; the

@@ -148,30 +148,3 @@ import Testing
         }
     }
 }
-
-/// SIGINT → task cancellation → `Interrupt.run` rethrows `CancellationError` after the body's
-/// cleanup ran (the path Ctrl-C takes in `generate`, `batch` and `decode`).
-@Suite struct InterruptTests {
-    @Test func sigintCancelsTheBodyAndWaitsForCleanup() async throws {
-        let cleaned = FailureCount()
-        let run = Task {
-            try await Interrupt.run(log: Log(level: .error)) {
-                do {
-                    try await Task.sleep(for: .seconds(600))
-                } catch {
-                    cleaned.add()
-                    throw error
-                }
-            }
-        }
-        try await Task.sleep(for: .seconds(1))  // let the signal sources start (slow on a loaded machine)
-        kill(getpid(), SIGINT)
-        let clock = ContinuousClock()
-        let start = clock.now
-        let result = await run.result
-        // Not a timing test: the body sleeps 600 s, so finishing well before that means it was cancelled.
-        #expect(clock.now - start < .seconds(300))
-        #expect(throws: CancellationError.self) { try result.get() }
-        #expect(cleaned.count == 1)
-    }
-}

@@ -150,3 +150,31 @@ struct Y4MStream {
         }
     }
 }
+
+/// Ctrl-C on a real `generate`: SIGINT → task cancellation → cleanup → exit 130, with no output
+/// and no partial file left. Run in a child process: a signal sent to the test process itself
+/// would reach every test running alongside (the parallel runner stalled with such a test).
+@Suite struct InterruptEndToEndTests {
+    @Test func sigintStopsGenerateAndLeavesNothing() throws {
+        let folder = try CLI.makeFolder()
+        // Enough steps that the run is still denoising when the signal comes.
+        let (child, _, err) = try CLI.start(
+            ["generate", "a red ball", "-o", "out.mp4", "--seed", "1", "--steps", "400", "--bottleneck", "off",
+             "--progress", "json"] + CLI.small, in: folder, tag: "sigint")
+        let deadline = Date().addingTimeInterval(120)
+        while child.isRunning, !((try? String(contentsOfFile: err, encoding: .utf8)) ?? "").contains("\"step\"") {
+            try #require(Date() < deadline, "no denoising step reported within 120 s")
+            usleep(10_000)
+        }
+        try #require(child.isRunning, "generate ended before the signal")
+        kill(child.processIdentifier, SIGINT)
+        child.waitUntilExit()
+        #expect(child.terminationReason == .exit)
+        #expect(child.terminationStatus == 130)
+        let left = try FileManager.default.contentsOfDirectory(atPath: folder)
+        #expect(!left.contains("out.mp4"))
+        #expect(left.allSatisfy { !$0.contains("partial") }, "left: \(left)")
+        #expect(((try? String(contentsOfFile: err, encoding: .utf8)) ?? "").contains("interrupted"))
+    }
+}
+

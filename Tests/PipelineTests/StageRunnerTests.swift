@@ -120,7 +120,7 @@ import Tensor
         let lanes = max(2, ProcessInfo.processInfo.activeProcessorCount)
         let log = ActivityLog(), events = EventLog()
         let stages = PipelineStages(textEncoder: TestTextEncoder(log: log),
-                                    generator: TestGenerator(log: log, stepDelay: .milliseconds(20), blocking: true),
+                                    generator: TestGenerator(log: log, stepDelay: .milliseconds(50), blocking: true),
                                     decoder: TestDecoder(log: log), sinks: TestSinkFactory())
         let items = (0..<(2 * lanes)).map { i in
             WorkItem(index: i, request: testRequest("starve \(i)", output: "\(dir)/\(i).rgb", steps: 10, seed: UInt64(i)))
