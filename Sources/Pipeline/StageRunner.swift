@@ -16,18 +16,18 @@ import Synchronization
 /// One lane already spreads every transformer pass over all cores; a second lane, for batches,
 /// fills the moments one pass leaves cores idle (serial steps between products, the uneven
 /// halves of small split gemms) with the other item's work: batch throughput against separate
-/// processes went from 1.07× to 1.15–1.19× at 33 frames (Docs/benchmarks.md, batch throughput). The
-/// latents queue holds one item, so each lane is at most one finished item ahead of the
-/// decoder. The frames queue holds `frameQueueCapacity` batches; a slow sink suspends the
+/// processes went from 1.07× to 1.15–1.19× at 33 frames (Docs/benchmarks.md, batch
+/// throughput). The latents queue holds one item, so each lane is at most one finished item
+/// ahead of the decoder. The frames queue holds `frameQueueCapacity` batches; a slow sink suspends the
 /// decoder (backpressure, nothing is dropped). Kernel and gemm threads (`Threads.configure`)
 /// are set once by the caller, not here.
 ///
 /// **Threads.** The denoising lanes, the decode and the mux (the video encoder) run long
 /// synchronous computations between their suspension points, so each runs on a
-/// `DedicatedThreadExecutor` (a thread of its own)
-/// rather than on Swift's cooperative pool, which has only as many threads as cores: two lanes
-/// computing there left no thread for the decode and mux tasks, and finished items waited for
-/// the lanes to suspend before they were written (measured: written 8 s after denoising ended).
+/// `DedicatedThreadExecutor` (a thread of its own) rather than on Swift's cooperative pool,
+/// which has only as many threads as cores: two lanes computing there left no thread for the
+/// decode and mux tasks, and finished items waited for the lanes to suspend before they were
+/// written (measured: written 8 s after denoising ended).
 ///
 /// **Errors.** A stage error fails only that item (`.failed` event, partial output removed)
 /// and the run goes on. Cancelling the consumer of the event stream (or the task iterating

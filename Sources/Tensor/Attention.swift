@@ -254,3 +254,17 @@ struct TileScratch {
         }
     }
 }
+
+extension Tensor {
+    /// Copies `n` floats with 8-wide vector moves (short copies, such as one head's slice of a
+    /// token row: cheaper than `memmove` calls).
+    @inlinable
+    static func copyFloats(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + 8 <= n {
+            SIMD8<Float>(loading: src + i).store(to: dst + i)
+            i += 8
+        }
+        while i < n { dst[i] = src[i]; i += 1 }
+    }
+}

@@ -98,16 +98,6 @@ extension Tensor {
             }
         }
     }
-    /// Copies `n` floats with 8-wide vector moves (short copies: cheaper than `memmove` calls).
-    @inlinable
-    static func copyFloats(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
-        var i = 0
-        while i + 8 <= n {
-            SIMD8<Float>(loading: src + i).store(to: dst + i)
-            i += 8
-        }
-        while i < n { dst[i] = src[i]; i += 1 }
-    }
 
     /// The `count` frames that precede the frame after `self` in a causal stream: the last
     /// `count` frames of `past ++ self`, where a nil `past` stands for the first frame of `self`

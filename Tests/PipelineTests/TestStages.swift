@@ -88,7 +88,7 @@ struct TestGenerator: LatentGenerator {
             let dt = 1 / Float(request.steps - step)
             for i in 0..<x.count { x.data[i] += dt * (target[i % Self.channels] - x.data[i]) }
             if stepDelay != .zero {
-                if blocking { usleep(UInt32(stepDelay.components.attoseconds / 1_000_000_000_000)) }
+                if blocking { usleep(UInt32(stepDelay.seconds * 1e6)) }
                 else { try await Task.sleep(for: stepDelay) }
             }
             observer.report(StepProgress(index: step, count: request.steps, stage: 0,
