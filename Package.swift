@@ -28,7 +28,9 @@ let package = Package(
         .systemLibrary(
             name: "CFFmpeg", pkgConfig: "libavformat libavcodec libswscale libavutil",
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libswscale-dev"])]),
-        .target(name: "Tensor", dependencies: ["CBLAS"], swiftSettings: kernelFlags),
+        // glibc's mallopt (AllocatorPolicy); header only, nothing to link.
+        .systemLibrary(name: "CMalloc"),
+        .target(name: "Tensor", dependencies: ["CBLAS", "CMalloc"], swiftSettings: kernelFlags),
         // The `ContextError` shape shared by the modules' error types (no dependencies of its own).
         .target(name: "Diagnostics"),
         .target(name: "SafeTensors", dependencies: ["Tensor", "Diagnostics"]),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Tensor
 
 /// The `bottleneck` command: text-to-video with Bottleneck Sampling.
 @main
@@ -16,6 +17,7 @@ struct Bottleneck: AsyncParsableCommand {
     /// `bottleneck: error: …` and turns into a non-zero exit status (help and version go to
     /// stdout with status 0, as usual).
     static func main() async {
+        AllocatorPolicy.reuseLargeBuffers()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
