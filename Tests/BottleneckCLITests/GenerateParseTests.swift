@@ -3,6 +3,7 @@ import Foundation
 import Testing
 @testable import BottleneckCLI
 @testable import Pipeline
+import Sampling
 
 /// Command-line parsing: option groups → `GenerationRequest`, aliases, presets, and the
 /// validation messages users see.
@@ -52,8 +53,24 @@ import Testing
         #expect(draft.steps == 30 && draft.bottleneck == .x3)
         let mixed = try request(["fox", "--preset", "draft", "--steps", "40", "--bottleneck", "off", "-o", "a.mp4"])
         #expect(mixed.steps == 40 && mixed.bottleneck == .off)
-        let file = try request(["fox", "--bottleneck", "plans/p.json", "-o", "a.mp4"])
-        #expect(file.bottleneck == .file("plans/p.json"))
+        let plan = FileManager.default.temporaryDirectory.appendingPathComponent("plan-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: plan) }
+        try BottleneckPlan.standard(steps: 10, shift: 7).write(to: plan)
+        let file = try request(["fox", "--bottleneck", plan.path, "-o", "a.mp4"])
+        #expect(file.bottleneck == .file(plan.path))
+    }
+
+    /// A plan file that is missing or not a plan fails while parsing, naming the file, before
+    /// any model loads.
+    @Test func badPlanFileFailsUpFront() throws {
+        let missing = "/nonexistent/plan-\(UUID().uuidString).json"
+        let message = try #require(failure(["generate", "fox", "--bottleneck", missing]))
+        #expect(message.contains("--bottleneck") && message.contains(missing))
+        let bad = FileManager.default.temporaryDirectory.appendingPathComponent("plan-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: bad) }
+        try Data("{\"stages\": 3}".utf8).write(to: bad)
+        let badMessage = try #require(failure(["batch", "prompts.txt", "-o", "out", "--bottleneck", bad.path]))
+        #expect(badMessage.contains(bad.path))
     }
 
     @Test func sideOutputs() throws {
