@@ -16,13 +16,17 @@ public struct TransformerBenchmark: Sendable {
     /// Latent size before patching, `[frames, height, width]`.
     public var latent: [Int]
     public var textTokens: Int
+    /// Samples per forward; 2 is what classifier-free guidance runs (conditional and
+    /// unconditional in one call).
+    public var batch: Int
     public var warmup: Int
     public var iterations: Int
 
-    public init(weights: Weights, latent: [Int], textTokens: Int, warmup: Int = 1, iterations: Int = 3) {
+    public init(weights: Weights, latent: [Int], textTokens: Int, batch: Int = 1, warmup: Int = 1, iterations: Int = 3) {
         self.weights = weights
         self.latent = latent
         self.textTokens = textTokens
+        self.batch = batch
         self.warmup = warmup
         self.iterations = iterations
     }
@@ -34,11 +38,13 @@ public struct TransformerBenchmark: Sendable {
         /// `[frames, height, width]` before patching.
         public var latent: [Int]
         public var imageTokens: Int, textTokens: Int
+        /// Samples per forward.
+        public var batch: Int
         /// Seconds of each timed forward.
         public var seconds: [Double]
         /// Fastest forward.
         public var bestSeconds: Double
-        /// Counted FLOPs of one forward (`TransformerConfiguration.flops`).
+        /// Counted FLOPs of one forward (`TransformerConfiguration.flops`, times the batch).
         public var flops: Double
         public var attentionFraction: Double
         /// `flops / bestSeconds / 1e9`.
@@ -56,8 +62,8 @@ public struct TransformerBenchmark: Sendable {
         public var peakResidentBytes: Int?
     }
 
-    /// Builds the model, runs `warmup` untimed and `iterations` timed forwards (batch 1, all text
-    /// tokens valid, t = 1000, guidance 6000 when embedded) and measures the sgemm peak.
+    /// Builds the model, runs `warmup` untimed and `iterations` timed forwards (`batch` samples,
+    /// all text tokens valid, t = 1000, guidance 6000 when embedded) and measures the sgemm peak.
     public func run(threads: Int) throws -> Result {
         let model: HunyuanVideoTransformer
         switch weights {
@@ -66,15 +72,16 @@ public struct TransformerBenchmark: Sendable {
         }
         let c = model.configuration
         let (t, h, w) = (latent[0], latent[1], latent[2])
-        let latents = RandomParameters(seed: 2).uniform(shape: [1, t, h, w, c.inChannels])
-        let text = RandomParameters(seed: 3).uniform(shape: [1, textTokens, c.textEmbedDim])
-        let pooled = RandomParameters(seed: 4).uniform(shape: [1, c.pooledProjectionDim])
-        let mask = [[Bool](repeating: true, count: textTokens)]
-        let guidance: [Float]? = c.guidanceEmbeds ? [6000] : nil
+        let latents = RandomParameters(seed: 2).uniform(shape: [batch, t, h, w, c.inChannels])
+        let text = RandomParameters(seed: 3).uniform(shape: [batch, textTokens, c.textEmbedDim])
+        let pooled = RandomParameters(seed: 4).uniform(shape: [batch, c.pooledProjectionDim])
+        let mask = [[Bool]](repeating: [Bool](repeating: true, count: textTokens), count: batch)
+        let timesteps = [Float](repeating: 1000, count: batch)
+        let guidance: [Float]? = c.guidanceEmbeds ? [Float](repeating: 6000, count: batch) : nil
         func forward() throws -> (wall: Double, cpu: Double) {
             let start = DispatchTime.now().uptimeNanoseconds
             let cpuStart = processCPUSeconds()
-            let v = try model(latents: latents, timestep: [1000], text: text, textMask: mask, pooled: pooled, guidance: guidance)
+            let v = try model(latents: latents, timestep: timesteps, text: text, textMask: mask, pooled: pooled, guidance: guidance)
             precondition(v.count == latents.count)
             return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, processCPUSeconds() - cpuStart)
         }
@@ -85,16 +92,17 @@ public struct TransformerBenchmark: Sendable {
         let cpuSeconds = runs.map(\.cpu).min() ?? .nan
         let machine = MachineInfo.measure(threads: threads)
         let f = c.flops(latentFrames: t, latentHeight: h, latentWidth: w, textTokens: textTokens)
+        let total = f.total * Double(batch)
         let best = seconds.min() ?? .nan
-        let gflops = f.total / best / 1e9
+        let gflops = total / best / 1e9
         let ni = (t / c.patchSizeT) * (h / c.patchSize) * (w / c.patchSize)
         return Result(machine: machine, innerDim: c.innerDim, heads: c.numAttentionHeads, headDim: c.attentionHeadDim,
                       doubleBlocks: c.numLayers, singleBlocks: c.numSingleLayers, latent: latent, imageTokens: ni,
-                      textTokens: textTokens, seconds: seconds, bestSeconds: best, flops: f.total,
+                      textTokens: textTokens, batch: batch, seconds: seconds, bestSeconds: best, flops: total,
                       attentionFraction: f.attention / f.total, gflops: gflops,
                       fractionOfSgemmPeak: gflops / machine.sgemmPeakGFLOPS, cpuSeconds: cpuSeconds,
-                      fractionOfSgemmPeakCPU: f.total / cpuSeconds * Double(threads) / 1e9 / machine.sgemmPeakCPUGFLOPS,
-                      attentionScratchBytes: Attention.scratchBytes(keys: ni + textTokens, heads: c.numAttentionHeads,
+                      fractionOfSgemmPeakCPU: total / cpuSeconds * Double(threads) / 1e9 / machine.sgemmPeakCPUGFLOPS,
+                      attentionScratchBytes: Attention.scratchBytes(batch: batch, keys: ni + textTokens, heads: c.numAttentionHeads,
                                                                     headDim: c.attentionHeadDim),
                       peakResidentBytes: peakResidentBytes())
     }
@@ -107,7 +115,7 @@ extension TransformerBenchmark.Result {
         let rss = peakResidentBytes.map { "\(f(Double($0) / 1048576, 1)) MiB" } ?? "n/a"
         return """
         transformer forward: D=\(innerDim) (\(heads)×\(headDim)), \(doubleBlocks) double + \(singleBlocks) single blocks
-          latent \(latent.map(String.init).joined(separator: "x")) -> \(imageTokens) image + \(textTokens) text tokens
+          latent \(latent.map(String.init).joined(separator: "x")) -> \(imageTokens) image + \(textTokens) text tokens, batch \(batch)
           time: best \(f(bestSeconds, 3)) s  (runs: \(seconds.map { f($0, 3) }.joined(separator: ", ")))
           counted: \(f(flops / 1e9, 1)) GFLOP (\(f(attentionFraction * 100, 0)) % attention) -> \(f(gflops, 1)) GFLOP/s
           sgemm peak: \(f(machine.sgemmPeakGFLOPS, 1)) GFLOP/s (n=\(machine.sgemmPeakSize)) -> \(f(fractionOfSgemmPeak * 100, 1)) % of peak

@@ -23,11 +23,15 @@ extension Bottleneck.Bench {
         @Option(help: "Text tokens (all valid).")
         var textTokens: Int = 64
 
+        @Option(help: "Samples per forward (2: classifier-free guidance, as generation runs it).")
+        var batch: Int = 1
+
         @OptionGroup var options: BenchOptions
 
         func validate() throws {
             guard (config == nil) != (model == nil) else { throw ValidationError("Give exactly one of --config FILE or --model FOLDER.") }
             guard textTokens >= 1 else { throw ValidationError("--text-tokens must be at least 1.") }
+            guard (1...64).contains(batch) else { throw ValidationError("--batch must be 1 to 64, got \(batch).") }
         }
 
         func run() async throws {
@@ -38,7 +42,7 @@ extension Bottleneck.Bench {
             } else {
                 weights = .folder(model!)
             }
-            let bench = TransformerBenchmark(weights: weights, latent: latent, textTokens: textTokens,
+            let bench = TransformerBenchmark(weights: weights, latent: latent, textTokens: textTokens, batch: batch,
                                              warmup: options.warmup, iterations: options.iterations)
             let result = try bench.run(threads: options.threads)
             try BenchOutput.emit(result, text: result.text, json: options.json)
