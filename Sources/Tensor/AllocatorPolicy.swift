@@ -8,7 +8,7 @@ import CMalloc
 /// `mmap` and unmaps it on `free`, and threads other than the main one allocate from their own
 /// arenas, which do the same for anything larger than a 64 MiB heap. A VAE decode of 129 frames of
 /// 128×128 allocates activations of 30–540 MiB one after another, so every layer's output is
-/// faulted in and zero-filled page by page by the kernel: 0.9 s of system time in a 1.9 s decode
+/// faulted in and zero-filled page by page by the kernel: 0.8 s of system time in a 1.8 s decode
 /// (`perf`: `exc_page_fault`, `clear_page_erms`), measured with `bottleneck decode` in
 /// Docs/benchmarks.md. Served from one heap that keeps freed memory, the same buffers are reused
 /// without faults; the price is fragmentation, a higher peak RSS (also measured there).
