@@ -117,16 +117,17 @@ public struct BottleneckSampler<D: Denoiser>: Sequence, IteratorProtocol {
         // 1. Velocity (one or two passes).
         let clock = ContinuousClock()
         let started = clock.now
-        var v = try denoiser.velocity(latents, timestep: timestep, geometry: geometry, conditional: true)
-        guard v.shape == latents.shape else {
-            throw SamplingError(.velocityShape(stage: stage, expected: latents.shape, found: v.shape))
-        }
-        if case let .classifierFree(scale) = configuration.guidance {
-            let vu = try denoiser.velocity(latents, timestep: timestep, geometry: geometry, conditional: false)
-            guard vu.shape == latents.shape else {
-                throw SamplingError(.velocityShape(stage: stage, expected: latents.shape, found: vu.shape))
-            }
+        var v: Tensor
+        switch configuration.guidance {
+        case .embedded:
+            v = try denoiser.velocity(latents, timestep: timestep, geometry: geometry, conditional: true)
+            try checkVelocity(v)
+        case let .classifierFree(scale):
+            let (vc, vu) = try denoiser.guidedVelocities(latents, timestep: timestep, geometry: geometry)
+            try checkVelocity(vc)
+            try checkVelocity(vu)
             // v = v_u + s·(v_c − v_u)
+            v = vc
             v.combine(vu) { c, u in u + scale * (c - u) }
         }
         let seconds = Double((clock.now - started).components.attoseconds) * 1e-18
@@ -151,6 +152,14 @@ public struct BottleneckSampler<D: Denoiser>: Sequence, IteratorProtocol {
             stageStep = 0
         }
         return event
+    }
+
+    /// - Throws: `SamplingError.velocityShape` when the denoiser's velocity is not shaped like
+    ///   the latents of the current stage.
+    private func checkVelocity(_ v: Tensor) throws {
+        guard v.shape == latents.shape else {
+            throw SamplingError(.velocityShape(stage: stage, expected: latents.shape, found: v.shape))
+        }
     }
 
     /// Transition into stage `i > 0`: resample the previous stage's clean latent (or, without

@@ -29,6 +29,21 @@ public protocol Denoiser {
     /// - Returns: the velocity, same shape and layout as `latents`.
     mutating func velocity(_ latents: Tensor, timestep: Float, geometry: StageGeometry,
                            conditional: Bool) throws -> Tensor
+
+    /// Both passes of one classifier-free guidance step (same arguments as `velocity`). The
+    /// default runs them one after the other; an implementation may run them side by side.
+    /// - Returns: the conditional and the unconditional velocity, each shaped like `latents`.
+    mutating func guidedVelocities(_ latents: Tensor, timestep: Float,
+                                   geometry: StageGeometry) throws -> (conditional: Tensor, unconditional: Tensor)
+}
+
+extension Denoiser {
+    public mutating func guidedVelocities(_ latents: Tensor, timestep: Float,
+                                          geometry: StageGeometry) throws -> (conditional: Tensor, unconditional: Tensor) {
+        let c = try velocity(latents, timestep: timestep, geometry: geometry, conditional: true)
+        let u = try velocity(latents, timestep: timestep, geometry: geometry, conditional: false)
+        return (c, u)
+    }
 }
 
 /// How the sampler combines denoiser calls into one velocity per step.

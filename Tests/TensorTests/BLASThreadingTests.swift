@@ -1,3 +1,5 @@
+import Foundation
+import Synchronization
 import Testing
 @testable import Tensor
 
@@ -45,5 +47,56 @@ import Testing
         let kernel = Conv3dKernel(weight: weight, bias: nil)
         _ = Tensor(shape: [2, 16, 16, 4], data: testValues(2 * 16 * 16 * 4, seed: 3)).causalConv3d(kernel)
         #expect(BLAS.libraryThreads == 1)
+    }
+}
+
+/// `Threads.withWorkers` changes the worker count of the calling thread only, for its body.
+@Suite struct LocalWorkerCountTests {
+    @Test func overridesOnlyTheCallingThreadAndRestores() async {
+        let global = Threads.count
+        #expect(global >= 2)
+        Threads.withWorkers(1) {
+            #expect(Threads.count == 1)
+            Threads.withWorkers(3) { #expect(Threads.count == 3) }
+            #expect(Threads.count == 1)
+            // Another thread meanwhile sees the process's count.
+            let other = Thread.detachNewThreadAndWait { Threads.count }
+            #expect(other == global)
+        }
+        #expect(Threads.count == global)
+    }
+
+    /// A product run with one worker equals the split one bit for bit (the property that lets
+    /// classifier-free guidance run its two passes side by side on one core each).
+    @Test func oneWorkerGemmEqualsSplitGemm() {
+        let (m, n, k) = (300, 200, 96)
+        let a = testValues(m * k, seed: 21), b = testValues(k * n, seed: 22)
+        func product() -> [Float] {
+            var c = [Float](repeating: 0, count: m * n)
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    c.withUnsafeMutableBufferPointer { pc in
+                        BLAS.sgemm(m: m, n: n, k: k, a: pa.baseAddress!, lda: k, b: pb.baseAddress!, ldb: n,
+                                   c: pc.baseAddress!, ldc: n)
+                    }
+                }
+            }
+            return c
+        }
+        #expect(Threads.withWorkers(1) { product() } == product())
+    }
+}
+
+extension Thread {
+    /// Runs `body` on a new thread and returns its result.
+    static func detachNewThreadAndWait<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T {
+        let result = Mutex<T?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            result.withLock { $0 = body() }
+            done.signal()
+        }
+        done.wait()
+        return result.withLock { $0! }
     }
 }

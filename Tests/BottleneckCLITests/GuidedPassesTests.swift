@@ -1,0 +1,39 @@
+import Foundation
+import Models
+import Pipeline
+import Sampling
+import Tensor
+import Testing
+@testable import BottleneckCLI
+
+/// Classifier-free guidance's two transformer passes run side by side, each on half the kernel
+/// threads; the velocities must be exactly those of the passes run one after the other.
+@Suite struct GuidedPassesTests {
+    static let config = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/transformer-noguidance/config.json").path
+
+    @Test func sideBySidePassesEqualSequentialOnes() throws {
+        #expect(Threads.count >= 2, "the side-by-side path needs two kernel threads")
+        let c = try TransformerConfiguration(contentsOf: Self.config)
+        let model = try HunyuanVideoTransformer(configuration: c, parameters: RandomParameters(seed: 5))
+        func random(_ shape: [Int], seed: UInt64) -> Tensor {
+            var noise = GaussianNoise(seed: seed)
+            return Tensor(shape: shape, data: noise.gaussian(count: shape.reduce(1, *)))
+        }
+        let embeddings = PromptEmbeddings(
+            conditional: random([1, 6, c.textEmbedDim], seed: 1), tokenCount: 5,
+            pooled: random([1, c.pooledProjectionDim], seed: 2),
+            unconditional: random([1, 6, c.textEmbedDim], seed: 3), unconditionalTokenCount: 2,
+            unconditionalPooled: random([1, c.pooledProjectionDim], seed: 4))
+        let size = LatentSize(frames: 3, height: 8, width: 8)
+        let latents = random([1, 3, 8, 8, c.inChannels], seed: 6)
+        let geometry = StageGeometry(stage: 0, latentSize: size, tokens: 3 * 16)
+        var denoiser = TransformerDenoiser(transformer: model, embeddings: embeddings)
+        let (vc, vu) = try denoiser.guidedVelocities(latents, timestep: 700, geometry: geometry)
+        let sc = try denoiser.velocity(latents, timestep: 700, geometry: geometry, conditional: true)
+        let su = try denoiser.velocity(latents, timestep: 700, geometry: geometry, conditional: false)
+        #expect(vc.data == sc.data)
+        #expect(vu.data == su.data)
+        #expect(vc.data != vu.data, "the two passes see different text")
+    }
+}
