@@ -16,8 +16,8 @@ public struct TransformerBenchmark: Sendable {
     /// Latent size before patching, `[frames, height, width]`.
     public var latent: [Int]
     public var textTokens: Int
-    /// Samples per forward; 2 is what classifier-free guidance runs (conditional and
-    /// unconditional in one call).
+    /// Samples per forward (generation runs batch 1: its two guidance passes are separate
+    /// forwards, `TransformerDenoiser.guidedVelocities`).
     public var batch: Int
     public var warmup: Int
     public var iterations: Int

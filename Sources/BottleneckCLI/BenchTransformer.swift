@@ -23,7 +23,7 @@ extension Bottleneck.Bench {
         @Option(help: "Text tokens (all valid).")
         var textTokens: Int = 64
 
-        @Option(help: "Samples per forward (2: classifier-free guidance, as generation runs it).")
+        @Option(help: "Samples per forward (generation runs each guidance pass as batch 1).")
         var batch: Int = 1
 
         @OptionGroup var options: BenchOptions
