@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Media
 import Models
@@ -26,6 +27,23 @@ enum Engine {
         let decoding = decodingStages(vae: vae, pipeline: pipeline)
         return PipelineStages(textEncoder: text, generator: generator, decoder: decoding.decoder,
                               sinks: decoding.sinks, preview: VAEPreview(decoder: vae))
+    }
+
+    /// Derives and resolves the request's plan from the pipeline's configs alone (no weights),
+    /// so a size or step count the plan cannot serve fails before the models load.
+    /// - Throws: `ValidationError` saying what to change.
+    static func checkPlan(for request: GenerationRequest, in pipeline: PipelineFolder) throws {
+        let config = try TransformerConfiguration(contentsOf: pipeline.path + "/transformer/config.json")
+        let shift = try SchedulerSettings.load(from: pipeline.path + "/scheduler/scheduler_config.json").shift
+        let base = LatentSize(frames: request.latentFrames, height: request.height / 8, width: request.width / 8)
+        do {
+            let plan = try DiTGenerator.plan(for: request, base: base, transformer: config, baseShift: shift)
+            _ = try plan.resolved(base: base, patch: PatchSize(temporal: config.patchSizeT, spatial: config.patchSize))
+        } catch let error as SamplingError {
+            throw ValidationError("--bottleneck \(request.bottleneck) at \(request.frames) frames of "
+                                  + "\(request.width)×\(request.height), \(request.steps) steps: \(error) "
+                                  + "(use a larger video, more --steps, another plan, or --bottleneck off)")
+        }
     }
 
     /// Loads only the VAE decoder and the video writer (for `bottleneck decode`).
@@ -131,7 +149,14 @@ struct DiTGenerator: LatentGenerator {
     let pipelineName: String
 
     func plan(for request: GenerationRequest, base: LatentSize) throws -> BottleneckPlan {
-        let cost = transformer.configuration.cost(textTokens: MiniLMStage.maxTokens)
+        try Self.plan(for: request, base: base, transformer: transformer.configuration, baseShift: baseShift)
+    }
+
+    /// The plan `request.bottleneck` names at `base`: a preset derived for this transformer's
+    /// cost model, or the plan file.
+    static func plan(for request: GenerationRequest, base: LatentSize, transformer: TransformerConfiguration,
+                     baseShift: Double) throws -> BottleneckPlan {
+        let cost = transformer.cost(textTokens: MiniLMStage.maxTokens)
         let context = PlanContext(base: base, transformer: cost, baseSteps: request.steps, baseShift: baseShift)
         switch request.bottleneck {
         case .off: return .standard(steps: request.steps, shift: baseShift)

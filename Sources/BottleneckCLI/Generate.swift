@@ -46,6 +46,7 @@ extension Bottleneck {
             log.info("seed \(request.seed!) → \(request.output)")
             Threads.configure(request.threads ?? ProcessInfo.processInfo.activeProcessorCount)
             let folder = try PipelineFolder.locate(explicit: model.pipeline)
+            try Engine.checkPlan(for: request, in: folder)
             let stages = try Engine.loadStages(from: folder, log: log)
             let renderer = ProgressRenderer(style: logging.progress, log: log)
             let failures = FailureCount()

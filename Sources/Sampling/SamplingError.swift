@@ -1,3 +1,5 @@
+import Foundation
+
 /// The one error type of the `Sampling` module. Every case carries the context a user needs to
 /// fix the input: the stage index and dimension, the bad token, the JSON key.
 public struct SamplingError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -39,6 +41,14 @@ public struct SamplingError: Error, Sendable, Equatable, CustomStringConvertible
     public var kind: Kind
     public init(_ kind: Kind) { self.kind = kind }
 
+    /// A speed-up for messages: two decimals at most, no trailing zeros (2, 2.5, 0.79).
+    static func ratio(_ x: Double) -> String {
+        var text = String(format: "%.2f", x)
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text
+    }
+
     public var description: String {
         switch kind {
         case .emptyPlan:
@@ -66,7 +76,7 @@ public struct SamplingError: Error, Sendable, Equatable, CustomStringConvertible
         case let .unknownMethod(name, known):
             return "unknown method '\(name)'; known: \(known.joined(separator: ", "))"
         case let .unreachableSpeedup(target, best):
-            return "cannot derive a plan within 5 % of x\(target); the closest is x\(best)"
+            return "cannot derive a plan within 5 % of x\(Self.ratio(target)); the closest is x\(Self.ratio(best))"
         case let .badJSON(file, message):
             return "\(file): \(message)"
         case let .velocityShape(stage, expected, found):

@@ -151,6 +151,22 @@ struct Y4MStream {
     }
 }
 
+/// A preset the video is too small for fails before the models load, saying what to change.
+@Suite struct PlanCheckEndToEndTests {
+    @Test func tooSmallForThePresetFailsUpFront() throws {
+        let folder = try CLI.makeFolder()
+        // 32×32 pixels is a 4×4 latent: the half-resolution stage is a single patch and x2 is
+        // out of reach (the closest derived plan gives about x0.8).
+        let r = try CLI.run(["generate", "a red ball", "-o", "out.mp4", "--seed", "1", "--steps", "3",
+                             "--bottleneck", "x2", "--progress", "json"] + CLI.small, in: folder, tag: "small")
+        #expect(r.status == 64)
+        #expect(r.stderr.contains("--bottleneck x2 at 9 frames of 32×32, 3 steps"))
+        #expect(r.stderr.contains("--bottleneck off"))
+        #expect(!r.stderr.contains("prompt_encoded"), "it failed after the models loaded")
+        #expect(!FileManager.default.fileExists(atPath: folder + "/out.mp4"))
+    }
+}
+
 /// Ctrl-C on a real `generate`: SIGINT → task cancellation → cleanup → exit 130, with no output
 /// and no partial file left. Run in a child process: a signal sent to the test process itself
 /// would reach every test running alongside (the parallel runner stalled with such a test).

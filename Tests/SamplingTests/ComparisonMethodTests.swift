@@ -84,6 +84,9 @@ import Testing
     @Test func unreachableSpeedupIsAnError() {
         let tiny = PlanContext(base: LatentSize(frames: 3, height: 8, width: 8), baseSteps: 6)
         #expect(throws: SamplingError.self) { try ComparisonMethod.x3.plan(context: tiny) }
+        #expect(SamplingError(.unreachableSpeedup(target: 2, best: 0.7913639036976607)).description
+                == "cannot derive a plan within 5 % of x2; the closest is x0.79")
+        #expect(SamplingError(.unreachableSpeedup(target: 2.5, best: 1.1)).description.contains("x2.5; the closest is x1.1"))
         #expect((try? ComparisonMethod.thirdSteps.plan(context: tiny))?.stages[0].steps == 2)
     }
 }
