@@ -41,9 +41,9 @@ extension Bottleneck {
         var queueCapacity: Int = 2
 
         @Option(name: .customLong("lanes"),
-                help: ArgumentHelp("Items denoised at the same time; a second lane fills the cores a "
-                                   + "single denoising leaves idle (default: 2).", valueName: "n"))
-        var lanes: Int = 2
+                help: ArgumentHelp("Items denoised at the same time (default: 1; a guided denoising "
+                                   + "already keeps two cores busy).", valueName: "n"))
+        var lanes: Int = 1
 
         @OptionGroup var model: ModelOptions
         @OptionGroup var sampling: SamplingOptions

@@ -51,7 +51,7 @@ extension Bottleneck.Bench {
         @Option(help: ArgumentHelp("Threads of each child (default: all cores).", valueName: "n"))
         var threads: Int?
 
-        @Option(help: ArgumentHelp("Denoising lanes of the batch runs (default: batch's, 2).", valueName: "n"))
+        @Option(help: ArgumentHelp("Denoising lanes of the batch runs (default: batch's, 1).", valueName: "n"))
         var lanes: Int?
 
         @Option(help: ArgumentHelp("Pipeline folder passed to the children.", valueName: "dir"))

@@ -13,11 +13,10 @@ import Synchronization
 /// **Concurrency policy (2-core machine).** One task runs the VAE decode and `denoisingLanes`
 /// tasks (default 1) run text encoding + denoising, each taking the next item in order: the
 /// decode and mux of item *i* overlap the denoising of the items after it, never two decodes.
-/// One lane already spreads every transformer pass over all cores; a second lane, for batches,
-/// fills the moments one pass leaves cores idle (serial steps between products, the uneven
-/// halves of small split gemms) with the other item's work: batch throughput against separate
-/// processes went from 1.07× to 1.15–1.19× at 33 frames (Docs/benchmarks.md, batch
-/// throughput). The latents queue holds one item, so each lane is at most one finished item
+/// More lanes fill cores that one denoising leaves idle with another item's work. On two cores
+/// a guided denoising already runs its two passes side by side, one core each, and a second
+/// lane there made a batch slower (4 compute threads on 2 cores; Docs/benchmarks.md, batch
+/// throughput), so the CLI's default is one lane. The latents queue holds one item, so each lane is at most one finished item
 /// ahead of the decoder. The frames queue holds `frameQueueCapacity` batches; a slow sink suspends the
 /// decoder (backpressure, nothing is dropped). Kernel and gemm threads (`Threads.configure`)
 /// are set once by the caller, not here.
