@@ -189,11 +189,9 @@ extension Bottleneck.Bench {
 
         /// The plan context of the pipeline's transformer and scheduler at these settings.
         func planContext(folder: PipelineFolder) throws -> PlanContext {
-            let config = try TransformerConfiguration(contentsOf: folder.path + "/transformer/config.json")
-            let shift = try SchedulerSettings.load(from: folder.path + "/scheduler/scheduler_config.json").shift
-            return PlanContext(base: LatentSize(frames: (frames - 1) / 4 + 1, height: height / 8, width: width / 8),
-                               transformer: config.cost(textTokens: MiniLMStage.maxTokens),
-                               baseSteps: steps, baseShift: shift)
+            PlanContext(base: LatentSize(videoFrames: frames, width: width, height: height),
+                        transformer: try folder.transformerConfiguration().cost(textTokens: MiniLMStage.maxTokens),
+                        baseSteps: steps, baseShift: try folder.schedulerShift())
         }
 
         /// `bottleneck generate` flags for one method and prompt; the plan file carries the

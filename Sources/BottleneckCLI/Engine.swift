@@ -20,7 +20,7 @@ enum Engine {
             directory: root + "/text_encoder", tokenizerDirectory: root + "/tokenizer",
             maxLength: MiniLMStage.maxTokens))
         let transformer = try HunyuanVideoTransformer(directory: root + "/transformer")
-        let shift = try SchedulerSettings.load(from: root + "/scheduler/scheduler_config.json").shift
+        let shift = try pipeline.schedulerShift()
         let generator = DiTGenerator(transformer: transformer, baseShift: shift, pipelineName: pipeline.displayName)
         let vae = try CausalVideoDecoder(directory: root + "/vae")
         log.debug("loaded \(root) in \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
@@ -33,12 +33,12 @@ enum Engine {
     /// so a size or step count the plan cannot serve fails before the models load.
     /// - Throws: `ValidationError` saying what to change.
     static func checkPlan(for request: GenerationRequest, in pipeline: PipelineFolder) throws {
-        let config = try TransformerConfiguration(contentsOf: pipeline.path + "/transformer/config.json")
-        let shift = try SchedulerSettings.load(from: pipeline.path + "/scheduler/scheduler_config.json").shift
-        let base = LatentSize(frames: request.latentFrames, height: request.height / 8, width: request.width / 8)
+        let config = try pipeline.transformerConfiguration()
+        let base = LatentSize(videoFrames: request.frames, width: request.width, height: request.height)
         do {
-            let plan = try DiTGenerator.plan(for: request, base: base, transformer: config, baseShift: shift)
-            _ = try plan.resolved(base: base, patch: PatchSize(temporal: config.patchSizeT, spatial: config.patchSize))
+            let plan = try DiTGenerator.plan(for: request, base: base, transformer: config,
+                                             baseShift: try pipeline.schedulerShift())
+            _ = try plan.resolved(base: base, patch: config.patch)
         } catch let error as SamplingError {
             throw ValidationError("--bottleneck \(request.bottleneck) at \(request.frames) frames of "
                                   + "\(request.width)×\(request.height), \(request.steps) steps: \(error) "
@@ -170,11 +170,11 @@ struct DiTGenerator: LatentGenerator {
     func generate(embeddings: PromptEmbeddings, request: GenerationRequest,
                   observer: StepObserver) async throws -> Latents {
         let c = transformer.configuration
-        let base = LatentSize(frames: request.latentFrames, height: request.height / 8, width: request.width / 8)
+        let base = LatentSize(videoFrames: request.frames, width: request.width, height: request.height)
         let guidance: GuidanceMode = request.cfgScale > 1 ? .classifierFree(scale: request.cfgScale) : .embedded
         var sampler = try BottleneckSampler(
             plan: plan(for: request, base: base), base: base,
-            patch: PatchSize(temporal: c.patchSizeT, spatial: c.patchSize),
+            patch: c.patch,
             denoiser: TransformerDenoiser(transformer: transformer, embeddings: embeddings),
             seed: request.seed ?? 0,
             configuration: .init(guidance: guidance, includeCleanEstimate: request.preview != nil,
@@ -287,6 +287,29 @@ extension TransformerConfiguration {
     /// The cost-model view of this transformer (`bottleneck plan` and the generator's presets).
     func cost(textTokens: Int) -> TransformerCost {
         TransformerCost(width: innerDim, doubleBlocks: numLayers, singleBlocks: numSingleLayers,
-                        patch: PatchSize(temporal: patchSizeT, spatial: patchSize), textTokens: textTokens)
+                        patch: patch, textTokens: textTokens)
+    }
+
+    /// The sampler's view of `patch_size_t` and `patch_size`.
+    var patch: PatchSize { PatchSize(temporal: patchSizeT, spatial: patchSize) }
+}
+
+extension LatentSize {
+    /// The latent grid of a video of `videoFrames` (4k + 1) frames of `width`×`height` pixels
+    /// under the causal VAE's 4× temporal and 8× spatial compression.
+    init(videoFrames: Int, width: Int, height: Int) {
+        self.init(frames: (videoFrames - 1) / 4 + 1, height: height / 8, width: width / 8)
+    }
+}
+
+extension PipelineFolder {
+    /// `transformer/config.json`.
+    func transformerConfiguration() throws -> TransformerConfiguration {
+        try TransformerConfiguration(contentsOf: path + "/transformer/config.json")
+    }
+
+    /// The `shift` of `scheduler/scheduler_config.json`.
+    func schedulerShift() throws -> Double {
+        try SchedulerSettings.load(from: path + "/scheduler/scheduler_config.json").shift
     }
 }

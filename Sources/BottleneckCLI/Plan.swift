@@ -51,7 +51,7 @@ extension Bottleneck {
             var transformer = TransformerCost.defaultModel
             if let config { transformer = try TransformerConfiguration(contentsOf: config).cost(textTokens: textTokens) }
             transformer.textTokens = textTokens
-            let base = LatentSize(frames: (frames - 1) / 4 + 1, height: height / 8, width: width / 8)
+            let base = LatentSize(videoFrames: frames, width: width, height: height)
             let context = PlanContext(base: base, transformer: transformer, baseSteps: steps, baseShift: shift, reading: reading)
             var plan: BottleneckPlan
             do {

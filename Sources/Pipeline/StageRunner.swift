@@ -16,9 +16,10 @@ import Synchronization
 /// More lanes fill cores that one denoising leaves idle with another item's work. On two cores
 /// a guided denoising already runs its two passes side by side, one core each, and a second
 /// lane there made a batch slower (4 compute threads on 2 cores; Docs/benchmarks.md, batch
-/// throughput), so the CLI's default is one lane. The latents queue holds one item, so each lane is at most one finished item
-/// ahead of the decoder. The frames queue holds `frameQueueCapacity` batches; a slow sink suspends the
-/// decoder (backpressure, nothing is dropped). Kernel and gemm threads (`Threads.configure`)
+/// throughput), so the CLI's default is one lane. The latents queue holds one item, so each
+/// lane is at most one finished item ahead of the decoder. The frames queue holds
+/// `frameQueueCapacity` batches; a slow sink suspends the decoder (backpressure, nothing is
+/// dropped). Kernel and gemm threads (`Threads.configure`)
 /// are set once by the caller, not here.
 ///
 /// **Threads.** The denoising lanes, the decode and the mux (the video encoder) run long
