@@ -110,7 +110,8 @@ struct TransformerDenoiser: Denoiser {
     /// instead of one after the other on all of them: a pass on one thread has no parallel
     /// regions to wait for, no split products and no serial stretches leaving a core idle,
     /// which is worth most at the bottleneck stage's low resolution (Docs/benchmarks.md).
-    /// Results are bit-identical to the sequential passes: no kernel depends on the worker count.
+    /// Results equal the sequential passes' bit for bit where a split product equals one call
+    /// (OpenBLAS's AVX-512 kernels) and within float rounding elsewhere (`BLAS.splitAlignment`).
     mutating func guidedVelocities(_ latents: Tensor, timestep: Float,
                                    geometry: StageGeometry) throws -> (conditional: Tensor, unconditional: Tensor) {
         let workers = Threads.count

@@ -23,8 +23,9 @@ public enum Threads {
 
     /// Runs `body` with `Threads.count` equal to `n` on the calling thread only, so two
     /// independent computations can share the cores side by side (each with `n` workers)
-    /// instead of one after the other with all of them. Every kernel's result is independent of
-    /// the worker count (`BLAS.sgemm` splits at tile-aligned rows), so only the time changes.
+    /// instead of one after the other with all of them. Only the time changes, and the last bits
+    /// of split products on CPUs whose OpenBLAS kernels round a block of rows differently from
+    /// one call (`BLAS.splitAlignment`).
     public static func withWorkers<T>(_ n: Int, _ body: () throws -> T) rethrows -> T {
         let previous = pthread_getspecific(localKey)
         pthread_setspecific(localKey, UnsafeRawPointer(bitPattern: max(1, n)))

@@ -7,7 +7,9 @@ import Testing
 @testable import BottleneckCLI
 
 /// Classifier-free guidance's two transformer passes run side by side, each on half the kernel
-/// threads; the velocities must be exactly those of the passes run one after the other.
+/// threads; the velocities must be exactly those of the passes run one after the other. The
+/// fixture's products are below `BLAS.parallelThreshold`, so none is split and the equality holds
+/// on every CPU; a split product is `LocalWorkerCountTests`' (bit for bit on AVX-512 kernels only).
 @Suite struct GuidedPassesTests {
     static let config = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/transformer-noguidance/config.json").path
