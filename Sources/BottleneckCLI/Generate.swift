@@ -36,6 +36,7 @@ extension Bottleneck {
                 let name = (try? NameTemplate("{seed}_{slug}.\((try? r.resolvedFormat())?.rawValue ?? "mp4")"))?
                     .render(index: 0, seed: r.seed!, prompt: prompt) ?? "out.mp4"
                 r.output = .file(name)
+                try r.validateForCommandLine()  // the generated name against --save-latents, --preview
             }
             return r
         }

@@ -1,7 +1,8 @@
 import CFFmpeg
 import Foundation
 
-/// An `AVIOContext` that writes to an open file descriptor (a pipe, standard output, a socket).
+/// An `AVIOContext` that writes to an open file descriptor (a pipe, standard output, or a
+/// device, FIFO or socket given as the output path: `OutputTarget`).
 ///
 /// Non-seekable, so muxers that need to seek (plain MP4) refuse it and the writer uses fragmented
 /// MP4 instead. A failed `write` is recorded with its `errno` and reported to libav as
@@ -40,20 +41,30 @@ final class DescriptorOutput {
     }
 
     fileprivate func write(_ buffer: UnsafeMutablePointer<UInt8>, count: Int32) -> Int32 {
+        let e = Self.writeAll(fd, buffer, count: Int(count))
+        if e != 0 {
+            lastErrno = e
+            return bn_averror(e)
+        }
+        bytesWritten += Int64(count)
+        return count
+    }
+
+    /// Writes all `count` bytes at `buffer` to `fd`, through short writes and EINTR.
+    /// - Returns: 0, or the `errno` of the write that failed.
+    static func writeAll(_ fd: Int32, _ buffer: UnsafeRawPointer?, count: Int) -> Int32 {
+        guard let buffer else { return count == 0 ? 0 : EINVAL }
         var offset = 0
-        let total = Int(count)
-        while offset < total {
-            let n = Foundation.write(fd, buffer + offset, total - offset)
+        while offset < count {
+            let n = Foundation.write(fd, buffer + offset, count - offset)
             if n < 0 {
                 let e = errno
                 if e == EINTR { continue }
-                lastErrno = e
-                return bn_averror(e)
+                return e
             }
             offset += n
         }
-        bytesWritten += Int64(total)
-        return count
+        return 0
     }
 
     /// Frees the context and its buffer (the descriptor stays open: the caller owns it).

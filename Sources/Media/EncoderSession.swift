@@ -9,11 +9,12 @@ import Foundation
 final class EncoderSession {
     /// Where bytes go and how the result is published.
     enum Target {
-        /// Written to `temporary`, renamed to `final` by `finish()`.
-        case file(final: String, temporary: String)
+        /// Written to `temporary`, renamed over the output's resolved path by `finish()`.
+        case file(OutputTarget, temporary: String)
         /// PNG frames written into `temporary`, a folder renamed to `final` by `finish()`.
         case folder(final: String, temporary: String)
-        /// Streamed to a descriptor through a custom `AVIOContext`.
+        /// Streamed to a descriptor through a custom `AVIOContext`: the caller's (a pipe,
+        /// standard output), or `ownedDescriptor` (a device, FIFO or socket named as the output).
         case descriptor(Int32)
     }
 
@@ -30,6 +31,8 @@ final class EncoderSession {
     private var packet: UnsafeMutablePointer<AVPacket>?
     private var converter: RGBToYUVConverter?
     private var descriptorOutput: DescriptorOutput?
+    /// The descriptor this session opened for a written-through output; closed by the session.
+    private var ownedDescriptor: Int32?
     private var published = false
 
     // MARK: Opening
@@ -88,17 +91,24 @@ final class EncoderSession {
             throw MediaError(
                 .encoderUnavailable(codec: codec.rawValue, tried: candidates), path: display)
         }
-        // 4. Destination naming.
+        // 4. Destination: a device, FIFO or socket is opened and streamed into (like a pipe),
+        //    a file or a new path is written under a temporary name (links followed).
         switch destination {
         case .fileDescriptor(let fd):
             target = .descriptor(fd)
+        case .file(let path) where format == .png:
+            let final = path.hasSuffix("/") ? String(path.dropLast()) : path
+            target = .folder(final: final, temporary: TemporaryOutputName.path(for: final))
         case .file(let path):
-            let final = format == .png && path.hasSuffix("/") ? String(path.dropLast()) : path
-            let temporary = TemporaryOutputName.path(for: final)
-            target =
-                format == .png
-                ? .folder(final: final, temporary: temporary)
-                : .file(final: final, temporary: temporary)
+            let output = try OutputTarget(resolving: path)
+            if output.kind.isWrittenThrough {
+                let fd = try output.openForWriting()
+                ownedDescriptor = fd
+                target = .descriptor(fd)
+            } else {
+                let temporary = TemporaryOutputName.path(for: output.resolvedPath)
+                target = .file(output, temporary: temporary)
+            }
         }
         displayPath = display
         let fragmented: Bool
@@ -128,13 +138,7 @@ final class EncoderSession {
         let url: String
         switch target {
         case .descriptor(let fd): url = "pipe:\(fd)"
-        case .file(let final, let temporary):
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: final, isDirectory: &isDirectory),
-                isDirectory.boolValue
-            {
-                throw MediaError(.cannotOpenOutput(message: "is a directory"), path: path)
-            }
+        case .file(_, let temporary):
             url = temporary
         case .folder(let final, let temporary):
             if let contents = try? FileManager.default.contentsOfDirectory(atPath: final),
@@ -345,18 +349,13 @@ final class EncoderSession {
             let closed = avio_closep(&fmt.pointee.pb)
             if closed < 0 { throw outputError(closed, operation: "closing") }
         }
+        if let fd = ownedDescriptor {
+            ownedDescriptor = nil
+            if close(fd) != 0 { throw outputError(bn_averror(errno), operation: "closing") }
+        }
         let bytes = descriptorOutput?.bytesWritten ?? 0
         release()
         return try publish(descriptorBytes: bytes)
-    }
-
-    /// Moves a finished temporary output to its final name (atomic within one folder).
-    static func rename(_ temporary: String, to final: String) throws {
-        if Glibc.rename(temporary, final) != 0 {
-            throw MediaError(
-                .cannotOpenOutput(message: "renaming \(temporary): \(String(cString: strerror(errno)))"),
-                path: final)
-        }
     }
 
     private func publish(descriptorBytes: Int64) throws -> Int64 {
@@ -365,13 +364,13 @@ final class EncoderSession {
         case .descriptor:
             published = true
             return descriptorBytes
-        case .file(let final, let temporary):
-            try Self.rename(temporary, to: final)
+        case .file(let output, let temporary):
+            try output.publish(temporary)
             published = true
-            return (try? fm.attributesOfItem(atPath: final)[.size] as? Int64) ?? 0
+            return (try? fm.attributesOfItem(atPath: output.resolvedPath)[.size] as? Int64) ?? 0
         case .folder(let final, let temporary):
             if fm.fileExists(atPath: final) { try? fm.removeItem(atPath: final) }  // empty (checked at open)
-            try Self.rename(temporary, to: final)
+            try OutputTarget.rename(temporary, to: final, naming: final)
             published = true
             let names = (try? fm.contentsOfDirectory(atPath: final)) ?? []
             return names.reduce(Int64(0)) { sum, name in
@@ -431,6 +430,10 @@ final class EncoderSession {
         }
         descriptorOutput?.close()
         descriptorOutput = nil
+        if let fd = ownedDescriptor {
+            close(fd)
+            ownedDescriptor = nil
+        }
         if codecContext != nil { avcodec_free_context(&codecContext) }
         if frame != nil { av_frame_free(&frame) }
         if packet != nil { av_packet_free(&packet) }

@@ -29,6 +29,8 @@ public struct MediaError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidOption(name: String, value: String, reason: String)
         /// The output (or its folder) cannot be created or written.
         case cannotOpenOutput(message: String)
+        /// The output path names a directory (`resolvedPath`: the one a symbolic link led to).
+        case isDirectory(resolvedPath: String?)
         /// The folder for a PNG sequence already exists and is not empty.
         case destinationExists
         /// The device is full (ENOSPC).
@@ -86,6 +88,9 @@ public struct MediaError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(prefix)invalid \(n) '\(v)': \(reason)"
         case .cannotOpenOutput(let m):
             return "\(prefix)cannot write output: \(m)"
+        case .isDirectory(let resolved):
+            let target = resolved.map { " (\($0))" } ?? ""
+            return "\(prefix)is a directory\(target), not a file; name a file to write"
         case .destinationExists:
             return "\(prefix)folder exists and is not empty; choose a new folder for the frames"
         case .diskFull(let m):

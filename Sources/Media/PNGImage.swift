@@ -5,22 +5,16 @@ import Foundation
 ///
 /// Used for previews that a viewer may reload at any moment: the bytes go to a temporary file
 /// next to `path` (`TemporaryOutputName`) which is renamed over `path` when complete, so a reader
-/// sees the previous image or the new one, never half a file.
+/// sees the previous image or the new one, never half a file (`OutputTarget`: a link is
+/// followed, a device or FIFO written through).
 public enum PNGImage {
-    /// Encodes `frame` and puts it at `path`, replacing an existing file.
+    /// Encodes `frame` and puts it at `path`, replacing an existing file (through a symbolic
+    /// link; a device or FIFO is written through: `OutputTarget`).
     /// - Throws: `MediaError` naming `path` (`encoderUnavailable` without a PNG encoder,
-    ///   `cannotOpenOutput` when the file cannot be written or renamed).
+    ///   `isDirectory`, `cannotOpenOutput` when the file cannot be written or renamed).
     public static func write(_ frame: VideoFrame, to path: String) throws {
         let bytes = try encode(frame, path: path)
-        let temporary = TemporaryOutputName.path(for: path)
-        do { try bytes.write(to: URL(fileURLWithPath: temporary)) } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw MediaError(.cannotOpenOutput(message: EncoderSession.describe(error)), path: path)
-        }
-        do { try EncoderSession.rename(temporary, to: path) } catch {
-            try? FileManager.default.removeItem(atPath: temporary)
-            throw error
-        }
+        try OutputTarget(resolving: path).write(bytes)
     }
 
     /// The PNG file bytes of `frame`; `path` only names the output in errors.

@@ -154,7 +154,8 @@ public struct FrameRate: Sendable, Equatable, Hashable, CustomStringConvertible 
 /// Where encoded media goes.
 public enum MediaDestination: Sendable, Equatable, CustomStringConvertible {
     /// A file (or, for `MediaFormat.png`, a folder). Written under a temporary name in the same
-    /// folder and renamed only by a successful `finish()`.
+    /// folder and renamed only by a successful `finish()`; a device, FIFO or socket at the path
+    /// is written through instead, and a symbolic link is followed (`OutputTarget`).
     case file(String)
     /// An open, writable descriptor (a pipe, a socket, standard output). Not closed by the writer.
     case fileDescriptor(Int32)
@@ -226,7 +227,7 @@ public struct StreamInfo: Sendable, Equatable, CustomStringConvertible {
     public var width: Int
     public var height: Int
     public var fps: FrameRate
-    /// True when MP4 is written fragmented (descriptor destinations).
+    /// True when MP4 is written fragmented (descriptors, and devices or FIFOs named as the file).
     public var fragmented: Bool
 
     /// ffmpeg input arguments that describe a raw stream, e.g.

@@ -3,7 +3,9 @@
 /// Frames are converted (BT.709, tv range), encoded and muxed as they arrive; memory does not
 /// grow with the number of frames. Files appear under their final name only after `finish()`
 /// succeeds: until then they are written to a hidden temporary name in the same folder, which
-/// `cancel()`, a failure, task cancellation or dropping the writer removes.
+/// `cancel()`, a failure, task cancellation or dropping the writer removes. A device, FIFO or
+/// socket named as the file is streamed into like a pipe, and a symbolic link is followed
+/// (`OutputTarget`).
 ///
 /// ```swift
 /// let writer = try VideoWriter(destination: .file("out.mp4"),

@@ -1,4 +1,5 @@
 import Foundation
+import Media
 
 extension GenerationRequest {
     /// Largest accepted pixel side; beyond this the attention cost on the CPU is hopeless.
@@ -53,6 +54,36 @@ extension GenerationRequest {
         }
         if let threads, threads < 1 || threads > 256 {
             throw RequestError(.threads(threads), field: "threads")
+        }
+        try validateOutputTargets()
+    }
+
+    /// The request's single-file outputs with the option naming each: the video (unless it
+    /// goes to stdout, or is a PNG sequence: a folder of numbered files), the latents, the preview.
+    var fileOutputs: [(option: String, path: String)] {
+        var outputs: [(option: String, path: String)] = []
+        if case .file(let path) = output, (try? resolvedFormat()) != .png { outputs.append(("output", path)) }
+        if let saveLatentsPath { outputs.append(("save-latents", saveLatentsPath)) }
+        if let preview { outputs.append(("preview", preview.path)) }
+        return outputs
+    }
+
+    /// Looks at what each output path names now, before any model loads: a directory (or a path
+    /// that cannot be looked up) is refused, and so are two outputs that are one file (through
+    /// links, or the same device or FIFO), since the later write would replace or interleave with
+    /// the earlier one. The writers resolve the path again when they write (`OutputTarget`).
+    func validateOutputTargets() throws {
+        var resolved: [(option: String, target: OutputTarget)] = []
+        for (option, path) in fileOutputs {
+            let target: OutputTarget
+            do { target = try OutputTarget(resolving: path) } catch let error as MediaError {
+                throw RequestError(.unusableOutput(option: option, reason: error.description), field: option)
+            }
+            if let earlier = resolved.first(where: { $0.target.isSameFile(as: target) }) {
+                throw RequestError(.sharedOutput(first: earlier.option, firstPath: earlier.target.path,
+                                                 second: option, secondPath: path), field: option)
+            }
+            resolved.append((option, target))
         }
     }
 }

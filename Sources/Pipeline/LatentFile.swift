@@ -1,4 +1,5 @@
 import Foundation
+import Media
 import SafeTensors
 import Tensor
 
@@ -8,12 +9,14 @@ import Tensor
 /// Format: a safetensors file with one F32 tensor `latents`, layout
 /// `[batch, latentFrames, latentHeight, latentWidth, channels]`, and `__metadata__` keys
 /// `format` (= `bottleneck-latents/1`), `layout`, `prompt`, `seed`, `frames`, `width`,
-/// `height`, `steps`, `bottleneck`, `cfg`, `fps`. Written atomically (temp file + rename).
+/// `height`, `steps`, `bottleneck`, `cfg`, `fps`. Written atomically (temp file + rename), through
+/// Media's `OutputTarget` (a link is followed, a device or FIFO written through).
 public enum LatentFile {
     public static let formatTag = "bottleneck-latents/1"
     public static let tensorName = "latents"
 
     /// Saves `latents` with the settings of `request`.
+    /// - Throws: `MediaError` naming `path` when it cannot be written.
     public static func write(_ latents: Latents, request: GenerationRequest, to path: String) throws {
         var metadata: [String: String] = [
             "format": formatTag,
@@ -29,7 +32,8 @@ public enum LatentFile {
         ]
         if let seed = request.seed { metadata["seed"] = String(seed) }
         if let n = request.negativePrompt { metadata["negative_prompt"] = n }
-        try SafeTensorsWriter.write([(tensorName, latents.tensor)], to: path, metadata: metadata)
+        let bytes = try SafeTensorsWriter.encode([(tensorName, latents.tensor)], metadata: metadata)
+        try OutputTarget(resolving: path).write(bytes)
     }
 
     /// Reads latents and the request fields stored with them (prompt, seed, frames, width,

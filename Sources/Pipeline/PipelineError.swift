@@ -25,6 +25,10 @@ public enum RequestErrorKind: ErrorKind {
     case formatNotStreamable(OutputFormat)
     case pngNeedsPattern(path: String)
     case emptyPath(option: String)
+    /// An output path that names a directory or cannot be looked up; `reason` names the path.
+    case unusableOutput(option: String, reason: String)
+    /// Two outputs of one run that are the same file (after links, or the same device or FIFO).
+    case sharedOutput(first: String, firstPath: String, second: String, secondPath: String)
     case previewEvery(Int)
     case threads(Int)
     case badBottleneck(String)
@@ -68,6 +72,11 @@ public enum RequestErrorKind: ErrorKind {
                 + "such as frames_%04d.png"
         case .emptyPath(let option):
             return "--\(option) needs a file path"
+        case .unusableOutput(let option, let reason):
+            return "--\(option): \(reason)"
+        case .sharedOutput(let first, let firstPath, let second, let secondPath):
+            let same = firstPath == secondPath ? "both write \(firstPath)" : "write the same file (\(firstPath) and \(secondPath))"
+            return "--\(first) and --\(second) \(same); give each output its own file"
         case .previewEvery(let n):
             return "--preview-every must be at least 1; got \(n)"
         case .threads(let n):

@@ -1,11 +1,22 @@
 import Foundation
 import Tensor
 
-/// Writes tensors as a `.safetensors` file (F32 or F16 storage), atomically: the data goes to
-/// a temporary file in the same folder that is renamed over `path` only when complete.
+/// Writes tensors as a `.safetensors` file (F32 or F16 storage).
 public enum SafeTensorsWriter {
+    /// Writes the file atomically: the data goes to a temporary file in the same folder that is
+    /// renamed over `path` only when complete (a link or device at `path` is replaced; outputs
+    /// of a run go through Media's `OutputTarget` instead, with `encode`).
     public static func write(_ tensors: [(name: String, tensor: Tensor)], to path: String,
                              storage: StorageType = .f32, metadata: [String: String] = [:]) throws {
+        let out = try encode(tensors, storage: storage, metadata: metadata)
+        do { try out.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            throw SafeTensorsError(.cannotRead(reason: "cannot write: \((error as NSError).localizedDescription)"), file: path)
+        }
+    }
+
+    /// The bytes of a `.safetensors` file holding `tensors`.
+    public static func encode(_ tensors: [(name: String, tensor: Tensor)], storage: StorageType = .f32,
+                              metadata: [String: String] = [:]) throws -> Data {
         precondition(storage != .bf16, "writing BF16 is not supported")
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
@@ -29,8 +40,6 @@ public enum SafeTensorsWriter {
                 halves.withUnsafeBytes { out.append(contentsOf: $0) }
             }
         }
-        do { try out.write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-            throw SafeTensorsError(.cannotRead(reason: "cannot write: \((error as NSError).localizedDescription)"), file: path)
-        }
+        return out
     }
 }

@@ -73,6 +73,13 @@ import Sampling
         #expect(badMessage.contains(bad.path))
     }
 
+    /// Issue #16: the name generated when -o is not given is checked against the side outputs
+    /// too (`{seed}_{slug}.mp4`), so `--save-latents` cannot silently take the video's file.
+    @Test func generatedNameMayNotBeASideOutput() throws {
+        let message = try #require(failure(["generate", "a fox", "--seed", "7", "--save-latents", "7_a-fox.mp4"]))
+        #expect(message.contains("--output and --save-latents both write 7_a-fox.mp4"), "\(message)")
+    }
+
     @Test func sideOutputs() throws {
         let r = try request(["fox", "-o", "a.mp4", "--save-latents", "a.safetensors", "--preview", "p.png", "--preview-every", "3", "--threads", "2"])
         #expect(r.saveLatentsPath == "a.safetensors")

@@ -187,7 +187,7 @@ import Testing
         }
         let folder = try makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        #expect(throws: MediaError(.cannotOpenOutput(message: "is a directory"), path: folder)) {
+        #expect(throws: MediaError(.isDirectory(resolvedPath: nil), path: folder)) {
             try open(.file(folder), VideoOptions(width: 64, height: 64, fps: fps, format: .mp4))
         }
         try Data().write(to: URL(fileURLWithPath: folder + "/keep.txt"))

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Pipeline
 
@@ -67,5 +68,43 @@ import Testing
         #expect(try BottleneckChoice(parsing: "plans/my.json") == .file("plans/my.json"))
         #expect(throws: RequestError.self) { try BottleneckChoice(parsing: "x4") }
         #expect(throws: RequestError.self) { try BottleneckChoice(parsing: "") }
+    }
+}
+
+// MARK: Output targets
+
+extension GenerationRequestTests {
+    /// Issue #16: `--save-latents` given the `-o` path was overwritten by the video while both
+    /// were reported written. Two outputs that are one file (same path, through a link, or a hard
+    /// link) are refused by `validate()`, naming both options; a directory is refused too.
+    @Test func outputsThatAreOneFileAreRefused() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createSymbolicLink(atPath: "\(dir)/link", withDestinationPath: "out.mp4")
+        try Data().write(to: URL(fileURLWithPath: "\(dir)/p.png"))
+        try FileManager.default.linkItem(atPath: "\(dir)/p.png", toPath: "\(dir)/hard.png")
+        func failure(_ change: (inout GenerationRequest) -> Void) -> RequestError? {
+            var r = testRequest("x", output: "\(dir)/out.mp4")
+            change(&r)
+            do { try r.validate(); return nil } catch { return error as? RequestError }
+        }
+        let same = try #require(failure { $0.saveLatentsPath = "\(dir)/out.mp4" })
+        #expect(same.kind == .sharedOutput(first: "output", firstPath: "\(dir)/out.mp4",
+                                           second: "save-latents", secondPath: "\(dir)/out.mp4"))
+        #expect(same.description == "--output and --save-latents both write \(dir)/out.mp4; give each output its own file")
+        let linked = try #require(failure { $0.preview = PreviewSettings(path: "\(dir)/link", every: 1) })
+        #expect(linked.kind == .sharedOutput(first: "output", firstPath: "\(dir)/out.mp4",
+                                             second: "preview", secondPath: "\(dir)/link"))
+        #expect(linked.description.contains("\(dir)/link"))
+        let hard = try #require(failure {
+            $0.saveLatentsPath = "\(dir)/p.png"
+            $0.preview = PreviewSettings(path: "\(dir)/hard.png", every: 1)
+        })
+        #expect(hard.field == "preview" && hard.description.hasPrefix("--save-latents and --preview"))
+        #expect(failure { $0.saveLatentsPath = "\(dir)/out.safetensors" } == nil)
+
+        let folder = try #require(failure { $0.saveLatentsPath = dir })
+        #expect(folder.field == "save-latents")
+        #expect(folder.description == "--save-latents: \(dir): is a directory, not a file; name a file to write")
     }
 }
