@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "SafeTensors", dependencies: ["Tensor", "Diagnostics"]),
         .target(name: "Tokenizers"),
         .target(name: "Models", dependencies: ["Tensor", "SafeTensors", "Tokenizers", "Diagnostics"]),
-        .target(name: "Sampling", dependencies: ["Tensor"]),
+        .target(name: "Sampling", dependencies: ["Tensor", "Diagnostics"]),
         .target(name: "Media", dependencies: ["CFFmpeg"]),
         .target(name: "Pipeline", dependencies: ["Tensor", "SafeTensors", "Media", "Diagnostics"]),
         .target(name: "Evaluation", dependencies: ["Media", "Diagnostics"]),
@@ -44,7 +44,7 @@ let package = Package(
         .executableTarget(
             name: "BottleneckCLI",
             dependencies: [
-                "Tensor", "SafeTensors", "Tokenizers", "Models", "Sampling", "Media", "Pipeline",
+                "Tensor", "Diagnostics", "SafeTensors", "Tokenizers", "Models", "Sampling", "Media", "Pipeline",
                 "Evaluation", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),

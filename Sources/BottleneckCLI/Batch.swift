@@ -1,4 +1,5 @@
 import ArgumentParser
+import Diagnostics
 import Foundation
 import Pipeline
 import Tensor
@@ -25,7 +26,9 @@ extension Bottleneck {
         @Flag(help: "Continue an interrupted batch: skip items the manifest records as done.")
         var resume = false
 
-        @Option(help: ArgumentHelp("Run only items with index % N == I-1 (1-based, e.g. 2/4).", valueName: "I/N"),
+        @Option(parsing: .unconditional,
+                help: ArgumentHelp("Run only items with index % N == I-1, 1 <= I <= N <= \(Shard.maxCount) "
+                                   + "(1-based, e.g. 2/4).", valueName: "I/N"),
                 transform: { text in
                     do { return try Shard(parsing: text) } catch { throw ValidationError("\(error)") }
                 })
@@ -36,13 +39,21 @@ extension Bottleneck {
                                    valueName: "template"))
         var nameTemplate: String = NameTemplate.default
 
-        @Option(name: .customLong("queue-capacity"),
-                help: ArgumentHelp("Frame batches buffered between decoder and muxer (default: 2).", valueName: "n"))
+        /// `--queue-capacity`: frame batches held between decoder and muxer (each is 16 frames).
+        static let queueCapacityBound = IntegerBound(1...64)
+        /// `--lanes`: items denoised at once (each holds a transformer's activations).
+        static let lanesBound = IntegerBound(1...8)
+
+        @Option(name: .customLong("queue-capacity"), parsing: .unconditional,
+                help: ArgumentHelp("Frame batches buffered between decoder and muxer, "
+                                   + "\(Self.queueCapacityBound.summary) (default: 2).", valueName: "n"),
+                transform: Self.queueCapacityBound.argument)
         var queueCapacity: Int = 2
 
-        @Option(name: .customLong("lanes"),
-                help: ArgumentHelp("Items denoised at the same time (default: 1; a guided denoising "
-                                   + "already keeps two cores busy).", valueName: "n"))
+        @Option(name: .customLong("lanes"), parsing: .unconditional,
+                help: ArgumentHelp("Items denoised at the same time, \(Self.lanesBound.summary) (default: 1; "
+                                   + "a guided denoising already keeps two cores busy).", valueName: "n"),
+                transform: Self.lanesBound.argument)
         var lanes: Int = 1
 
         @OptionGroup var model: ModelOptions
@@ -52,12 +63,6 @@ extension Bottleneck {
         @OptionGroup var logging: LoggingOptions
 
         func validate() throws {
-            guard (1...64).contains(queueCapacity) else {
-                throw ValidationError("--queue-capacity must be between 1 and 64; got \(queueCapacity)")
-            }
-            guard (1...8).contains(lanes) else {
-                throw ValidationError("--lanes must be between 1 and 8; got \(lanes)")
-            }
             do { _ = try NameTemplate(nameTemplate) } catch { throw ValidationError("\(error)") }
             if shard != nil, sampling.seed == nil {
                 throw ValidationError("--shard needs --seed so every shard derives the same seeds")
@@ -79,7 +84,10 @@ extension Bottleneck {
             let log = logging.log
             let file = try PromptFile.load(path: prompts)
             for issue in file.issues { log.warning("\(issue) (skipped)") }
-            try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+            do { try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true) } catch {
+                throw RequestError(.unusableOutput(option: "output", reason: "cannot create the folder \(output): "
+                                                   + FileErrorText.reason(error)), field: "output")
+            }
 
             var settings = BatchSettings(base: try baseRequest(), outputDirectory: output,
                                          nameTemplate: try NameTemplate(nameTemplate), baseSeed: 0,
@@ -100,7 +108,9 @@ extension Bottleneck {
             }
             log.info("base seed \(settings.baseSeed)\(shard.map { ", shard \($0)" } ?? "")")
 
-            let plan = BatchPlanner.plan(file, settings: settings, manifest: records)
+            var planned = BatchPlanner.plan(file, settings: settings, manifest: records)
+            planned.takeStepsFromPlanFiles(of: file, flagSteps: sampling.steps)
+            let plan = planned
             for issue in plan.invalid where !file.issues.contains(issue) { log.warning("\(issue) (skipped)") }
             log.info("\(plan.toRun.count) to generate, \(plan.alreadyDone.count) already done, \(plan.invalid.count) skipped")
 
@@ -127,6 +137,29 @@ extension Bottleneck {
                      + "already done \(summary.alreadyDone); manifest \(settings.manifestPath)")
             if summary.failed > 0 || summary.skipped > 0 { throw ExitCode.failure }
         }
+    }
+}
+
+extension BatchPlan {
+    /// Items with a plan file take their steps from it (`takeStepsFromPlanFile`), so the
+    /// manifest and the videos record what ran. The explicit steps are the line's `steps`, else
+    /// `--steps`; an item whose plan file cannot be read or disagrees with them is skipped like
+    /// any invalid line.
+    mutating func takeStepsFromPlanFiles(of file: PromptFile, flagSteps: Int?) {
+        let lineSteps = Dictionary(file.entries.map { ($0.index, $0.overrides.steps) }, uniquingKeysWith: { a, _ in a })
+        toRun = toRun.compactMap { item in
+            var item = item
+            do {
+                try item.request.takeStepsFromPlanFile(explicit: (lineSteps[item.index] ?? nil) ?? flagSteps)
+                return item
+            } catch {
+                let kind: PromptFileIssue.Kind = (error as? RequestError).map { .invalidRequest($0) }
+                    ?? .badValue(key: "bottleneck", message: "\(error)")
+                invalid.append(PromptFileIssue(file: file.file, line: item.line, index: item.index, kind: kind))
+                return nil
+            }
+        }
+        invalid.sort { ($0.index ?? -1, $0.line) < ($1.index ?? -1, $1.line) }
     }
 }
 

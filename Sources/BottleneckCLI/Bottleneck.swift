@@ -14,8 +14,9 @@ struct Bottleneck: AsyncParsableCommand {
         ])
 
     /// Parses and runs the command; every error is printed to stderr as
-    /// `bottleneck: error: …` and turns into a non-zero exit status (help and version go to
-    /// stdout with status 0, as usual).
+    /// `bottleneck: error: …` and turns into a non-zero exit status: 64 for usage errors, 128 +
+    /// the signal after an interruption (`Interruption`), else ArgumentParser's (1). Help and
+    /// version go to stdout with status 0, as usual.
     static func main() async {
         AllocatorPolicy.reuseLargeBuffers()
         do {
@@ -30,18 +31,22 @@ struct Bottleneck: AsyncParsableCommand {
             if code == .success {
                 FileHandle.standardOutput.write(Data((fullMessage(for: error) + "\n").utf8))
             } else if !(error is ExitCode) {
-                let message: String
-                if error is CancellationError {
-                    message = "interrupted"
-                } else {
-                    message = Self.message(for: error)
-                }
-                Log.writeStderr("bottleneck: error: \(message)\n")
+                Log.writeStderr("bottleneck: error: \(Self.userMessage(for: error))\n")
                 if error is ValidationError || "\(type(of: error))".contains("CommandError") {
                     Log.writeStderr("see 'bottleneck help' for usage\n")
                 }
             }
-            Foundation.exit(error is CancellationError ? 130 : code.rawValue)
+            if let interruption = error as? Interruption { Foundation.exit(interruption.exitStatus) }
+            Foundation.exit(code.rawValue)
         }
+    }
+}
+
+extension Bottleneck {
+    /// The text after `bottleneck: error: `: ArgumentParser's message for the error, except for
+    /// Foundation's file errors (`FileErrorText`), which it would print as a raw dump.
+    static func userMessage(for error: any Error) -> String {
+        if error is CancellationError { return "interrupted" }
+        return FileErrorText.message(error) ?? message(for: error)
     }
 }

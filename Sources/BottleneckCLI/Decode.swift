@@ -42,7 +42,7 @@ extension Bottleneck {
             let item = WorkItem(index: 0, request: request)
             try await Interrupt.run(log: log) {
                 try await StageRunner.decode([(item, latents)], with: stages) { event in
-                    if case .failed = event { failures.add() }
+                    if event.failsItem { failures.add() }
                     renderer.render(event)
                 }
             }

@@ -40,9 +40,13 @@ enum Engine {
                                              baseShift: try pipeline.schedulerShift())
             _ = try plan.resolved(base: base, patch: config.patch)
         } catch let error as SamplingError {
+            let remedies = switch request.bottleneck {
+            case .off: "use another video size"
+            case .file: "use a larger video, change the plan file, or use --bottleneck off"
+            default: "use a larger video, more --steps, another plan, or --bottleneck off"
+            }
             throw ValidationError("--bottleneck \(request.bottleneck) at \(request.frames) frames of "
-                                  + "\(request.width)×\(request.height), \(request.steps) steps: \(error) "
-                                  + "(use a larger video, more --steps, another plan, or --bottleneck off)")
+                                  + "\(request.width)×\(request.height), \(request.steps) steps: \(error) (\(remedies))")
         }
     }
 
@@ -62,13 +66,21 @@ enum Engine {
 struct SchedulerSettings: Decodable {
     var shift: Double
 
+    /// - Throws: `PipelineError.badPipeline` naming the file for a missing file, a missing or
+    ///   non-numeric `shift`, or one outside `BottleneckPlan.Bounds.shift` (the same bound as a
+    ///   plan's shifts, since it becomes every plan's base shift).
     static func load(from path: String) throws -> SchedulerSettings {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw PipelineError(.badPipeline(path: path, reason: "missing scheduler config"))
         }
-        do { return try JSONDecoder().decode(SchedulerSettings.self, from: data) } catch {
+        let settings: SchedulerSettings
+        do { settings = try JSONDecoder().decode(SchedulerSettings.self, from: data) } catch {
             throw PipelineError(.badPipeline(path: path, reason: "no numeric \"shift\" key"))
         }
+        if let violation = BottleneckPlan.Bounds.shift.violation(settings.shift) {
+            throw PipelineError(.badPipeline(path: path, reason: "\"shift\" \(violation)"))
+        }
+        return settings
     }
 }
 

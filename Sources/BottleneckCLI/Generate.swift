@@ -53,7 +53,7 @@ extension Bottleneck {
             let failures = FailureCount()
             try await Interrupt.run(log: log) {
                 try await StageRunner(stages: stages).execute([WorkItem(index: 0, request: request)]) { event in
-                    if case .failed(_, let stage, _) = event, stage != "preview" { failures.add() }
+                    if event.failsItem { failures.add() }
                     renderer.render(event)
                 }
             }

@@ -1,6 +1,8 @@
 import ArgumentParser
+import Diagnostics
 import Foundation
 import Models
+import Pipeline
 import Sampling
 
 extension PlanPreset: ExpressibleByArgument {}
@@ -25,25 +27,40 @@ extension Bottleneck {
                                    valueName: "file"))
         var config: String?
 
-        @Option(help: "Video frames (4k + 1).") var frames = 129
-        @Option(help: "Video height in pixels (multiple of 8).") var height = 128
-        @Option(help: "Video width in pixels (multiple of 8).") var width = 128
-        @Option(help: "Steps of the standard sampling the plan replaces.") var steps = 50
-        @Option(help: "Shift of the standard sampling (HunyuanVideo: 7).") var shift = 7.0
+        /// Pixel sides of the video the plan is shown for: any size the VAE maps to whole latent
+        /// cells, up to the largest a request accepts.
+        static let pixelSide = IntegerBound(8...GenerationRequest.Bounds.pixelSide.largest, stride: 8,
+                                            reason: "VAE factor 8")
+        /// Text tokens per call (MiniLM: 32; HunyuanVideo's LLaMA: 256).
+        static let textTokensBound = IntegerBound(1...4096)
+
+        @Option(parsing: .unconditional, help: "Video frames, \(GenerationRequest.Bounds.frames.summary) (default: 129).",
+                transform: GenerationRequest.Bounds.frames.argument)
+        var frames = 129
+        @Option(parsing: .unconditional, help: "Video height in pixels, \(Self.pixelSide.summary) (default: 128).",
+                transform: Self.pixelSide.argument)
+        var height = 128
+        @Option(parsing: .unconditional, help: "Video width in pixels, \(Self.pixelSide.summary) (default: 128).",
+                transform: Self.pixelSide.argument)
+        var width = 128
+        @Option(parsing: .unconditional,
+                help: "Steps of the standard sampling the plan replaces, \(BottleneckPlan.Bounds.steps.summary) (default: 50).",
+                transform: BottleneckPlan.Bounds.steps.argument)
+        var steps = 50
+        @Option(parsing: .unconditional,
+                help: "Shift of the standard sampling, \(BottleneckPlan.Bounds.shift.summary) (default: 7, as HunyuanVideo).",
+                transform: BottleneckPlan.Bounds.shift.argument)
+        var shift = 7.0
         @Option(help: "Strength reading: B (img2img, default) or A (restart).") var reading: StrengthReading = .img2img
-        @Option(help: "Text tokens per call in the cost model.") var textTokens = 32
+        @Option(parsing: .unconditional, help: "Text tokens per call in the cost model, \(Self.textTokensBound.summary) (default: 32).",
+                transform: Self.textTokensBound.argument)
+        var textTokens = 32
         @Flag(help: "Count two transformer passes per step (classifier-free guidance).") var cfg = false
         @Flag(help: "Write JSON to stdout instead of a table.") var json = false
         @Flag(help: "Time the controller alone (zero-cost denoiser) against the transformer at 150 GFLOP/s.")
         var measureOverhead = false
 
         func validate() throws {
-            guard frames > 0, (frames - 1) % 4 == 0 else { throw ValidationError("--frames must be 4k + 1 (e.g. 129), got \(frames)") }
-            guard height > 0, width > 0, height % 8 == 0, width % 8 == 0 else {
-                throw ValidationError("--height and --width must be positive multiples of 8, got \(height)×\(width)")
-            }
-            guard steps > 0 else { throw ValidationError("--steps must be positive") }
-            guard shift > 0 else { throw ValidationError("--shift must be positive") }
             if preset != nil && planSource != nil { throw ValidationError("give either --preset or --plan, not both") }
         }
 

@@ -57,7 +57,13 @@ final class ProgressRenderer: Sendable {
             log.info(String(format: "item %d: wrote %@ (%d frames, %d bytes) in %.1fs (text %.1fs, denoise %.1fs, decode %.1fs)",
                             item, output.destination, output.frames, output.bytes, t.total, t.encode, t.denoise, t.decode))
         case .failed(let item, let stage, let message):
-            log.error("item \(item): \(stage): \(message)")
+            // "error:" only for what fails the item (and so the exit status); a failed
+            // preview leaves the video and the status alone.
+            if event.failsItem {
+                log.error("item \(item): \(stage): \(message)")
+            } else {
+                log.warning("item \(item): \(stage): \(message)")
+            }
         }
     }
 

@@ -16,8 +16,18 @@ public enum GenerationEvent: Sendable, Equatable {
     case framesDecoded(item: Int, frames: Range<Int>)
     /// The output was committed.
     case finished(item: Int, output: OutputSummary, timings: StageTimings)
-    /// The item failed; the run goes on with the next item.
+    /// Something failed; the run goes on with the next item. A failed preview (stage
+    /// `previewStage`) leaves the item running: see `failsItem`.
     case failed(item: Int, stage: String, message: String)
+
+    /// The stage named in `.failed` when a preview image could not be made or written.
+    public static let previewStage = "preview"
+
+    /// Whether the event ends its item as failed: a `.failed` event of any stage but previews,
+    /// which are optional (the video is still written, and the run's exit status stays 0).
+    public var failsItem: Bool {
+        if case .failed(_, let stage, _) = self { stage != Self.previewStage } else { false }
+    }
 
     /// The item the event is about.
     public var item: Int {

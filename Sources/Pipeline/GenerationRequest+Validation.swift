@@ -1,11 +1,29 @@
+import Diagnostics
 import Foundation
 import Media
 
 extension GenerationRequest {
-    /// Largest accepted pixel side; beyond this the attention cost on the CPU is hopeless.
-    public static let maxPixelSide = 4096
-    /// Largest accepted frame count (the model's 129-frame training length × 8).
-    public static let maxFrames = 1033
+    /// The accepted values of every numeric field, the one place each is written: `validate()`
+    /// checks them, the CLI checks its flags against them while parsing (and prints them in
+    /// help), batch files check their columns against them, and README "Limits" lists them.
+    public enum Bounds {
+        /// Frames: `4k + 1` up to 1033, the model's 129-frame training length × 8.
+        public static let frames = IntegerBound(1...1033, stride: 4, reason: "the VAE compresses time by 4")
+        /// Width and height in pixels; beyond 4096 the attention cost on the CPU is hopeless.
+        public static let pixelSide = IntegerBound(16...4096, stride: 16, reason: "VAE factor 8 × patch 2")
+        /// Denoising steps (per request; a plan file's stages have their own bound).
+        public static let steps = IntegerBound(1...1000)
+        /// Guidance scale; 6 is the diffusers default.
+        public static let cfg = RealBound<Float>(0...100, fallback: 6)
+        public static let fps = IntegerBound(1...240)
+        /// x264/x265/VP9 constant rate factor.
+        public static let crf = IntegerBound(0...51, reason: "0 is lossless, 18 keeps detail")
+        public static let threads = IntegerBound(1...256)
+        /// Steps between previews (no run has more steps than this).
+        public static let previewEvery = IntegerBound(1...1000)
+        /// Any 64-bit unsigned seed.
+        public static let seed = IntegerBound<UInt64>(0...UInt64.max)
+    }
 
     /// Checks every field and reports the first impossible value with what would work.
     /// - Throws: `RequestError` naming the field, the bad value and the nearest valid values.
@@ -13,26 +31,7 @@ extension GenerationRequest {
         if prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             throw RequestError(.emptyPrompt, field: "prompt")
         }
-        if frames < 1 || frames > Self.maxFrames || (frames - 1) % 4 != 0 {
-            throw RequestError(.frames(frames), field: "frames")
-        }
-        for (name, value) in [("width", width), ("height", height)] {
-            if value < 16 || value > Self.maxPixelSide || value % 16 != 0 {
-                throw RequestError(.pixelSize(name: name, value: value), field: name)
-            }
-        }
-        if steps < 1 || steps > 1000 {
-            throw RequestError(.steps(steps), field: "steps")
-        }
-        if bottleneck != .off, steps < 3 {
-            throw RequestError(.stepsForBottleneck(steps: steps, plan: bottleneck.description),
-                               field: "steps")
-        }
-        if !cfgScale.isFinite || cfgScale < 0 || cfgScale > 100 {
-            throw RequestError(.cfg(cfgScale), field: "cfg")
-        }
-        if fps < 1 || fps > 240 { throw RequestError(.fps(fps), field: "fps") }
-        if crf < 0 || crf > 51 { throw RequestError(.crf(crf), field: "crf") }
+        try validateNumbers()
         let format = try resolvedFormat()
         if output == .stdout, !format.isStreamable {
             throw RequestError(.formatNotStreamable(format), field: "format")
@@ -50,12 +49,29 @@ extension GenerationRequest {
             if preview.path.isEmpty || preview.path == "-" {
                 throw RequestError(.emptyPath(option: "preview"), field: "preview")
             }
-            if preview.every < 1 { throw RequestError(.previewEvery(preview.every), field: "preview-every") }
-        }
-        if let threads, threads < 1 || threads > 256 {
-            throw RequestError(.threads(threads), field: "threads")
         }
         try validateOutputTargets()
+    }
+
+    /// Checks the numeric fields against `Bounds` (and the steps against the bottleneck plan):
+    /// the part of `validate()` that does not look at outputs, also run on the settings stored
+    /// in a latents file.
+    /// - Throws: `RequestError` naming the field, the bad value and the nearest valid values.
+    public func validateNumbers() throws(RequestError) {
+        try Bounds.frames.check(frames, field: "frames")
+        try Bounds.pixelSide.check(width, field: "width")
+        try Bounds.pixelSide.check(height, field: "height")
+        try Bounds.steps.check(steps, field: "steps")
+        // A plan file's stages set their own steps (checked when the file is read).
+        if bottleneck != .off, !bottleneck.isFile, steps < 3 {
+            throw RequestError(.stepsForBottleneck(steps: steps, plan: bottleneck.description),
+                               field: "steps")
+        }
+        try Bounds.cfg.check(cfgScale, field: "cfg")
+        try Bounds.fps.check(fps, field: "fps")
+        try Bounds.crf.check(crf, field: "crf")
+        if let preview { try Bounds.previewEvery.check(preview.every, field: "preview-every") }
+        if let threads { try Bounds.threads.check(threads, field: "threads") }
     }
 
     /// The request's single-file outputs with the option naming each: the video (unless it
@@ -88,16 +104,9 @@ extension GenerationRequest {
     }
 }
 
-/// Nearest valid frame counts (`4k + 1`) around `n`, for error messages.
-func nearestFrameCounts(_ n: Int) -> (below: Int?, above: Int) {
-    if n < 1 { return (nil, 1) }
-    let below = ((n - 1) / 4) * 4 + 1
-    let above = below == n ? n : below + 4
-    return (below == n ? nil : below, above)
-}
-
-/// Nearest multiples of 16 around `n` (at least 16), for error messages.
-func nearestMultiplesOf16(_ n: Int) -> (below: Int?, above: Int) {
-    let below = (n / 16) * 16
-    return (below >= 16 ? below : nil, max(16, below + 16))
+extension NumericBound {
+    /// Throws the `RequestError` for `value` about `field` unless the bound allows it.
+    func check(_ value: Value, field: String) throws(RequestError) {
+        if let violation = violation(value) { throw RequestError(.outOfBounds(violation), field: field) }
+    }
 }

@@ -153,6 +153,11 @@ public enum BottleneckChoice: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Whether the plan is read from a file (whose stages set their own steps).
+    public var isFile: Bool {
+        if case .file = self { true } else { false }
+    }
+
     public var description: String {
         switch self {
         case .off: "off"

@@ -74,6 +74,11 @@ public enum LatentFile {
             request.bottleneck = choice
         }
         if let c = file.metadata["cfg"], let v = Float(c) { request.cfgScale = v }
+        // The stored settings against the request bounds, named as metadata keys (decode has no
+        // --frames for a message to blame).
+        do { try request.validateNumbers() } catch {
+            throw PipelineError(.badLatents(path: path, reason: error.kind.description(subject: "metadata '\(error.field)'")))
+        }
         let expected = [request.latentFrames, request.height / 8, request.width / 8]
         guard Array(tensor.shape[1...3]) == expected else {
             throw PipelineError(.badLatents(

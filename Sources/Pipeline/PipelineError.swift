@@ -13,13 +13,11 @@ extension ContextError where Kind == RequestErrorKind {
 /// The cases of `RequestError`; the message names the field itself.
 public enum RequestErrorKind: ErrorKind {
     case emptyPrompt
-    case frames(Int)
-    case pixelSize(name: String, value: Int)
-    case steps(Int)
+    /// A numeric field outside its bound in `GenerationRequest.Bounds`.
+    case outOfBounds(BoundViolation)
     case stepsForBottleneck(steps: Int, plan: String)
-    case cfg(Float)
-    case fps(Int)
-    case crf(Int)
+    /// `--steps` (or a batch `steps` column) that disagrees with the plan file's stages.
+    case stepsOfPlanFile(steps: Int, plan: String, stageSteps: [Int])
     case formatNeededForStdout
     case unknownExtension(path: String)
     case formatNotStreamable(OutputFormat)
@@ -29,36 +27,23 @@ public enum RequestErrorKind: ErrorKind {
     case unusableOutput(option: String, reason: String)
     /// Two outputs of one run that are the same file (after links, or the same device or FIFO).
     case sharedOutput(first: String, firstPath: String, second: String, secondPath: String)
-    case previewEvery(Int)
-    case threads(Int)
     case badBottleneck(String)
     case badSize(String)
 
-    public func description(subject _: String) -> String {
+    public func description(subject field: String) -> String {
         switch self {
         case .emptyPrompt:
             return "the prompt is empty; give some text to generate from"
-        case .frames(let n):
-            let (below, above) = nearestFrameCounts(n)
-            let options = [below, above].compactMap { $0 }.map(String.init).joined(separator: " or ")
-            return "frames must be 4k+1 between 1 and \(GenerationRequest.maxFrames) "
-                + "(the VAE compresses time by 4); got \(n), use \(options)"
-        case .pixelSize(let name, let v):
-            let (below, above) = nearestMultiplesOf16(v)
-            let options = [below, above].compactMap { $0 }.map(String.init).joined(separator: " or ")
-            return "\(name) must be a multiple of 16 between 16 and \(GenerationRequest.maxPixelSide) "
-                + "(VAE factor 8 × patch 2); got \(v), use \(options)"
-        case .steps(let n):
-            return "steps must be between 1 and 1000; got \(n)"
+        case .outOfBounds(let violation):
+            return "\(field) \(violation)"
         case .stepsForBottleneck(let n, let plan):
             return "bottleneck \(plan) needs at least 3 steps (one per stage); got \(n), "
                 + "raise --steps or use --bottleneck off"
-        case .cfg(let v):
-            return "guidance scale must be a finite number between 0 and 100; got \(v)"
-        case .fps(let v):
-            return "fps must be between 1 and 240; got \(v)"
-        case .crf(let v):
-            return "crf must be between 0 (lossless) and 51; got \(v) (18 keeps detail)"
+        case .stepsOfPlanFile(let n, let plan, let stageSteps):
+            let total = stageSteps.reduce(0, +)
+            let sum = stageSteps.count > 1 ? stageSteps.map(String.init).joined(separator: "+") + " = \(total)" : "\(total)"
+            return "\(field) \(n) does not match the plan file \(plan), whose stages run \(sum) steps; "
+                + "leave \(field) out (a plan file sets its own steps) or edit the file"
         case .formatNeededForStdout:
             return "writing to stdout needs --format (a pipe has no extension): one of "
                 + OutputFormat.allCases.filter(\.isStreamable).map(\.rawValue).joined(separator: ", ")
@@ -77,10 +62,6 @@ public enum RequestErrorKind: ErrorKind {
         case .sharedOutput(let first, let firstPath, let second, let secondPath):
             let same = firstPath == secondPath ? "both write \(firstPath)" : "write the same file (\(firstPath) and \(secondPath))"
             return "--\(first) and --\(second) \(same); give each output its own file"
-        case .previewEvery(let n):
-            return "--preview-every must be at least 1; got \(n)"
-        case .threads(let n):
-            return "--threads must be between 1 and 256; got \(n)"
         case .badBottleneck(let text):
             return "unknown bottleneck '\(text)'; use off, x2, x2.5, x3 or a plan file path"
         case .badSize(let text):

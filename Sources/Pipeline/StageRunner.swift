@@ -220,13 +220,13 @@ public struct StageRunner: Sendable {
                 guard let latents else { return }
                 do {
                     guard let preview else {
-                        throw PipelineError(.engineUnavailable(stage: "preview"), item: item.index)
+                        throw PipelineError(.engineUnavailable(stage: GenerationEvent.previewStage), item: item.index)
                     }
                     try preview.writePreview(latents, request: request, to: settings.path)
                     events(.previewWritten(item: item.index, step: progress.index, path: settings.path))
                 } catch {
                     // A failed preview is reported but does not fail the generation.
-                    events(.failed(item: item.index, stage: "preview", message: String(describing: error)))
+                    events(.failed(item: item.index, stage: GenerationEvent.previewStage, message: String(describing: error)))
                 }
             })
     }

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 // MARK: - JSON
@@ -17,19 +18,28 @@ import Foundation
 
 extension BottleneckStage: Codable {
     enum CodingKeys: String, CodingKey { case steps, shift, strength, scale, latent }
-    struct Fractions: Codable { var frames: Double?; var height: Double; var width: Double }
+    /// Keys of `latent` (cells) and of a per-axis `scale` (fractions).
+    enum AxisKeys: String, CodingKey { case frames, height, width }
+    struct Fractions: Encodable { var frames: Double?; var height: Double; var width: Double }
 
+    /// Every number is checked against `BottleneckPlan.Bounds` as it is read.
     public init(from decoder: any Decoder) throws {
+        typealias Bounds = BottleneckPlan.Bounds
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        steps = try c.decode(Int.self, forKey: .steps)
-        shift = try c.decode(Double.self, forKey: .shift)
-        strength = try c.decodeIfPresent(Double.self, forKey: .strength) ?? 1
-        if let latent = try c.decodeIfPresent(LatentSize.self, forKey: .latent) {
-            resolution = .latent(latent)
-        } else if let s = try? c.decode(Double.self, forKey: .scale) {
-            resolution = .spatial(s)
-        } else if let f = try c.decodeIfPresent(Fractions.self, forKey: .scale) {
-            resolution = .fraction(frames: f.frames ?? 1, height: f.height, width: f.width)
+        steps = try c.decode(.steps, within: Bounds.steps)
+        shift = try c.decode(.shift, within: Bounds.shift)
+        strength = try c.decodeIfPresent(.strength, within: Bounds.strength) ?? 1
+        if c.contains(.latent) {
+            let axes = try c.nestedContainer(keyedBy: AxisKeys.self, forKey: .latent)
+            resolution = .latent(LatentSize(frames: try axes.decode(.frames, within: Bounds.latentFrames),
+                                            height: try axes.decode(.height, within: Bounds.latentSide),
+                                            width: try axes.decode(.width, within: Bounds.latentSide)))
+        } else if let axes = try? c.nestedContainer(keyedBy: AxisKeys.self, forKey: .scale) {
+            resolution = .fraction(frames: try axes.decodeIfPresent(.frames, within: Bounds.scale) ?? 1,
+                                   height: try axes.decode(.height, within: Bounds.scale),
+                                   width: try axes.decode(.width, within: Bounds.scale))
+        } else if c.contains(.scale) {
+            resolution = .spatial(try c.decode(.scale, within: Bounds.scale))
         } else {
             resolution = .full
         }
@@ -58,16 +68,21 @@ extension BottleneckPlan: Codable {
         case baseShift = "base_shift"
     }
 
+    /// Every number is checked against `Bounds` as it is read, then the stages' number and
+    /// their steps together.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decodeIfPresent(String.self, forKey: .name) ?? "custom"
         stages = try c.decode([BottleneckStage].self, forKey: .stages)
+        if let (key, violation) = Self.totalsViolation(stages) {
+            throw PlanValueOutOfBounds(key: key, violation: violation)
+        }
         reading = try c.decodeIfPresent(StrengthReading.self, forKey: .reading) ?? .img2img
         transition = try c.decodeIfPresent(TransitionMode.self, forKey: .transition) ?? .restart
         filters = try c.decodeIfPresent(TransitionFilters.self, forKey: .filters) ?? TransitionFilters()
         ablations = try c.decodeIfPresent(Ablations.self, forKey: .ablations) ?? Ablations()
-        baseSteps = try c.decodeIfPresent(Int.self, forKey: .baseSteps) ?? 50
-        baseShift = try c.decodeIfPresent(Double.self, forKey: .baseShift) ?? stages.first?.shift ?? 1
+        baseSteps = try c.decodeIfPresent(.baseSteps, within: Bounds.steps) ?? 50
+        baseShift = try c.decodeIfPresent(.baseShift, within: Bounds.shift) ?? stages.first?.shift ?? 1
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -83,11 +98,15 @@ extension BottleneckPlan: Codable {
     }
 
     /// Decodes a plan from JSON; `file` names the source in errors.
+    /// - Throws: `SamplingError`: `badJSON` for a document that is not a plan, `outOfBounds`
+    ///   naming the key of a value outside `Bounds`.
     public init(json: Data, file: String = "<string>") throws {
         do {
             self = try JSONDecoder().decode(BottleneckPlan.self, from: json)
         } catch let error as DecodingError {
             throw SamplingError(.badJSON(file: file, message: Self.describe(error)))
+        } catch let error as PlanValueOutOfBounds {
+            throw SamplingError(.outOfBounds(file: file, key: error.key, violation: error.violation))
         }
     }
 
@@ -110,10 +129,14 @@ extension BottleneckPlan: Codable {
     /// Writes the plan as JSON to `url`.
     public func write(to url: URL) throws { try jsonData().write(to: url) }
 
+    /// A coding path as `stages[1].latent.height`.
+    static func keyPath(_ p: [any CodingKey]) -> String {
+        let text = p.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+        return text.hasPrefix(".") ? String(text.dropFirst()) : text
+    }
+
     private static func describe(_ error: DecodingError) -> String {
-        func path(_ p: [any CodingKey]) -> String {
-            p.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-        }
+        let path = keyPath
         switch error {
         case let .keyNotFound(key, ctx): return "missing key \(path(ctx.codingPath + [key]))"
         case let .typeMismatch(_, ctx), let .valueNotFound(_, ctx), let .dataCorrupted(ctx):
@@ -129,8 +152,10 @@ extension BottleneckPlan {
     /// Parses the CLI syntax `steps@scale[:shift[:strength]]`, comma separated, e.g.
     /// `4@1,10@0.5,4@1` or `4@1:7,24@0.75:9:0.8,16@1:9:0.7`. `scale` is the spatial fraction of
     /// the base (frames unchanged). Omitted shifts take `baseShift`; omitted strengths are 1 for
-    /// stage 0 and 0.8 (the paper's bottleneck value) for later stages.
-    /// - Throws: `SamplingError.badToken` naming the token and what is wrong with it.
+    /// stage 0 and 0.8 (the paper's bottleneck value) for later stages. Every number is checked
+    /// against `Bounds`.
+    /// - Throws: `SamplingError.badToken` naming the token and what is wrong with it;
+    ///   `outOfBounds` for too many stages or steps over all of them.
     public init(parsing text: String, baseSteps: Int = 50, baseShift: Double = 7) throws {
         let tokens = text.split(separator: ",", omittingEmptySubsequences: false).map {
             $0.trimmingCharacters(in: .whitespaces)
@@ -140,25 +165,21 @@ extension BottleneckPlan {
             func bad(_ reason: String) -> SamplingError {
                 SamplingError(.badToken(token: token, position: i, reason: reason))
             }
+            func number<Bound: NumericBound>(_ name: String, _ text: Substring, _ bound: Bound) throws -> Bound.Value {
+                do throws(BoundViolation) { return try bound.parse(String(text)) } catch { throw bad("\(name) \(error)") }
+            }
             let halves = token.split(separator: "@", omittingEmptySubsequences: false)
             guard halves.count == 2 else { throw bad("needs exactly one '@'") }
-            guard let steps = Int(halves[0]), steps > 0 else { throw bad("steps '\(halves[0])' is not a positive integer") }
+            let steps = try number("steps", halves[0], Bounds.steps)
             let fields = halves[1].split(separator: ":", omittingEmptySubsequences: false)
             guard fields.count <= 3 else { throw bad("at most scale:shift:strength after '@'") }
-            guard let scale = Double(fields[0]), scale > 0, scale.isFinite else {
-                throw bad("scale '\(fields[0])' is not a positive number")
-            }
-            var shift = baseShift
-            if fields.count > 1 {
-                guard let s = Double(fields[1]), s > 0, s.isFinite else { throw bad("shift '\(fields[1])' is not a positive number") }
-                shift = s
-            }
-            var strength = i == 0 ? 1.0 : 0.8
-            if fields.count > 2 {
-                guard let w = Double(fields[2]), w > 0, w <= 1 else { throw bad("strength '\(fields[2])' is not in (0, 1]") }
-                strength = w
-            }
+            let scale = try number("scale", fields[0], Bounds.scale)
+            let shift = fields.count > 1 ? try number("shift", fields[1], Bounds.shift) : baseShift
+            let strength = fields.count > 2 ? try number("strength", fields[2], Bounds.strength) : i == 0 ? 1.0 : 0.8
             stages.append(BottleneckStage(resolution: .spatial(scale), steps: steps, shift: shift, strength: strength))
+        }
+        if let (key, violation) = Self.totalsViolation(stages) {
+            throw SamplingError(.outOfBounds(file: nil, key: key, violation: violation))
         }
         self.init(name: "custom", stages: stages, baseSteps: baseSteps, baseShift: baseShift)
     }

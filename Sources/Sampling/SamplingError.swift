@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// The one error type of the `Sampling` module. Every case carries the context a user needs to
@@ -30,6 +31,9 @@ public struct SamplingError: Error, Sendable, Equatable, CustomStringConvertible
         case unreachableSpeedup(target: Double, best: Double)
         /// A JSON document could not be decoded (file or "<string>", and the decoder's message).
         case badJSON(file: String, message: String)
+        /// A plan's value outside `BottleneckPlan.Bounds`: the file (nil for the compact
+        /// syntax), the key path (`stages[1].steps`, or "number of stages") and the violation.
+        case outOfBounds(file: String?, key: String, violation: BoundViolation)
         /// The denoiser returned a velocity of the wrong shape.
         case velocityShape(stage: Int, expected: [Int], found: [Int])
         /// The initial latent does not have the stage-0 shape.
@@ -79,6 +83,8 @@ public struct SamplingError: Error, Sendable, Equatable, CustomStringConvertible
             return "cannot derive a plan within 5 % of x\(Self.ratio(target)); the closest is x\(Self.ratio(best))"
         case let .badJSON(file, message):
             return "\(file): \(message)"
+        case let .outOfBounds(file, key, violation):
+            return (file.map { "\($0): " } ?? "plan: ") + "\(key) \(violation)"
         case let .velocityShape(stage, expected, found):
             return "stage \(stage): the denoiser returned shape \(found), expected \(expected)"
         case let .latentShape(expected, found):

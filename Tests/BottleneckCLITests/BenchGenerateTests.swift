@@ -35,7 +35,7 @@ import Testing
         #expect(message(["--methods", "x3,x9"]).contains("unknown method 'x9'"))
         #expect(message(["--frames", "10"]).contains("frames must be 4k+1"))
         #expect(message(["--width", "100"]).contains("width must be a multiple of 16"))
-        #expect(message(["--threads", "0"]).contains("--threads must be between 1 and 256"))
+        #expect(message(["--threads", "0"]).contains("--threads must be an integer between 1 and 256; got 0, use 1"))
         #expect(message(["--count", "0"]).contains("--count"))
         #expect(message(["--steps", "2"]).contains("--steps must be at least 3 for bench generate"))
     }

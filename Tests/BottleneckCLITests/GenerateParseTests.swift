@@ -105,6 +105,81 @@ import Sampling
         #expect(failure(["generate", "fox", "--progress", "json", "--steps", "2", "--bottleneck", "off", "-o", "a.mp4"]) == nil)
     }
 
+    // MARK: Bounds
+
+    /// Issue #16: "--steps -5" said "Missing value for '--steps <n>'" (ArgumentParser took -5
+    /// for a flag) and a number too large for an integer only "is invalid". Every numeric
+    /// option of generate, decode, batch and plan is checked while parsing; the message names
+    /// the option, its bound and the nearest allowed value.
+    @Test(arguments: [
+        (["generate", "fox", "--steps", "-5"], "'-5' is invalid for '--steps <n>': must be an integer between 1 and 1000; use 1"),
+        (["generate", "fox", "--frames", "-5"], "'--frames <n>': must be 4k+1 between 1 and 1033 (the VAE compresses time by 4); use 1"),
+        (["generate", "fox", "--frames", "99999"], "'--frames <n>': must be 4k+1 between 1 and 1033 (the VAE compresses time by 4); use 1033"),
+        (["generate", "fox", "--width", "-16"], "'--width <px>': must be a multiple of 16 between 16 and 4096 (VAE factor 8 × patch 2); use 16"),
+        (["generate", "fox", "--height", "5000"], "'--height <px>': must be a multiple of 16 between 16 and 4096 (VAE factor 8 × patch 2); use 4096"),
+        (["generate", "fox", "--size", "100000x100000"], "width must be a multiple of 16 between 16 and 4096 (VAE factor 8 × patch 2); got 100000, use 4096"),
+        (["generate", "fox", "--size", "64x-16"], "height must be a multiple of 16 between 16 and 4096 (VAE factor 8 × patch 2); got -16, use 16"),
+        (["generate", "fox", "--cfg", "-1"], "'--cfg <scale>': must be a number between 0 and 100; use 0"),
+        (["generate", "fox", "--seed", "-1"], "'--seed <n>': must be an integer between 0 and 18446744073709551615; use 0"),
+        (["generate", "fox", "--steps", "99999999999999999999"], "'--steps <n>': must be an integer between 1 and 1000; use 1000"),
+        (["generate", "fox", "--fps", "-24"], "'--fps <n>': must be an integer between 1 and 240; use 1"),
+        (["generate", "fox", "--crf", "-1"], "'--crf <n>': must be an integer between 0 and 51 (0 is lossless, 18 keeps detail); use 0"),
+        (["generate", "fox", "--threads", "-2"], "'--threads <n>': must be an integer between 1 and 256; use 1"),
+        (["generate", "fox", "--preview", "p.png", "--preview-every", "-1"], "'--preview-every <n>': must be an integer between 1 and 1000; use 1"),
+        (["decode", "l.safetensors", "-o", "a.mp4", "--fps", "-3"], "'--fps <n>': must be an integer between 1 and 240; use 1"),
+        (["decode", "l.safetensors", "-o", "a.mp4", "--threads", "999"], "'--threads <n>': must be an integer between 1 and 256; use 256"),
+        (["batch", "p.txt", "-o", "o", "--lanes", "-1"], "'--lanes <n>': must be an integer between 1 and 8; use 1"),
+        (["batch", "p.txt", "-o", "o", "--queue-capacity", "-1"], "'--queue-capacity <n>': must be an integer between 1 and 64; use 1"),
+        (["batch", "p.txt", "-o", "o", "--seed", "1", "--shard", "1/-3"], "N must be an integer between 1 and 10000; got -3, use 1"),
+        (["batch", "p.txt", "-o", "o", "--steps", "-5"], "'--steps <n>': must be an integer between 1 and 1000; use 1"),
+        (["plan", "--steps", "-3"], "'--steps <steps>': must be an integer between 1 and 1000; use 1"),
+        (["plan", "--frames", "-3"], "'--frames <frames>': must be 4k+1 between 1 and 1033 (the VAE compresses time by 4); use 1"),
+        (["plan", "--height", "-8"], "'--height <height>': must be a multiple of 8 between 8 and 4096 (VAE factor 8); use 8"),
+        (["plan", "--width", "100000"], "'--width <width>': must be a multiple of 8 between 8 and 4096 (VAE factor 8); use 4096"),
+        (["plan", "--shift", "-7"], "'--shift <shift>': must be a number above 0 and at most 100; use 1"),
+        (["plan", "--text-tokens", "-1"], "'--text-tokens <text-tokens>': must be an integer between 1 and 4096; use 1"),
+    ])
+    func numericOptionsStateTheirBound(arguments: [String], message: String) throws {
+        let text = try #require(failure(arguments))
+        #expect(text.contains(message), "\(text)")
+        #expect(!text.contains("Missing value"))
+    }
+
+    /// Issue #16: a plan file overrode `--steps` while the MP4 metadata recorded the ignored
+    /// value. The file's stages set the steps (recorded in the request, hence the metadata);
+    /// a `--steps` that disagrees is refused while parsing, naming both.
+    @Test func planFileSetsTheSteps() throws {
+        let plan = FileManager.default.temporaryDirectory.appendingPathComponent("plan-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: plan) }
+        try BottleneckPlan(parsing: "2@1,5@0.5,3@1").write(to: plan)
+        #expect(try request(["fox", "--bottleneck", plan.path, "-o", "a.mp4"]).steps == 10)
+        #expect(try request(["fox", "--bottleneck", plan.path, "--steps", "10", "-o", "a.mp4"]).steps == 10)
+        #expect(try request(["fox", "--preset", "draft", "--bottleneck", plan.path, "-o", "a.mp4"]).steps == 10)
+        let message = try #require(failure(["generate", "fox", "--bottleneck", plan.path, "--steps", "20"]))
+        #expect(message.contains("--steps 20 does not match the plan file \(plan.path), whose stages run 2+5+3 = 10 steps"), "\(message)")
+        #expect(failure(["batch", "p.txt", "-o", "o", "--bottleneck", plan.path, "--steps", "20"])?.contains("--steps 20") == true)
+    }
+
+    /// Issue #16: a plan stage with 10^12 steps or a 100000² latent aborted with "failed to
+    /// allocate" (exit 134) once sampling began; it is refused while parsing.
+    @Test func absurdPlanFilesAreRefusedWhileParsing() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("plans-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let steps = dir.appendingPathComponent("steps.json").path
+        try Data(#"{"stages": [{"steps": 1000000000000, "shift": 7}]}"#.utf8).write(to: URL(fileURLWithPath: steps))
+        let latent = dir.appendingPathComponent("latent.json").path
+        try Data(#"{"stages": [{"steps": 2, "shift": 7, "latent": {"frames": 3, "height": 100000, "width": 100000}}]}"#.utf8)
+            .write(to: URL(fileURLWithPath: latent))
+        #expect(failure(["generate", "fox", "--bottleneck", steps])
+            == "--bottleneck: \(steps): stages[0].steps must be an integer between 1 and 1000; got 1000000000000, use 1000")
+        #expect(failure(["batch", "p.txt", "-o", "o", "--bottleneck", latent])
+            == "--bottleneck: \(latent): stages[0].latent.height must be an integer between 1 and 512; got 100000, use 512")
+        // `plan` reads its file when it runs (it loads no model).
+        let planError = #expect(throws: ValidationError.self) { try Bottleneck.Plan.parse(["--plan", steps]).run() }
+        #expect(planError?.message == "\(steps): stages[0].steps must be an integer between 1 and 1000; got 1000000000000, use 1000")
+    }
+
     // MARK: Batch
 
     @Test func batchOptions() throws {
@@ -122,6 +197,32 @@ import Sampling
         #expect(failure(["batch", "p.txt", "-o", "o", "--name-template", "same.mp4"], Bottleneck.self)?.contains("same name") == true)
         #expect(failure(["batch", "p.txt", "-o", "o", "--queue-capacity", "0"], Bottleneck.self)?.contains("queue-capacity") == true)
         #expect(failure(["batch", "p.txt"], Bottleneck.self) != nil)
+    }
+
+    /// Issue #16, per batch item: an item with a plan file takes its steps from the file (the
+    /// manifest and the video's metadata record what ran); one whose `steps` column disagrees
+    /// is skipped, naming file, line and key.
+    @Test func batchItemsTakeStepsFromTheirPlanFile() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("batch-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let planPath = dir + "/plan.json"
+        try BottleneckPlan(parsing: "2@1,5@0.5,3@1").write(to: URL(fileURLWithPath: planPath))
+        let lines = """
+            {"prompt": "a", "bottleneck": "\(planPath)"}
+            {"prompt": "b", "bottleneck": "\(planPath)", "steps": 20}
+            {"prompt": "c"}
+            """
+        let file = try PromptFile.parse(Data(lines.utf8), format: .jsonl, file: "p.jsonl")
+        let settings = BatchSettings(base: GenerationRequest(prompt: "probe"), outputDirectory: dir,
+                                     nameTemplate: try NameTemplate(NameTemplate.default), baseSeed: 1)
+        var plan = BatchPlanner.plan(file, settings: settings, manifest: [])
+        plan.takeStepsFromPlanFiles(of: file, flagSteps: nil)
+        #expect(plan.toRun.map(\.request.steps) == [10, 50])
+        #expect(plan.invalid.map(\.description) == [
+            "p.jsonl:2: steps 20 does not match the plan file \(planPath), whose stages run 2+5+3 = 10 steps; "
+                + "leave steps out (a plan file sets its own steps) or edit the file",
+        ])
     }
 
     /// `bench batch` forwards only the settings that were given, to both kinds of child, and

@@ -18,7 +18,7 @@ import Testing
         }
     }
 
-    /// A kind that writes its own text and leaves the subject out (as `RequestError` does).
+    /// A kind that writes its own text and leaves the subject out (as most `RequestError` kinds do).
     enum OwnText: ErrorKind {
         case bad
         func description(subject _: String) -> String { "bad value" }

@@ -3,13 +3,14 @@ import Media
 import Testing
 
 /// `bottleneck generate` on the real embedded pipeline, read back through Media's `VideoReader`.
-/// Every run crosses two Bottleneck Sampling stage changes (`CLI.threeStagePlan`).
+/// Every run crosses two Bottleneck Sampling stage changes (`CLI.threeStagePlan`), whose three
+/// one-step stages set the steps (no `--steps`).
 @Suite(.serialized) struct GenerateEndToEndTests {
     static let prompt = "a red ball bouncing on a black background"
 
     @discardableResult
     func generate(_ folder: String, seed: Int, output: String, extra: [String] = [], tag: String) throws -> CLI.Result {
-        try CLI.succeed(["generate", Self.prompt, "-o", output, "--seed", "\(seed)", "--steps", "3",
+        try CLI.succeed(["generate", Self.prompt, "-o", output, "--seed", "\(seed)",
                          "--bottleneck", "plan.json", "--progress", "json"] + CLI.small + extra,
                         in: folder, tag: tag)
     }
@@ -17,7 +18,8 @@ import Testing
     // MARK: File output
 
     /// The MP4 has the requested frames and size, H.264 yuv420p with BT.709 tags, 24 fps, and
-    /// the prompt, seed and settings as metadata. The preview after the last step is the final
+    /// the prompt, seed and settings as metadata; "steps" is the 3 the plan file's stages ran
+    /// (issue #16: it recorded the default 50 that the plan file overrode). The preview after the last step is the final
     /// video's first latent frame decoded alone: a full-size PNG that resembles the video's
     /// first frame much more than noise does (not exactly: decoded alone, the VAE's GroupNorm
     /// statistics come from that frame only; seen at about a third of the noise's distance).
@@ -168,29 +170,63 @@ struct Y4MStream {
 }
 
 /// Ctrl-C on a real `generate`: SIGINT → task cancellation → cleanup → exit 130, with no output
-/// and no partial file left. Run in a child process: a signal sent to the test process itself
-/// would reach every test running alongside (the parallel runner stalled with such a test).
+/// and no partial file left; SIGTERM does the same and exits 143 (issue #16: it exited 130).
+/// 128 + the signal's number is how a shell reports a process the signal killed. Run in a
+/// child process: a signal sent to the test process itself would reach every test running
+/// alongside (the parallel runner stalled with such a test).
 @Suite struct InterruptEndToEndTests {
-    @Test func sigintStopsGenerateAndLeavesNothing() throws {
+    @Test(arguments: [(SIGINT, Int32(130), "SIGINT"), (SIGTERM, 143, "SIGTERM")])
+    func signalStopsGenerateAndLeavesNothing(signal: Int32, status: Int32, name: String) throws {
         let folder = try CLI.makeFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
         // Enough steps that the run is still denoising when the signal comes.
         let (child, _, err) = try CLI.start(
             ["generate", "a red ball", "-o", "out.mp4", "--seed", "1", "--steps", "400", "--bottleneck", "off",
-             "--progress", "json"] + CLI.small, in: folder, tag: "sigint")
+             "--progress", "json"] + CLI.small, in: folder, tag: name)
         let deadline = Date().addingTimeInterval(120)
         while child.isRunning, !((try? String(contentsOfFile: err, encoding: .utf8)) ?? "").contains("\"step\"") {
             try #require(Date() < deadline, "no denoising step reported within 120 s")
             usleep(10_000)
         }
         try #require(child.isRunning, "generate ended before the signal")
-        kill(child.processIdentifier, SIGINT)
+        kill(child.processIdentifier, signal)
         child.waitUntilExit()
         #expect(child.terminationReason == .exit)
-        #expect(child.terminationStatus == 130)
+        #expect(child.terminationStatus == status)
         let left = try FileManager.default.contentsOfDirectory(atPath: folder)
         #expect(!left.contains("out.mp4"))
         #expect(left.allSatisfy { !$0.contains("partial") }, "left: \(left)")
-        #expect(((try? String(contentsOfFile: err, encoding: .utf8)) ?? "").contains("interrupted"))
+        #expect(((try? String(contentsOfFile: err, encoding: .utf8)) ?? "").contains("interrupted by \(name)"))
     }
 }
 
+/// What `generate` prints on stderr against its exit status.
+@Suite struct DiagnosticsEndToEndTests {
+    /// Issue #16: a preview that could not be written printed "bottleneck: error: …" three
+    /// times while the run wrote its video and exited 0. Previews are optional, so a failed
+    /// one is a warning; "error:" appears only with a non-zero status.
+    @Test func failedPreviewIsAWarningOnASuccessfulRun() throws {
+        let folder = try CLI.makeFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let r = try CLI.run(["generate", "a red ball", "-o", "out.mp4", "--seed", "1", "--steps", "2",
+                             "--bottleneck", "off", "--preview", "missing/p.png", "--preview-every", "1",
+                             "--progress", "none"] + CLI.small, in: folder, tag: "preview")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("bottleneck: warning: item 0: preview:"))
+        #expect(!r.stderr.contains("error:"), "\(r.stderr)")
+        #expect(FileManager.default.fileExists(atPath: folder + "/out.mp4"))
+    }
+
+    /// Issue #16: `batch -o` under a regular file printed Foundation's raw
+    /// `Error Domain=NSCocoaErrorDomain Code=512 …` dump.
+    @Test func unusableBatchFolderIsSaidInWords() throws {
+        let folder = try CLI.makeFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try "a red ball\n".write(toFile: folder + "/prompts.txt", atomically: true, encoding: .utf8)
+        let r = try CLI.run(["batch", "prompts.txt", "-o", "prompts.txt/out", "--seed", "1"] + CLI.small,
+                            in: folder, tag: "batch")
+        #expect(r.status == 1)
+        #expect(r.stderr == "bottleneck: error: --output: cannot create the folder prompts.txt/out: Not a directory\n",
+                "\(r.stderr)")
+    }
+}

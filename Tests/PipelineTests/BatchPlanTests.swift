@@ -60,6 +60,16 @@ import Testing
         }
     }
 
+    /// Issue #16: shard numbers have bounds, and the message suggests a value inside them.
+    @Test func shardBoundsAreStated() {
+        func message(_ text: String) -> String {
+            do { return "parsed \(try Shard(parsing: text))" } catch { return "\(error)" }
+        }
+        #expect(message("1/-3") == "shard '1/-3': N must be an integer between 1 and 10000; got -3, use 1")
+        #expect(message("1/20000") == "shard '1/20000': N must be an integer between 1 and 10000; got 20000, use 10000")
+        #expect(message("5/4") == "shard '5/4': I must be an integer between 1 and 4 (shards are 1-based); got 5, use 4")
+    }
+
     @Test func derivedSeedsAreStableAndDistinct() {
         let seeds = (0..<1000).map { SeedDerivation.seed(base: 42, index: $0) }
         #expect(Set(seeds).count == 1000)

@@ -52,7 +52,46 @@ import Testing
         #expect(message { $0.output = .file("f_%04d.png") }.isEmpty)
         #expect(message { $0.prompt = "   " }.contains("prompt is empty"))
         #expect(message { $0.preview = PreviewSettings(path: "p.png", every: 0) }.contains("preview-every"))
-        #expect(message { $0.cfgScale = .nan }.contains("guidance"))
+        #expect(message { $0.cfgScale = .nan }.contains("cfg must be a number between 0 and 100; got nan, use 6"))
+    }
+
+    /// Issue #16: messages suggested values outside the bounds ("use 99997 or 100001" for
+    /// frames, whose maximum is 1033; "use 100000 or 100016" for a width). Every suggestion is
+    /// now a value `validate()` accepts.
+    @Test func suggestionsAreInsideTheBounds() {
+        func failure(_ change: (inout GenerationRequest) -> Void) -> RequestError? {
+            var r = GenerationRequest(prompt: "x")
+            r.bottleneck = .off  // the presets' three-step minimum is a rule of its own
+            change(&r)
+            do { try r.validate(); return nil } catch { return error as? RequestError }
+        }
+        #expect(failure { $0.frames = 99999 }?.description
+            == "frames must be 4k+1 between 1 and 1033 (the VAE compresses time by 4); got 99999, use 1033")
+        #expect(failure { $0.width = 100000 }?.description.hasSuffix("got 100000, use 4096") == true)
+        #expect(failure { $0.frames = -5 }?.description.hasSuffix("got -5, use 1") == true)
+        #expect(failure { $0.steps = 5000 }?.description == "steps must be an integer between 1 and 1000; got 5000, use 1000")
+        #expect(failure { $0.cfgScale = 1000 }?.description.hasSuffix("use 100") == true)
+        #expect(failure { $0.preview = PreviewSettings(path: "p.png", every: 5000) }?.field == "preview-every")
+        for change: (inout GenerationRequest, Int) -> Void in [{ $0.frames = $1 }, { $0.width = $1 }, { $0.height = $1 },
+                                                              { $0.steps = $1 }, { $0.fps = $1 }, { $0.crf = $1 }] {
+            for bad in [-5, 0, 2, 130, 1034, 4097, 99999, 100_000] {
+                guard case .outOfBounds(let violation)? = failure({ change(&$0, bad) })?.kind else { continue }
+                for suggestion in violation.suggestions {
+                    #expect(failure({ change(&$0, Int(suggestion)!) }) == nil, "\(violation): \(suggestion)")
+                }
+            }
+        }
+    }
+
+    /// A plan file's stages set their own steps, so the three-stage minimum of the presets
+    /// does not apply to it.
+    @Test func planFileStepsAreNotHeldToThePresetMinimum() throws {
+        var r = GenerationRequest(prompt: "x")
+        r.bottleneck = .file("plan.json")
+        r.steps = 2
+        try r.validateNumbers()
+        r.bottleneck = .x2
+        #expect(throws: RequestError.self) { try r.validateNumbers() }
     }
 
     @Test func formatFromExtension() throws {

@@ -20,3 +20,19 @@ import Tensor
         #expect(stored.seed == 3 && stored.prompt == "a fox")
     }
 }
+
+extension LatentFileTests {
+    /// Issue #16: settings stored in a latents file are checked against the request bounds when
+    /// it is read, and the message names the metadata key (decode has no --frames option).
+    @Test func storedSettingsOutOfBoundsNameTheMetadataKey() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var request = testRequest("a fox", output: "\(dir)/a.mp4", seed: 3)
+        request.fps = 0
+        try LatentFile.write(Latents(Tensor(shape: [1, 3, 4, 4, 4])), request: request, to: "\(dir)/l.safetensors")
+        #expect(throws: PipelineError.self) { try LatentFile.read(from: "\(dir)/l.safetensors") }
+        do { _ = try LatentFile.read(from: "\(dir)/l.safetensors") } catch {
+            #expect("\(error)" == "\(dir)/l.safetensors: metadata 'fps' must be an integer between 1 and 240; got 0, use 1")
+        }
+    }
+}

@@ -74,6 +74,33 @@ import Testing
         #expect(f.issues[3].description.contains("p.jsonl:5:"))
     }
 
+    /// Issue #16: every number of a batch line is checked against the request's bounds while
+    /// the file is read, with file, line, key and a suggestion inside the bounds; numbers too
+    /// large for an integer were "must be an integer", and seeds above 2^63 were refused.
+    @Test func numbersAreCheckedAgainstTheRequestBounds() throws {
+        let text = """
+        {"prompt": "a", "frames": 99999999999999999999}
+        {"prompt": "b", "steps": 1e12}
+        {"prompt": "c", "seed": -1}
+        {"prompt": "d", "width": 100000, "height": 64}
+        {"prompt": "e", "frames": 9.0, "seed": 18446744073709551615}
+        """
+        let f = try parse(text, .jsonl)
+        #expect(f.issues.map(\.description) == [
+            "p.jsonl:1: frames must be 4k+1 between 1 and 1033 (the VAE compresses time by 4); "
+                + "got 99999999999999999999, use 1033",
+            "p.jsonl:2: steps must be an integer between 1 and 1000; got 1000000000000, use 1000",
+            "p.jsonl:3: seed must be an integer between 0 and 18446744073709551615; got -1, use 0",
+            "p.jsonl:4: width must be a multiple of 16 between 16 and 4096 (VAE factor 8 × patch 2); got 100000, use 4096",
+        ])
+        #expect(f.entries.map(\.prompt) == ["e"])
+        #expect(f.entries[0].overrides.frames == 9 && f.entries[0].overrides.seed == UInt64.max)
+        let csv = try parse("prompt,frames\nx,-5\n", .csv)
+        #expect(csv.issues.map(\.description) == [
+            "p.csv:2: frames must be 4k+1 between 1 and 1033 (the VAE compresses time by 4); got -5, use 1",
+        ])
+    }
+
     // MARK: csv
 
     @Test func csvQuotedFieldsAndOverrides() throws {

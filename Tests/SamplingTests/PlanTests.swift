@@ -127,4 +127,53 @@ import Testing
             #expect(t == token)
         } catch { Issue.record("\(error)") }
     }
+
+    // MARK: Bounds
+
+    /// Issue #16: a plan stage with 10^12 steps or a 100000² latent aborted the process
+    /// ("failed to allocate", exit 134) when sampling began. Every number of a plan file is
+    /// checked against `BottleneckPlan.Bounds` while it is read, naming file and key, with a
+    /// suggestion inside the bound.
+    @Test(arguments: [
+        (#"{"stages": [{"steps": 1000000000000, "shift": 7}]}"#,
+         "p.json: stages[0].steps must be an integer between 1 and 1000; got 1000000000000, use 1000"),
+        (#"{"stages": [{"steps": 1e30, "shift": 7}]}"#,
+         "p.json: stages[0].steps must be an integer between 1 and 1000; got 1e+30, use 1000"),
+        (#"{"stages": [{"steps": 4, "shift": 7}, {"steps": 2, "shift": 7, "latent": {"frames": 3, "height": 100000, "width": 8}}]}"#,
+         "p.json: stages[1].latent.height must be an integer between 1 and 512; got 100000, use 512"),
+        (#"{"stages": [{"steps": 4, "shift": 7, "scale": {"height": 0.5, "width": 3}}]}"#,
+         "p.json: stages[0].scale.width must be a number above 0 and at most 1; got 3, use 1"),
+        (#"{"stages": [{"steps": 4, "shift": 7, "scale": 100000}]}"#,
+         "p.json: stages[0].scale must be a number above 0 and at most 1; got 100000, use 1"),
+        (#"{"stages": [{"steps": 4, "shift": 0}]}"#,
+         "p.json: stages[0].shift must be a number above 0 and at most 100; got 0, use 1"),
+        (#"{"stages": [{"steps": 4, "shift": 7, "strength": 1.5}]}"#,
+         "p.json: stages[0].strength must be a number above 0 and at most 1; got 1.5, use 1"),
+        (#"{"base_steps": -1, "stages": [{"steps": 4, "shift": 7}]}"#,
+         "p.json: base_steps must be an integer between 1 and 1000; got -1, use 1"),
+        (#"{"stages": [{"steps": 600, "shift": 7}, {"steps": 600, "shift": 7, "strength": 0.8}]}"#,
+         "p.json: steps over all stages must be an integer between 1 and 1000; got 1200, use 1000"),
+        (#"{"stages": []}"#, "p.json: number of stages must be an integer between 1 and 16; got 0, use 1"),
+    ])
+    func planFileValuesOutsideTheBoundsAreRefused(json: String, message: String) {
+        #expect(throws: SamplingError.self) { try BottleneckPlan(json: Data(json.utf8), file: "p.json") }
+        do { _ = try BottleneckPlan(json: Data(json.utf8), file: "p.json") } catch {
+            #expect("\(error)" == message)
+        }
+    }
+
+    /// The same bounds hold for the compact syntax, and the stages' number and total.
+    @Test func compactSyntaxBounds() throws {
+        func message(_ text: String) -> String {
+            do { return "parsed \(try BottleneckPlan(parsing: text).stages.count)" } catch { return "\(error)" }
+        }
+        #expect(message("1000000000000@1,2@0.5").hasPrefix(
+            "plan token 1 '1000000000000@1': steps must be an integer between 1 and 1000; got 1000000000000, use 1000"))
+        #expect(message("4@1,10@2").hasPrefix("plan token 2 '10@2': scale must be a number above 0 and at most 1; got 2, use 1"))
+        #expect(message("4@1:500") .hasPrefix("plan token 1 '4@1:500': shift must be a number above 0 and at most 100; got 500, use 100"))
+        #expect(message("600@1,600@0.5") == "plan: steps over all stages must be an integer between 1 and 1000; got 1200, use 1000")
+        #expect(message(Array(repeating: "1@1", count: 17).joined(separator: ","))
+            == "plan: number of stages must be an integer between 1 and 16; got 17, use 16")
+        #expect(message("4@1,10@0.5,4@1") == "parsed 3")
+    }
 }

@@ -12,16 +12,34 @@ struct BottleneckOptions: ParsableArguments {
             })
     var bottleneck: BottleneckChoice?
 
-    /// A plan file is read now, so a missing or malformed one is reported before the models
-    /// load (its stages are checked against the video size when sampling starts).
-    func validate() throws {
-        guard case .file(let path) = bottleneck else { return }
-        do { _ = try BottleneckPlan(contentsOf: URL(fileURLWithPath: path)) } catch {
+    /// Sets the plan; a plan file is read now, so a missing, malformed or out-of-bounds one is
+    /// reported while parsing, before the models load (its stages are checked against the video
+    /// size when sampling starts), and its stages set the steps.
+    /// - Parameter explicitSteps: `--steps`, which must agree with a plan file's stages.
+    func apply(to request: inout GenerationRequest, explicitSteps: Int?) throws {
+        if let bottleneck { request.bottleneck = bottleneck }
+        do { try request.takeStepsFromPlanFile(explicit: explicitSteps) } catch let error as SamplingError {
             throw ValidationError("--bottleneck: \(error)")
+        } catch let error as RequestError {
+            throw ValidationError(error.optionMessage)
         }
     }
+}
 
-    func apply(to request: inout GenerationRequest) {
-        if let bottleneck { request.bottleneck = bottleneck }
+extension GenerationRequest {
+    /// With a plan file, the file's stages set the steps: `steps` becomes their total, so the
+    /// MP4 metadata, the manifest and a latents file record the steps that ran. `explicit` (a
+    /// `--steps` flag or a batch `steps` column) must equal that total; it is not silently
+    /// ignored. Other plans keep `steps`.
+    /// - Throws: `SamplingError` for a plan file that cannot be read or is out of bounds,
+    ///   `RequestError` (`stepsOfPlanFile`) when `explicit` disagrees with it.
+    mutating func takeStepsFromPlanFile(explicit: Int?) throws {
+        guard case .file(let path) = bottleneck else { return }
+        let stageSteps = try BottleneckPlan(contentsOf: URL(fileURLWithPath: path)).stages.map(\.steps)
+        let total = stageSteps.reduce(0, +)
+        if let explicit, explicit != total {
+            throw RequestError(.stepsOfPlanFile(steps: explicit, plan: path, stageSteps: stageSteps), field: "steps")
+        }
+        steps = total
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Pipeline
 
 /// Where the models come from and how many cores they use.
 struct ModelOptions: ParsableArguments {
@@ -8,12 +9,9 @@ struct ModelOptions: ParsableArguments {
                                valueName: "dir"))
     var pipeline: String?
 
-    @Option(help: ArgumentHelp("Compute threads for BLAS and kernels (default: all cores).", valueName: "n"))
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Compute threads for BLAS and kernels, \(GenerationRequest.Bounds.threads.summary) "
+                               + "(default: all cores).", valueName: "n"),
+            transform: GenerationRequest.Bounds.threads.argument)
     var threads: Int?
-
-    func validate() throws {
-        if let threads, !(1...256).contains(threads) {
-            throw ValidationError("--threads must be between 1 and 256; got \(threads)")
-        }
-    }
 }

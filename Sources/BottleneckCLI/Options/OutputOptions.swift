@@ -1,15 +1,22 @@
 import ArgumentParser
 import Pipeline
 
-/// Container, quality and side outputs (latents, previews).
+/// Container, quality and side outputs (latents, previews). Numbers are checked against
+/// `GenerationRequest.Bounds` while parsing.
 struct OutputOptions: ParsableArguments {
+    typealias Bounds = GenerationRequest.Bounds
+
     @Option(help: ArgumentHelp("Container (default: from the output extension; required with -o -).", valueName: "format"))
     var format: OutputFormat?
 
-    @Option(help: ArgumentHelp("Frames per second (default: 24).", valueName: "n"))
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Frames per second, \(Bounds.fps.summary) (default: 24).", valueName: "n"),
+            transform: Bounds.fps.argument)
     var fps: Int?
 
-    @Option(help: ArgumentHelp("Constant rate factor, 0 lossless … 51 (default: 18).", valueName: "n"))
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Constant rate factor, \(Bounds.crf.summary), 0 lossless (default: 18).", valueName: "n"),
+            transform: Bounds.crf.argument)
     var crf: Int?
 
     @Option(name: .customLong("save-latents"),
@@ -19,8 +26,9 @@ struct OutputOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Write a PNG of the current estimate's first frame while sampling (replaced atomically).", valueName: "file"))
     var preview: String?
 
-    @Option(name: .customLong("preview-every"),
-            help: ArgumentHelp("Steps between previews (default: 5).", valueName: "n"))
+    @Option(name: .customLong("preview-every"), parsing: .unconditional,
+            help: ArgumentHelp("Steps between previews, \(Bounds.previewEvery.summary) (default: 5).", valueName: "n"),
+            transform: Bounds.previewEvery.argument)
     var previewEvery: Int?
 
     func validate() throws {

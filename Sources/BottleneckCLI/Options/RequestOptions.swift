@@ -8,7 +8,7 @@ func makeRequest(prompt: String, output: OutputDestination, model: ModelOptions,
     var request = GenerationRequest(prompt: prompt)
     request.output = output
     sampling.apply(to: &request)
-    bottleneck.apply(to: &request)
+    try bottleneck.apply(to: &request, explicitSteps: sampling.steps)
     outputOptions.apply(to: &request)
     request.threads = model.threads
     try request.validateForCommandLine()
@@ -16,8 +16,14 @@ func makeRequest(prompt: String, output: OutputDestination, model: ModelOptions,
 }
 
 extension GenerationRequest {
-    /// `validate()`, its error turned into a `ValidationError` (printed with the usage line).
+    /// `validate()`, its error turned into a `ValidationError` (printed with the usage line)
+    /// that names the field as its option (`--frames must be …`).
     func validateForCommandLine() throws {
-        do { try validate() } catch let error as RequestError { throw ValidationError(error.description) }
+        do { try validate() } catch let error as RequestError { throw ValidationError(error.optionMessage) }
     }
+}
+
+extension RequestError {
+    /// The message with the field written as the option that sets it (`--frames`).
+    var optionMessage: String { kind.description(subject: "--" + field) }
 }

@@ -2,34 +2,51 @@ import ArgumentParser
 import Pipeline
 
 /// Video size, length, steps, seed and guidance. Optional values override the preset.
+/// Numbers are checked against `GenerationRequest.Bounds` while parsing.
 struct SamplingOptions: ParsableArguments {
+    typealias Bounds = GenerationRequest.Bounds
+
     @Option(name: [.customLong("frames"), .customLong("video-length"), .customLong("frame-num")],
-            help: ArgumentHelp("Frames, 4k+1 (default: 129).", valueName: "n"))
+            parsing: .unconditional,
+            help: ArgumentHelp("Frames, \(Bounds.frames.summary) (default: 129).", valueName: "n"),
+            transform: Bounds.frames.argument)
     var frames: Int?
 
-    @Option(help: ArgumentHelp("Width in pixels, a multiple of 16 (default: 128).", valueName: "px"))
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Width in pixels, \(Bounds.pixelSide.summary) (default: 128).", valueName: "px"),
+            transform: Bounds.pixelSide.argument)
     var width: Int?
 
-    @Option(help: ArgumentHelp("Height in pixels, a multiple of 16 (default: 128).", valueName: "px"))
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Height in pixels, \(Bounds.pixelSide.summary) (default: 128).", valueName: "px"),
+            transform: Bounds.pixelSide.argument)
     var height: Int?
 
-    @Option(help: ArgumentHelp("Width and height together, e.g. 128x96.", valueName: "WxH"),
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Width and height together, e.g. 128x96 (each as --width).", valueName: "WxH"),
             transform: { try Resolution(parsing: $0) })
     var size: Resolution?
 
     @Option(name: [.customLong("steps"), .customLong("infer-steps"), .customLong("sample-steps")],
-            help: ArgumentHelp("Denoising steps over all stages (default: from --preset, 50).", valueName: "n"))
+            parsing: .unconditional,
+            help: ArgumentHelp("Denoising steps, \(Bounds.steps.summary) (default: from --preset, 50; "
+                               + "a plan file sets its own).", valueName: "n"),
+            transform: Bounds.steps.argument)
     var steps: Int?
 
     @Option(help: "Named steps/bottleneck defaults (default: balanced).")
     var preset: Preset?
 
-    @Option(name: [.customLong("seed"), .customLong("base-seed")],
-            help: ArgumentHelp("Noise seed (default: random, always reported). In batch: the base seed.", valueName: "n"))
+    @Option(name: [.customLong("seed"), .customLong("base-seed")], parsing: .unconditional,
+            help: ArgumentHelp("Noise seed, \(Bounds.seed.summary) (default: random, always reported). "
+                               + "In batch: the base seed.", valueName: "n"),
+            transform: Bounds.seed.argument)
     var seed: UInt64?
 
     @Option(name: [.customLong("cfg"), .customLong("guidance-scale"), .customLong("sample-guide-scale")],
-            help: ArgumentHelp("Guidance scale (default: 6.0).", valueName: "scale"))
+            parsing: .unconditional,
+            help: ArgumentHelp("Guidance scale, \(Bounds.cfg.summary) (default: 6).", valueName: "scale"),
+            transform: Bounds.cfg.argument)
     var cfg: Float?
 
     @Option(name: [.customLong("negative-prompt"), .customLong("neg-prompt")],
@@ -59,18 +76,22 @@ struct SamplingOptions: ParsableArguments {
     }
 }
 
-/// `WIDTHxHEIGHT`.
+/// `WIDTHxHEIGHT`, each side checked against `GenerationRequest.Bounds.pixelSide`.
 struct Resolution: Equatable, Sendable {
     var width: Int
     var height: Int
 
     init(parsing text: String) throws {
-        let parts = text.lowercased().split(separator: "x")
-        guard parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]) else {
-            throw ValidationError(RequestError(.badSize(text), field: "size").description)
+        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+        guard parts.count == 2 else { throw ValidationError(RequestError(.badSize(text), field: "size").description) }
+        let bound = GenerationRequest.Bounds.pixelSide
+        func side(_ name: String, _ text: Substring) throws -> Int {
+            do { return try bound.parse(String(text)) } catch {
+                throw ValidationError(RequestError(.outOfBounds(error), field: name).description)
+            }
         }
-        width = w
-        height = h
+        width = try side("width", parts[0])
+        height = try side("height", parts[1])
     }
 }
 

@@ -58,7 +58,7 @@ public enum BatchExecution {
                 r.bytes = output.bytes
                 r.timings = timings
                 record = r
-            case .failed(let index, let stage, let message) where stage != "preview":
+            case .failed(let index, let stage, let message) where event.failsItem:
                 guard let item = byIndex[index] else { return }
                 var r = Self.record(.failed, item)
                 r.error = "\(stage): \(message)"

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// Output file names for batch items, e.g. the default `{index:04}_{seed}_{slug}.mp4`
@@ -141,15 +142,21 @@ public struct NameTemplateError: Error, Sendable, Equatable, CustomStringConvert
 /// `--shard I/N`: this machine runs the items whose index `i` satisfies `i % N == I - 1`.
 /// `I` is 1-based (`1/4` … `4/4`), so the shards of one list are disjoint and cover it.
 public struct Shard: Sendable, Equatable, CustomStringConvertible {
+    /// Most shards a batch may be split into (far more machines than anyone runs one batch on).
+    public static let maxCount = 10_000
+
     /// 1-based shard number.
     public var number: Int
     public var count: Int
 
-    /// - Throws: `ShardError` unless `1 <= number <= count`.
+    /// - Throws: `ShardError` unless `1 <= number <= count <= maxCount`.
     public init(number: Int, count: Int) throws {
-        guard count >= 1 else { throw ShardError(text: "\(number)/\(count)", message: "N must be at least 1") }
-        guard (1...count).contains(number) else {
-            throw ShardError(text: "\(number)/\(count)", message: "I must be between 1 and \(count) (shards are 1-based)")
+        let text = "\(number)/\(count)"
+        if let violation = IntegerBound(1...Self.maxCount).violation(count) {
+            throw ShardError(text: text, message: "N \(violation)")
+        }
+        if let violation = IntegerBound(1...count, reason: "shards are 1-based").violation(number) {
+            throw ShardError(text: text, message: "I \(violation)")
         }
         self.number = number
         self.count = count
@@ -160,7 +167,7 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
         let pieces = text.split(separator: "/", omittingEmptySubsequences: false)
         guard pieces.count == 2, let i = Int(pieces[0].trimmingCharacters(in: .whitespaces)),
               let n = Int(pieces[1].trimmingCharacters(in: .whitespaces)) else {
-            throw ShardError(text: text, message: "use I/N with 1 <= I <= N, e.g. 1/4")
+            throw ShardError(text: text, message: "use I/N with 1 <= I <= N <= \(Self.maxCount), e.g. 1/4")
         }
         try self.init(number: i, count: n)
     }

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// Per-item settings a batch line may override; `nil` keeps the batch-wide value.
@@ -263,8 +264,8 @@ public struct PromptFile: Sendable, Equatable {
     /// A value from JSON (typed) or CSV (text, converted on use).
     enum FieldValue {
         case text(String)
-        case integer(Int64)
-        case number(Double)
+        /// A JSON number as written (exact for integers of any size; checked where it is used).
+        case number(String)
         case null
         case other
 
@@ -272,9 +273,7 @@ public struct PromptFile: Sendable, Equatable {
             if json is NSNull { self = .null; return }
             if let s = json as? String { self = .text(s); return }
             if let n = json as? NSNumber {
-                if CFGetTypeIDIsBool(n) { self = .other; return }
-                let d = n.doubleValue
-                if d.rounded() == d, abs(d) < 9.2e18 { self = .integer(n.int64Value) } else { self = .number(d) }
+                self = CFGetTypeIDIsBool(n) ? .other : .number(n.stringValue)
                 return
             }
             self = .other
@@ -292,35 +291,30 @@ public struct PromptFile: Sendable, Equatable {
             default: throw .wrongType(key: key, expected: "a string")
             }
         }
-        func integer(_ key: String) throws(PromptFileIssue.Kind) -> Int64? {
+        /// An integer checked against its request bound (`GenerationRequest.Bounds`), so a value
+        /// out of bounds, too large for the type or fractional is reported with what would work.
+        func integer<Value>(_ key: String, _ bound: IntegerBound<Value>) throws(PromptFileIssue.Kind) -> Value? {
+            let text: String
             switch fields[key] {
             case nil, .null: return nil
-            case .integer(let v): return v
-            case .text(let s):
-                guard let v = Int64(s.trimmingCharacters(in: .whitespaces)) else {
-                    throw .wrongType(key: key, expected: "an integer")
-                }
-                return v
-            default: throw .wrongType(key: key, expected: "an integer")
+            case .number(let s), .text(let s): text = s.trimmingCharacters(in: .whitespaces)
+            case .other: throw .wrongType(key: key, expected: "an integer")
             }
-        }
-        func int(_ key: String) throws(PromptFileIssue.Kind) -> Int? {
-            guard let v = try integer(key) else { return nil }
-            guard let i = Int(exactly: v) else { throw .wrongType(key: key, expected: "an integer") }
-            return i
+            guard Double(text) != nil else { throw .wrongType(key: key, expected: "an integer") }
+            do throws(BoundViolation) { return try bound.parse(text) } catch {
+                throw .invalidRequest(RequestError(.outOfBounds(error), field: key))
+            }
         }
         guard let prompt = try string("prompt")?.trimmingCharacters(in: .whitespacesAndNewlines),
               !prompt.isEmpty else { throw .missingPrompt }
+        typealias Bounds = GenerationRequest.Bounds
         var o = PromptOverrides()
-        if let seed = try integer("seed") {
-            guard seed >= 0 else { throw .badValue(key: "seed", message: "must be 0 or more") }
-            o.seed = UInt64(seed)
-        }
+        o.seed = try integer("seed", Bounds.seed)
         o.negativePrompt = try string("negative_prompt")
-        o.frames = try int("frames")
-        o.width = try int("width")
-        o.height = try int("height")
-        o.steps = try int("steps")
+        o.frames = try integer("frames", Bounds.frames)
+        o.width = try integer("width", Bounds.pixelSide)
+        o.height = try integer("height", Bounds.pixelSide)
+        o.steps = try integer("steps", Bounds.steps)
         if let b = try string("bottleneck") {
             do { o.bottleneck = try BottleneckChoice(parsing: b) } catch {
                 throw .badValue(key: "bottleneck", message: String(describing: error))

@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import Testing
+@testable import BottleneckCLI
+@testable import Pipeline
+
+/// What a pipeline folder's configs may hold, and who a bad one is blamed on.
+@Suite struct PipelineFolderTests {
+    /// The repository's embedded pipeline (this file is `Tests/BottleneckCLITests/…`).
+    static let shapes = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("pipelines/shapes").path
+
+    /// A folder with the embedded transformer config and `scheduler` as the scheduler config.
+    func folder(scheduler: String) throws -> PipelineFolder {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-\(UUID().uuidString)").path
+        for sub in ["transformer", "scheduler"] {
+            try FileManager.default.createDirectory(atPath: "\(root)/\(sub)", withIntermediateDirectories: true)
+        }
+        try FileManager.default.copyItem(atPath: Self.shapes + "/transformer/config.json", toPath: root + "/transformer/config.json")
+        try Data(scheduler.utf8).write(to: URL(fileURLWithPath: root + "/scheduler/scheduler_config.json"))
+        return PipelineFolder(path: root)
+    }
+
+    /// Issue #16: a scheduler shift of -1 in the model folder was reported as
+    /// "--bottleneck off at 9 frames of 32×32, 3 steps: stage 0: shift -1.0 must be positive
+    /// (… or --bottleneck off)": blamed on a flag that was already given. It is the folder's
+    /// config that is wrong, and the message names that file and the bound.
+    @Test func badSchedulerShiftNamesTheConfigFile() throws {
+        let pipeline = try folder(scheduler: #"{"shift": -1}"#)
+        defer { try? FileManager.default.removeItem(atPath: pipeline.path) }
+        var request = GenerationRequest(prompt: "a red ball")
+        (request.frames, request.width, request.height, request.steps, request.bottleneck) = (9, 32, 32, 3, .off)
+        let file = pipeline.path + "/scheduler/scheduler_config.json"
+        let error = #expect(throws: PipelineError.self) { try Engine.checkPlan(for: request, in: pipeline) }
+        #expect(error?.description == "\(file): \"shift\" must be a number above 0 and at most 100; got -1, use 1")
+        #expect(error?.description.contains("--bottleneck") == false)
+    }
+
+    @Test func goodSchedulerShiftPasses() throws {
+        let pipeline = try folder(scheduler: #"{"shift": 3.0, "num_train_timesteps": 1000}"#)
+        defer { try? FileManager.default.removeItem(atPath: pipeline.path) }
+        #expect(try pipeline.schedulerShift() == 3)
+    }
+}
