@@ -13,8 +13,10 @@ extension Bottleneck {
             .txt: one prompt per line, # comments. .jsonl: {"prompt": …, "seed": …, "negative_prompt": …, \
             "frames": …, "width": …, "height": …, "steps": …, "bottleneck": …, "output": …} per line. \
             .csv: a header row with the same column names. Bad lines are reported and skipped. \
-            Every item is recorded in DIR/manifest.jsonl; --resume skips items recorded done whose file exists. \
-            Seeds of items without one derive from --seed and the item's index, so shards and resumes agree.
+            Every item is recorded in DIR/manifest.jsonl; --resume skips items recorded done whose file still has \
+            the recorded size and settings, and makes the others again. Seeds of items without one derive from \
+            --seed and the item's index, so shards and resumes agree. One batch writes a folder at a time \
+            (the shards of one list together); another is refused.
             """)
 
         @Argument(help: "Prompt file (.txt, .jsonl or .csv).")
@@ -23,7 +25,7 @@ extension Bottleneck {
         @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Output folder (created if missing).", valueName: "dir"))
         var output: String
 
-        @Flag(help: "Continue an interrupted batch: skip items the manifest records as done.")
+        @Flag(help: "Continue an interrupted batch: skip items the manifest records as done, if unchanged.")
         var resume = false
 
         @Option(parsing: .unconditional,
@@ -88,10 +90,13 @@ extension Bottleneck {
                 throw RequestError(.unusableOutput(option: "output", reason: "cannot create the folder \(output): "
                                                    + FileErrorText.reason(error)), field: "output")
             }
+            let lock = try BatchFolderLock(folder: output, shard: shard)
+            defer { withExtendedLifetime(lock) {} }
+            let pipeline = try PipelineFolder.locate(explicit: model.pipeline)
 
             var settings = BatchSettings(base: try baseRequest(), outputDirectory: output,
                                          nameTemplate: try NameTemplate(nameTemplate), baseSeed: 0,
-                                         shard: shard, resume: resume)
+                                         shard: shard, resume: resume, pipeline: pipeline.displayName)
             var records: [ManifestRecord] = []
             if resume {
                 let (read, problems) = try ManifestReader.read(path: settings.manifestPath)
@@ -100,7 +105,7 @@ extension Bottleneck {
             }
             if let seed = sampling.seed {
                 settings.baseSeed = seed
-            } else if resume, let recorded = BatchPlanner.recordedBaseSeed(in: records) {
+            } else if resume, let recorded = BatchPlanner.recordedBaseSeed(in: records, promptFile: prompts) {
                 settings.baseSeed = recorded
             } else {
                 var g = SystemRandomNumberGenerator()
@@ -108,10 +113,13 @@ extension Bottleneck {
             }
             log.info("base seed \(settings.baseSeed)\(shard.map { ", shard \($0)" } ?? "")")
 
-            var planned = BatchPlanner.plan(file, settings: settings, manifest: records)
-            planned.takeStepsFromPlanFiles(of: file, flagSteps: sampling.steps)
-            let plan = planned
+            let plan = BatchPlanner.plan(file, settings: settings, manifest: records,
+                                         prepare: try itemPreparation(pipeline: pipeline))
             for issue in plan.invalid where !file.issues.contains(issue) { log.warning("\(issue) (skipped)") }
+            for item in plan.redone { log.warning("\(item)") }
+            for path in plan.livePartials {
+                log.warning("\(path) is being written by another running process; left alone")
+            }
             log.info("\(plan.toRun.count) to generate, \(plan.alreadyDone.count) already done, \(plan.invalid.count) skipped")
 
             let manifest = try ManifestWriter(path: settings.manifestPath)
@@ -122,8 +130,7 @@ extension Bottleneck {
                                                        manifest: manifest)
             } else {
                 Threads.configure(model.threads ?? ProcessInfo.processInfo.activeProcessorCount)
-                let folder = try PipelineFolder.locate(explicit: model.pipeline)
-                let stages = try Engine.loadStages(from: folder, log: log)
+                let stages = try Engine.loadStages(from: pipeline, log: log)
                 let renderer = ProgressRenderer(style: logging.progress, log: log)
                 let runner = StageRunner(stages: stages, frameQueueCapacity: queueCapacity, denoisingLanes: lanes)
                 let frozen = settings
@@ -137,29 +144,26 @@ extension Bottleneck {
                      + "already done \(summary.alreadyDone); manifest \(settings.manifestPath)")
             if summary.failed > 0 || summary.skipped > 0 { throw ExitCode.failure }
         }
-    }
-}
 
-extension BatchPlan {
-    /// Items with a plan file take their steps from it (`takeStepsFromPlanFile`), so the
-    /// manifest and the videos record what ran. The explicit steps are the line's `steps`, else
-    /// `--steps`; an item whose plan file cannot be read or disagrees with them is skipped like
-    /// any invalid line.
-    mutating func takeStepsFromPlanFiles(of file: PromptFile, flagSteps: Int?) {
-        let lineSteps = Dictionary(file.entries.map { ($0.index, $0.overrides.steps) }, uniquingKeysWith: { a, _ in a })
-        toRun = toRun.compactMap { item in
-            var item = item
-            do {
-                try item.request.takeStepsFromPlanFile(explicit: (lineSteps[item.index] ?? nil) ?? flagSteps)
-                return item
-            } catch {
-                let kind: PromptFileIssue.Kind = (error as? RequestError).map { .invalidRequest($0) }
-                    ?? .badValue(key: "bottleneck", message: "\(error)")
-                invalid.append(PromptFileIssue(file: file.file, line: item.line, index: item.index, kind: kind))
-                return nil
+        /// What every item goes through before any model loads, so an item that cannot run is
+        /// skipped up front (reported with its line, recorded `skipped`) while the others run:
+        /// a plan file sets its steps (`takeStepsFromPlanFile`; the explicit steps are the
+        /// line's `steps`, else `--steps`), then its plan must fit its size and steps on this
+        /// pipeline (`Engine.PlanFit`, as `generate` checks).
+        func itemPreparation(pipeline: PipelineFolder) throws -> BatchPlanner.Preparation {
+            let fit = try Engine.PlanFit(pipeline: pipeline)
+            let flagSteps = sampling.steps
+            return { request, entry throws(PromptFileIssue.Kind) in
+                do {
+                    try request.takeStepsFromPlanFile(explicit: entry.overrides.steps ?? flagSteps)
+                    try fit.check(request)
+                } catch let error as RequestError {
+                    throw .invalidRequest(error)
+                } catch {
+                    throw .badValue(key: "bottleneck", message: "\(error)")
+                }
             }
         }
-        invalid.sort { ($0.index ?? -1, $0.line) < ($1.index ?? -1, $1.line) }
     }
 }
 

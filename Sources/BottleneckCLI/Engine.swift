@@ -33,20 +33,37 @@ enum Engine {
     /// so a size or step count the plan cannot serve fails before the models load.
     /// - Throws: `ValidationError` saying what to change.
     static func checkPlan(for request: GenerationRequest, in pipeline: PipelineFolder) throws {
-        let config = try pipeline.transformerConfiguration()
-        let base = LatentSize(videoFrames: request.frames, width: request.width, height: request.height)
-        do {
-            let plan = try DiTGenerator.plan(for: request, base: base, transformer: config,
-                                             baseShift: try pipeline.schedulerShift())
-            _ = try plan.resolved(base: base, patch: config.patch)
-        } catch let error as SamplingError {
-            let remedies = switch request.bottleneck {
-            case .off: "use another video size"
-            case .file: "use a larger video, change the plan file, or use --bottleneck off"
-            default: "use a larger video, more --steps, another plan, or --bottleneck off"
+        do { try PlanFit(pipeline: pipeline).check(request) } catch let error as RequestError {
+            throw ValidationError(error.optionMessage)
+        }
+    }
+
+    /// The pipeline's configs that decide whether a request's plan can run (the transformer's
+    /// patch and cost model, the scheduler's shift), read once: `generate` checks its request,
+    /// `batch` every item, before any weights load.
+    struct PlanFit {
+        let transformer: TransformerConfiguration
+        let baseShift: Double
+
+        /// - Throws: `PipelineError.badPipeline` naming a config file that is missing or wrong.
+        init(pipeline: PipelineFolder) throws {
+            transformer = try pipeline.transformerConfiguration()
+            baseShift = try pipeline.schedulerShift()
+        }
+
+        /// Derives and resolves `request`'s plan as `DiTGenerator` will.
+        /// - Throws: `RequestError` (`planDoesNotFit`, field `bottleneck`) with what to change.
+        func check(_ request: GenerationRequest) throws {
+            let base = LatentSize(videoFrames: request.frames, width: request.width, height: request.height)
+            do {
+                let plan = try DiTGenerator.plan(for: request, base: base, transformer: transformer,
+                                                 baseShift: baseShift)
+                _ = try plan.resolved(base: base, patch: transformer.patch)
+            } catch let error as SamplingError {
+                let r = request
+                throw RequestError(.planDoesNotFit(plan: r.bottleneck, frames: r.frames, width: r.width, height: r.height,
+                                                   steps: r.steps, reason: error.description), field: "bottleneck")
             }
-            throw ValidationError("--bottleneck \(request.bottleneck) at \(request.frames) frames of "
-                                  + "\(request.width)×\(request.height), \(request.steps) steps: \(error) (\(remedies))")
         }
     }
 

@@ -49,7 +49,8 @@ public struct OutputTarget: Sendable, Equatable {
 
     /// Follows `path` through symbolic links and looks at what it names.
     /// - Throws: `MediaError` naming `path`: `.isDirectory`, or `.cannotOpenOutput` for a link
-    ///   loop or a path that cannot be looked up (a folder in it not readable, or not a folder).
+    ///   loop, a path that cannot be looked up (a folder in it not readable, or not a folder), or
+    ///   a new file whose folder does not exist.
     public init(resolving path: String) throws {
         self.path = path
         var current = path
@@ -65,7 +66,9 @@ public struct OutputTarget: Sendable, Equatable {
                     current = path
                     break
                 }
-                // Nothing there (a new file, or a dangling link): created at `current`.
+                // Nothing there (a new file, or a dangling link): created at `current`, so its
+                // folder must exist now, not only when the file is written after the run.
+                try Self.checkFolder(of: current, for: path)
                 resolvedPath = current
                 kind = .file
                 identity = .path(Self.canonicalPath(ofMissing: current))
@@ -218,6 +221,18 @@ public struct OutputTarget: Sendable, Equatable {
         let reason = String(cString: strerror(code))
         return MediaError(
             .cannotOpenOutput(message: "cannot look it up\(place): \(reason)"), path: path)
+    }
+
+    /// Throws unless the folder a new file at `current` would be created in exists (a missing
+    /// folder makes `lstat` of the file fail with ENOENT, like a missing file).
+    private static func checkFolder(of current: String, for path: String) throws {
+        let folder = (current as NSString).deletingLastPathComponent
+        var info = stat()
+        guard !folder.isEmpty, stat(folder, &info) != 0 else { return }
+        let place = current == path ? "" : " (where the link \(path) points)"
+        throw MediaError(
+            .cannotOpenOutput(message: "the folder \(folder)\(place) does not exist; create it first"),
+            path: path)
     }
 
     /// The absolute path a missing file will have: its folder with links resolved (when the

@@ -5,7 +5,7 @@ import Foundation
 /// folder (the final rename is atomic), hidden, without the real extension (it never looks
 /// finished), and unique per writer. The one naming rule for partial outputs: `VideoWriter`
 /// and `PNGImage` write under it, `bottleneck batch --resume` removes a killed run's leftovers
-/// by it (`isTemporary(_:of:)`).
+/// by it (`isTemporary(_:of:)`), once the process it names (`writer(of:of:)`) is gone.
 public enum TemporaryOutputName {
     /// A fresh temporary path for the output at `final`.
     public static func path(for final: String) -> String {
@@ -20,6 +20,14 @@ public enum TemporaryOutputName {
     /// `outputName`, made by any process.
     public static func isTemporary(_ name: String, of outputName: String) -> Bool {
         name.hasPrefix(prefix(of: outputName))
+    }
+
+    /// The process id a temporary name of `outputName` carries (`.name.partial-<pid>-<tag>`):
+    /// the process that writes it. `nil` when `name` is not one, or carries no number.
+    public static func writer(of name: String, of outputName: String) -> pid_t? {
+        guard isTemporary(name, of: outputName) else { return nil }
+        let rest = name.dropFirst(prefix(of: outputName).count)
+        return rest.split(separator: "-", maxSplits: 1).first.flatMap { pid_t($0) }
     }
 
     /// What every temporary name of `outputName` starts with.

@@ -29,6 +29,9 @@ public enum RequestErrorKind: ErrorKind {
     case sharedOutput(first: String, firstPath: String, second: String, secondPath: String)
     case badBottleneck(String)
     case badSize(String)
+    /// A plan that cannot serve the request's size and steps (found from the pipeline's
+    /// configs before any weights load); `reason` is the sampler's message.
+    case planDoesNotFit(plan: BottleneckChoice, frames: Int, width: Int, height: Int, steps: Int, reason: String)
 
     public func description(subject field: String) -> String {
         switch self {
@@ -66,6 +69,14 @@ public enum RequestErrorKind: ErrorKind {
             return "unknown bottleneck '\(text)'; use off, x2, x2.5, x3 or a plan file path"
         case .badSize(let text):
             return "size '\(text)' is not WIDTHxHEIGHT, e.g. 128x128"
+        case .planDoesNotFit(let plan, let frames, let width, let height, let steps, let reason):
+            let remedies = switch plan {
+            case .off: "use another video size"
+            case .file: "use a larger video, change the plan file, or use --bottleneck off"
+            default: "use a larger video, more --steps, another plan, or --bottleneck off"
+            }
+            return "\(field) \(plan) at \(frames) frames of \(width)×\(height), \(steps) steps: \(reason) "
+                + "(\(remedies))"
         }
     }
 }
@@ -81,6 +92,11 @@ public struct PipelineError: Error, Sendable, CustomStringConvertible {
         case engineUnavailable(stage: String)
         /// A pipeline folder file is missing or unusable.
         case badPipeline(path: String, reason: String)
+        /// Another batch holds the output folder's lock (`BatchFolderLock`); `holders` names
+        /// it ("pid 123", or its running shards), empty when it cannot be told.
+        case outputFolderInUse(path: String, holders: [String])
+        /// The output folder's lock file cannot be created or locked.
+        case outputFolderLock(path: String, reason: String)
     }
 
     public var kind: Kind
@@ -98,6 +114,12 @@ public struct PipelineError: Error, Sendable, CustomStringConvertible {
         case .badLatents(let path, let reason): return "\(prefix)\(path): \(reason)"
         case .engineUnavailable(let stage): return "\(prefix)no \(stage) renderer is available in this build"
         case .badPipeline(let path, let reason): return "\(prefix)\(path): \(reason)"
+        case .outputFolderInUse(let path, let holders):
+            let who = holders.isEmpty ? "" : " (\(holders.joined(separator: "; ")))"
+            return "\(prefix)\(path): another batch is writing to this folder\(who); "
+                + "let it finish (then --resume), or give this one another output folder"
+        case .outputFolderLock(let path, let reason):
+            return "\(prefix)\(path): cannot lock the output folder: \(reason)"
         }
     }
 }

@@ -149,7 +149,9 @@ extension BottleneckPlan {
     /// - Parameters:
     ///   - base: the full-resolution latent size.
     ///   - patch: the transformer's patch size; every stage extent must be a multiple of it.
-    /// - Throws: `SamplingError` naming the stage and dimension at fault.
+    /// - Throws: `SamplingError` naming the stage and dimension at fault, or
+    ///   `lastStageNotFull` when the plan does not end at `base` (the video is decoded from the
+    ///   last stage's latent).
     public func resolved(base: LatentSize, patch: PatchSize,
                          scheduler: any Scheduler = FlowMatchEulerScheduler()) throws -> [ResolvedStage] {
         guard !stages.isEmpty else { throw SamplingError(.emptyPlan) }
@@ -176,6 +178,9 @@ extension BottleneckPlan {
             guard sigmas.count > 1 else { throw SamplingError(.emptyStage(stage: i)) }
             out.append(ResolvedStage(index: i, size: size, tokens: patch.tokens(size), shift: shift,
                                      strength: stage.strength, sigmas: sigmas))
+        }
+        if let last = out.last, last.size != base {
+            throw SamplingError(.lastStageNotFull(stage: last.index, size: last.size, base: base))
         }
         if transition == .handOff {
             for i in 0..<(out.count - 1) {

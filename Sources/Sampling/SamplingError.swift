@@ -21,6 +21,8 @@ public struct SamplingError: Error, Sendable, Equatable, CustomStringConvertible
         case badScale(stage: Int, dimension: String, scale: Double)
         /// A stage (after applying its strength) would make no model call.
         case emptyStage(stage: Int)
+        /// The last stage is not at the full (base) size: the video is decoded from its latent.
+        case lastStageNotFull(stage: Int, size: LatentSize, base: LatentSize)
         /// A token of the compact `steps@scale` syntax could not be read.
         case badToken(token: String, position: Int, reason: String)
         /// An unknown preset name.
@@ -73,6 +75,9 @@ public struct SamplingError: Error, Sendable, Equatable, CustomStringConvertible
             return "stage \(stage): \(dimension) scale \(scale) must be positive"
         case let .emptyStage(stage):
             return "stage \(stage): its steps and strength leave no model call; raise steps or strength"
+        case let .lastStageNotFull(stage, size, base):
+            return "the last stage (\(stage)) runs at \(size) latent cells, not the full \(base): "
+                + "the video is decoded from the last stage, so end the plan at scale 1"
         case let .badToken(token, position, reason):
             return "plan token \(position + 1) '\(token)': \(reason) (expected steps@scale, e.g. 4@1,10@0.5,4@1)"
         case let .unknownPreset(name, known):

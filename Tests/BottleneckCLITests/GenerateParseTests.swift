@@ -195,6 +195,8 @@ import Sampling
         #expect(failure(["batch", "p.txt", "-o", "o", "--shard", "1/3"], Bottleneck.self)?.contains("--seed") == true)
         #expect(failure(["batch", "p.txt", "-o", "o", "--name-template", "{what}.mp4"], Bottleneck.self)?.contains("unknown token") == true)
         #expect(failure(["batch", "p.txt", "-o", "o", "--name-template", "same.mp4"], Bottleneck.self)?.contains("same name") == true)
+        #expect(failure(["batch", "p.txt", "-o", "o", "--name-template", "sub/{index}.mp4"], Bottleneck.self)?
+            .contains("give it to -o") == true)
         #expect(failure(["batch", "p.txt", "-o", "o", "--queue-capacity", "0"], Bottleneck.self)?.contains("queue-capacity") == true)
         #expect(failure(["batch", "p.txt"], Bottleneck.self) != nil)
     }
@@ -203,26 +205,57 @@ import Sampling
     /// manifest and the video's metadata record what ran); one whose `steps` column disagrees
     /// is skipped, naming file, line and key.
     @Test func batchItemsTakeStepsFromTheirPlanFile() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("batch-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let (dir, planPath) = try batchFolder(plan: "2@1,5@0.5,3@1")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let planPath = dir + "/plan.json"
-        try BottleneckPlan(parsing: "2@1,5@0.5,3@1").write(to: URL(fileURLWithPath: planPath))
         let lines = """
             {"prompt": "a", "bottleneck": "\(planPath)"}
             {"prompt": "b", "bottleneck": "\(planPath)", "steps": 20}
             {"prompt": "c"}
             """
-        let file = try PromptFile.parse(Data(lines.utf8), format: .jsonl, file: "p.jsonl")
-        let settings = BatchSettings(base: GenerationRequest(prompt: "probe"), outputDirectory: dir,
-                                     nameTemplate: try NameTemplate(NameTemplate.default), baseSeed: 1)
-        var plan = BatchPlanner.plan(file, settings: settings, manifest: [])
-        plan.takeStepsFromPlanFiles(of: file, flagSteps: nil)
+        let plan = try planBatch(lines, in: dir)
         #expect(plan.toRun.map(\.request.steps) == [10, 50])
         #expect(plan.invalid.map(\.description) == [
             "p.jsonl:2: steps 20 does not match the plan file \(planPath), whose stages run 2+5+3 = 10 steps; "
                 + "leave steps out (a plan file sets its own steps) or edit the file",
         ])
+    }
+
+    /// Issue #16: in `batch`, an item whose size its plan cannot serve (or whose plan file
+    /// ends below full resolution) failed at its denoise stage, after the models had loaded.
+    /// Each item's plan is checked against the pipeline's configs while the batch is planned,
+    /// as `generate` checks its own, and the item is skipped with its line.
+    @Test func batchItemsWhosePlanCannotRunAreSkippedUpFront() throws {
+        let (dir, halfPath) = try batchFolder(plan: "2@1,2@0.5")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let lines = """
+            {"prompt": "a", "width": 32, "height": 32, "frames": 9, "steps": 3, "bottleneck": "x2"}
+            {"prompt": "b", "bottleneck": "\(halfPath)"}
+            {"prompt": "c", "width": 32, "height": 32, "frames": 9, "bottleneck": "off"}
+            """
+        let plan = try planBatch(lines, in: dir)
+        #expect(plan.toRun.map(\.index) == [2])
+        try #require(plan.invalid.map(\.line) == [1, 2])
+        #expect(plan.invalid[0].description.hasPrefix("p.jsonl:1: bottleneck x2 at 9 frames of 32×32, 3 steps: "))
+        #expect(plan.invalid[1].description.hasPrefix("p.jsonl:2: bottleneck \(halfPath) at 129 frames of 128×128, 4 steps: "
+                                                      + "the last stage (1) runs at 33×8×8 latent cells"))
+    }
+
+    /// A fresh folder holding `plan.json`, the plan `plan` (compact syntax); the caller removes it.
+    func batchFolder(plan: String) throws -> (dir: String, plan: String) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("batch-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try BottleneckPlan(parsing: plan).write(to: URL(fileURLWithPath: dir + "/plan.json"))
+        return (dir, dir + "/plan.json")
+    }
+
+    /// `lines` (jsonl) planned as `batch` plans them, against the embedded pipeline's configs.
+    func planBatch(_ lines: String, in dir: String) throws -> BatchPlan {
+        let file = try PromptFile.parse(Data(lines.utf8), format: .jsonl, file: "p.jsonl")
+        let settings = BatchSettings(base: GenerationRequest(prompt: "probe"), outputDirectory: dir,
+                                     nameTemplate: try NameTemplate(NameTemplate.default), baseSeed: 1)
+        let batch = try Bottleneck.Batch.parse(["p.jsonl", "-o", dir])
+        let prepare = try batch.itemPreparation(pipeline: PipelineFolder(path: PipelineFolderTests.shapes))
+        return BatchPlanner.plan(file, settings: settings, manifest: [], prepare: prepare)
     }
 
     /// `bench batch` forwards only the settings that were given, to both kinds of child, and

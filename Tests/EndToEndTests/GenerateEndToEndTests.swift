@@ -204,12 +204,13 @@ struct Y4MStream {
 @Suite struct DiagnosticsEndToEndTests {
     /// Issue #16: a preview that could not be written printed "bottleneck: error: …" three
     /// times while the run wrote its video and exited 0. Previews are optional, so a failed
-    /// one is a warning; "error:" appears only with a non-zero status.
+    /// one is a warning; "error:" appears only with a non-zero status. (The preview goes to
+    /// /dev/full, which takes no bytes: a preview in a missing folder is refused up front.)
     @Test func failedPreviewIsAWarningOnASuccessfulRun() throws {
         let folder = try CLI.makeFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let r = try CLI.run(["generate", "a red ball", "-o", "out.mp4", "--seed", "1", "--steps", "2",
-                             "--bottleneck", "off", "--preview", "missing/p.png", "--preview-every", "1",
+                             "--bottleneck", "off", "--preview", "/dev/full", "--preview-every", "1",
                              "--progress", "none"] + CLI.small, in: folder, tag: "preview")
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("bottleneck: warning: item 0: preview:"))

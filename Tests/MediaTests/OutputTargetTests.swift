@@ -138,6 +138,21 @@ import Testing
         #expect(try OutputTarget(resolving: "/dev/null").kind == .characterDevice)
     }
 
+    /// Issue #16: `-o missing/x.mp4` was accepted and failed in the muxer after the whole
+    /// denoising. A new file's folder is looked at with the rest of the path, so the request
+    /// is refused before anything runs; so is a dangling link into a missing folder.
+    @Test func aNewFileInAMissingFolderIsAnError() throws {
+        let folder = try makeTemporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let error = try #require(throws: MediaError.self) { try OutputTarget(resolving: folder + "/missing/x.mp4") }
+        #expect(error.description == "\(folder)/missing/x.mp4: cannot write output: the folder \(folder)/missing "
+                + "does not exist; create it first")
+        try FileManager.default.createSymbolicLink(atPath: folder + "/link.mp4", withDestinationPath: "gone/x.mp4")
+        let linked = try #require(throws: MediaError.self) { try OutputTarget(resolving: folder + "/link.mp4") }
+        #expect(linked.description.contains("the folder \(folder)/gone (where the link \(folder)/link.mp4 points)"))
+        #expect(try OutputTarget(resolving: folder + "/x.mp4").kind == .file)
+    }
+
     /// A link loop is reported, naming the path, instead of being followed forever.
     @Test func aLinkLoopIsAnError() throws {
         let folder = try makeTemporaryFolder()

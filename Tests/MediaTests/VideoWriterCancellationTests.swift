@@ -167,15 +167,17 @@ import Testing
         }
     }
 
-    /// A missing folder or a read-only location is `.cannotOpenOutput` with the path and libav's text.
+    /// A missing folder (named, found when the path is resolved) or a read-only location
+    /// (libav's text) is `.cannotOpenOutput` with the path.
     @Test func unwritablePathsAreTyped() throws {
         let fps = try FrameRate(24)
-        let missing = "/nonexistent-\(UUID().uuidString)/out.mp4"
+        let missingFolder = "/nonexistent-\(UUID().uuidString)"
+        let missing = missingFolder + "/out.mp4"
         do {
             try open(.file(missing), VideoOptions(width: 64, height: 64, fps: fps))
             Issue.record("missing folder accepted")
         } catch let error as MediaError {
-            #expect(error.kind == .cannotOpenOutput(message: "No such file or directory"))
+            #expect(error.kind == .cannotOpenOutput(message: "the folder \(missingFolder) does not exist; create it first"))
             #expect(error.path == missing)
             #expect(error.description.contains(missing))
         }

@@ -28,6 +28,15 @@ import Testing
         #expect(throws: NameTemplateError.self) { try NameTemplate(text) }
     }
 
+    /// Issue #16: a template with a subfolder was accepted, and every item failed in the muxer
+    /// ("No such file or directory") after it had been denoised. Names are files directly in
+    /// the output folder, so the template is refused while the command line is read.
+    @Test func subfoldersAreRefusedInTemplates() {
+        let error = #expect(throws: NameTemplateError.self) { try NameTemplate("sub/{index}.mp4") }
+        #expect(error?.description == "name template 'sub/{index}.mp4': names are files directly in the output "
+                + "folder (no '/'); to write into a subfolder, give it to -o")
+    }
+
     @Test func slugRules() {
         #expect(NameTemplate.slug("Café crème: Über-COOL  42!!") == "cafe-creme-uber-cool-42")
         #expect(NameTemplate.slug("日本語") == "untitled")
@@ -89,6 +98,13 @@ import Testing
                              baseSeed: 1000, shard: shard, resume: resume)
     }
 
+    /// The in-test stages (`TestStages.swift`): raw frames written to each item's file.
+    func testStages() -> PipelineStages {
+        let log = ActivityLog()
+        return PipelineStages(textEncoder: TestTextEncoder(log: log), generator: TestGenerator(log: log),
+                              decoder: TestDecoder(log: log), sinks: TestSinkFactory())
+    }
+
     func promptFile(_ n: Int) -> PromptFile {
         PromptFile(file: "p.txt", entries: (0..<n).map { PromptEntry(index: $0, line: $0 + 1, prompt: "prompt \($0)") }, issues: [])
     }
@@ -96,11 +112,12 @@ import Testing
     /// Shards plan disjoint item sets whose union is the whole list, with the same seeds as an
     /// unsharded plan.
     @Test func shardedPlansCoverTheListWithSameSeeds() throws {
+        let dir = try makeTemporaryDirectory()
         let file = promptFile(23)
-        let all = BatchPlanner.plan(file, settings: try settings("/out"), manifest: [])
+        let all = BatchPlanner.plan(file, settings: try settings(dir), manifest: [])
         var union: [PlannedItem] = []
         for k in 1...4 {
-            union += BatchPlanner.plan(file, settings: try settings("/out", shard: Shard(number: k, count: 4)), manifest: []).toRun
+            union += BatchPlanner.plan(file, settings: try settings(dir, shard: Shard(number: k, count: 4)), manifest: []).toRun
         }
         #expect(union.count == 23)
         #expect(union.sorted { $0.index < $1.index } == all.toRun)
@@ -111,21 +128,22 @@ import Testing
         file.entries[1].overrides.frames = 10  // not 4k+1
         file.entries[2].overrides.seed = 5
         file.entries[2].overrides.output = "custom.rgb"
-        let plan = BatchPlanner.plan(file, settings: try settings("/out"), manifest: [])
+        let dir = try makeTemporaryDirectory()
+        let plan = BatchPlanner.plan(file, settings: try settings(dir), manifest: [])
         #expect(plan.toRun.map(\.index) == [0, 2])
         #expect(plan.invalid.count == 1)
         #expect(plan.invalid[0].line == 2)
         #expect(plan.invalid[0].description.contains("frames must be 4k+1"))
         #expect(plan.toRun[1].request.seed == 5)
-        #expect(plan.toRun[1].outputPath == "/out/custom.rgb")
-        #expect(plan.toRun[0].outputPath == "/out/000_\(SeedDerivation.seed(base: 1000, index: 0))_prompt-0.rgb")
+        #expect(plan.toRun[1].outputPath == "\(dir)/custom.rgb" && plan.toRun[1].name == "custom.rgb")
+        #expect(plan.toRun[0].outputPath == "\(dir)/000_\(SeedDerivation.seed(base: 1000, index: 0))_prompt-0.rgb")
     }
 
     @Test func collidingOutputNamesAreRejected() throws {
         var file = promptFile(2)
         file.entries[0].overrides.output = "same.rgb"
         file.entries[1].overrides.output = "same.rgb"
-        let plan = BatchPlanner.plan(file, settings: try settings("/out"), manifest: [])
+        let plan = BatchPlanner.plan(file, settings: try settings(try makeTemporaryDirectory()), manifest: [])
         #expect(plan.toRun.map(\.index) == [0])
         #expect(plan.invalid.map(\.index) == [1])
     }
@@ -147,13 +165,11 @@ import Testing
         let writer = try ManifestWriter(path: s.manifestPath)
         var header = ManifestRecord(status: .run)
         header.baseSeed = s.baseSeed
+        header.promptFile = "p.txt"
         try writer.append(header)
         for item in first.toRun.prefix(3) {
-            var r = ManifestRecord(status: item.index == 2 ? .failed : .done)
-            r.index = item.index
-            r.promptHash = item.promptHash
-            r.seed = item.request.seed
-            r.output = item.outputPath
+            var r = ManifestRecord(item.index == 2 ? .failed : .done, for: item)
+            r.bytes = 3
             try writer.append(r)
             if item.index == 0 { _ = FileManager.default.createFile(atPath: item.outputPath, contents: Data([1, 2, 3])) }
         }
@@ -174,11 +190,13 @@ import Testing
         let (records, problems) = try ManifestReader.read(path: s.manifestPath)
         #expect(records.count == 4)
         #expect(problems.map(\.line) == [5])
-        #expect(BatchPlanner.recordedBaseSeed(in: records) == 1000)
+        #expect(BatchPlanner.recordedBaseSeed(in: records, promptFile: "lists/p.txt") == 1000)
+        #expect(BatchPlanner.recordedBaseSeed(in: records, promptFile: "other.txt") == nil)
 
         let plan = BatchPlanner.plan(file, settings: s, manifest: records)
         #expect(plan.alreadyDone.map(\.index) == [0])
         #expect(plan.toRun.map(\.index) == [1, 2, 3, 4])
+        #expect(plan.redone == [RedoneItem(index: 1, name: first.toRun[1].name, reason: .missing)])
         #expect(plan.stalePartials == [partial] + writerPartials)
         await video.cancel()
 
@@ -198,16 +216,151 @@ import Testing
         let dir = try makeTemporaryDirectory()
         let file = promptFile(1)
         let item = BatchPlanner.plan(file, settings: try settings(dir), manifest: []).toRun[0]
-        var r = ManifestRecord(status: .done)
-        r.index = 0
-        r.promptHash = item.promptHash
-        r.seed = item.request.seed
-        r.output = item.outputPath
-        let exists: (String) -> Bool = { $0 == item.outputPath }
-        #expect(BatchPlanner.plan(file, settings: try settings(dir, resume: true), manifest: [r], fileExists: exists).toRun.isEmpty)
-        #expect(BatchPlanner.plan(file, settings: try settings(dir, resume: false), manifest: [r], fileExists: exists).toRun.count == 1)
+        var r = ManifestRecord(.done, for: item)
+        r.bytes = 100
+        let size: (String) -> Int? = { $0 == item.outputPath ? 100 : nil }
+        #expect(BatchPlanner.plan(file, settings: try settings(dir, resume: true), manifest: [r], fileSize: size).toRun.isEmpty)
+        #expect(BatchPlanner.plan(file, settings: try settings(dir, resume: false), manifest: [r], fileSize: size).toRun.count == 1)
         r.promptHash = NameTemplate.promptHash("something else")
-        #expect(BatchPlanner.plan(file, settings: try settings(dir, resume: true), manifest: [r], fileExists: exists).toRun.count == 1)
+        #expect(BatchPlanner.plan(file, settings: try settings(dir, resume: true), manifest: [r], fileSize: size).toRun.count == 1)
+    }
+
+    /// Issue #16: an output cut short (a copy interrupted, a disk filled) was kept as done
+    /// although the manifest records its size. Resume compares the file's size with it.
+    @Test func truncatedOutputIsMadeAgain() throws {
+        let dir = try makeTemporaryDirectory()
+        let file = promptFile(2)
+        let s = try settings(dir, resume: true)
+        let items = BatchPlanner.plan(file, settings: s, manifest: []).toRun
+        var records: [ManifestRecord] = []
+        for item in items {
+            var r = ManifestRecord(.done, for: item)
+            r.bytes = 1000
+            records.append(r)
+            try Data(count: item.index == 0 ? 1000 : 400).write(to: URL(fileURLWithPath: item.outputPath))
+        }
+        let plan = BatchPlanner.plan(file, settings: s, manifest: records)
+        #expect(plan.alreadyDone.map(\.index) == [0])
+        #expect(plan.toRun.map(\.index) == [1])
+        #expect(plan.redone == [RedoneItem(index: 1, name: items[1].name, reason: .size(recorded: 1000, found: 400))])
+        #expect(plan.redone.first?.description == "item 1: \(items[1].name) is recorded done but the file has 400 bytes, "
+                + "the manifest recorded 1000; generating it again")
+    }
+
+    /// Issue #16: resuming with other frames or size kept the old videos silently (the name
+    /// template has neither). Every setting, the plan file's contents and the pipeline are in
+    /// the item's fingerprint; a change is said per key.
+    @Test func changedSettingsMakeTheItemAgain() throws {
+        let dir = try makeTemporaryDirectory()
+        let file = promptFile(1)
+        let planPath = dir + "/plan.json"
+        try Data("2@1,2@1".utf8).write(to: URL(fileURLWithPath: planPath))
+        var s = try settings(dir, resume: true)
+        s.base.bottleneck = .file(planPath)
+        s.pipeline = "shapes"
+        let item = BatchPlanner.plan(file, settings: s, manifest: []).toRun[0]
+        var record = ManifestRecord(.done, for: item)
+        record.bytes = 10
+        let size: (String) -> Int? = { _ in 10 }
+        func redone(_ s: BatchSettings) -> [RedoneItem.Reason] {
+            BatchPlanner.plan(file, settings: s, manifest: [record], fileSize: size).redone.map(\.reason)
+        }
+        #expect(redone(s) == [])
+        var changed = s
+        (changed.base.frames, changed.base.width) = (17, 64)
+        #expect(redone(changed) == [.changed(["frames 9 → 17", "width 32 → 64"])])
+        changed = s
+        changed.pipeline = "shapes-retrained"
+        #expect(redone(changed) == [.changed(["plan file contents or pipeline"])])
+        try Data("3@1,1@1".utf8).write(to: URL(fileURLWithPath: planPath))
+        #expect(redone(s) == [.changed(["plan file contents or pipeline"])])
+    }
+
+    /// Issue #16: the manifest recorded absolute paths, so a moved output folder started over.
+    /// It records file names; a moved folder resumes, and so does an older manifest whose
+    /// records hold the old absolute paths.
+    @Test func movedFolderResumesFromNamesAndOldAbsolutePaths() async throws {
+        let dir = try makeTemporaryDirectory()
+        let file = promptFile(2)
+        let s = try settings(dir, resume: true)
+        _ = try await BatchExecution.run(BatchPlanner.plan(file, settings: s, manifest: []), settings: s,
+                                         promptFile: "p.txt", runner: StageRunner(stages: testStages()),
+                                         manifest: try ManifestWriter(path: s.manifestPath))
+        let moved = try makeTemporaryDirectory() + "/moved"
+        try FileManager.default.moveItem(atPath: dir, toPath: moved)
+        let movedSettings = try settings(moved, resume: true)
+        var records = try ManifestReader.read(path: movedSettings.manifestPath).records
+        let done = records.filter { $0.status == .done }
+        #expect(done.compactMap(\.output).sorted() == BatchPlanner.plan(file, settings: movedSettings, manifest: [])
+            .toRun.map(\.name))
+        #expect(BatchPlanner.plan(file, settings: movedSettings, manifest: records).alreadyDone.map(\.index) == [0, 1])
+
+        for i in records.indices where records[i].status == .done {
+            records[i].output = "/somewhere/else/out/" + records[i].output!
+            records[i].fingerprint = nil  // written before fingerprints
+        }
+        #expect(BatchPlanner.plan(file, settings: movedSettings, manifest: records).alreadyDone.map(\.index) == [0, 1])
+    }
+
+    /// Issue #16: two prompt lists sharing a folder regenerated each other forever: resume
+    /// looked items up by index, and index 0 of one list was recorded over index 0 of the
+    /// other. Looked up by name (with prompt, seed and settings checked), each list's resume
+    /// finds its own items, and each list gets its own recorded base seed back.
+    @Test func twoListsInOneFolderKeepTheirItems() async throws {
+        let dir = try makeTemporaryDirectory()
+        let lists = [("a.txt", ["a red ball", "a blue cube"]), ("b.txt", ["a green cone", "a grey disc"])]
+        let runner = StageRunner(stages: testStages())
+        var s = try settings(dir, resume: true)
+        for (n, (name, prompts)) in lists.enumerated() {
+            s.baseSeed = UInt64(100 + n)
+            let file = PromptFile(file: name, entries: prompts.enumerated().map { PromptEntry(index: $0, line: $0 + 1, prompt: $1) },
+                                  issues: [])
+            let records = try ManifestReader.read(path: s.manifestPath).records
+            let plan = BatchPlanner.plan(file, settings: s, manifest: records)
+            #expect(plan.toRun.count == 2)
+            _ = try await BatchExecution.run(plan, settings: s, promptFile: name, runner: runner,
+                                             manifest: try ManifestWriter(path: s.manifestPath))
+        }
+        let records = try ManifestReader.read(path: s.manifestPath).records
+        for (n, (name, prompts)) in lists.enumerated() {
+            let seed = try #require(BatchPlanner.recordedBaseSeed(in: records, promptFile: name))
+            #expect(seed == UInt64(100 + n))
+            s.baseSeed = seed
+            let file = PromptFile(file: name, entries: prompts.enumerated().map { PromptEntry(index: $0, line: $0 + 1, prompt: $1) },
+                                  issues: [])
+            let plan = BatchPlanner.plan(file, settings: s, manifest: records)
+            #expect(plan.toRun.isEmpty && plan.alreadyDone.count == 2, "\(name): \(plan.redone)")
+        }
+    }
+
+    /// Issue #16: `--resume` deleted the partial file of another process writing into the same
+    /// folder, and that process's item then failed. A partial file is removed only when the
+    /// process its name carries is gone.
+    @Test func partialFilesOfRunningWritersAreLeftAlone() throws {
+        let dir = try makeTemporaryDirectory()
+        let file = promptFile(3)
+        let s = try settings(dir)
+        let items = BatchPlanner.plan(file, settings: s, manifest: []).toRun
+        let running = Process()
+        running.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        running.arguments = ["60"]
+        try running.run()
+        defer {
+            kill(running.processIdentifier, SIGKILL)
+            running.waitUntilExit()
+        }
+        let ended = Process()
+        ended.executableURL = URL(fileURLWithPath: "/bin/true")
+        try ended.run()
+        ended.waitUntilExit()
+        let live = "\(dir)/.\(items[0].name).partial-\(running.processIdentifier)-1a"
+        let left = "\(dir)/.\(items[1].name).partial-\(ended.processIdentifier)-2b"
+        let own = TemporaryOutputName.path(for: items[2].outputPath)  // an earlier process with this pid
+        for path in [live, left, own] { _ = FileManager.default.createFile(atPath: path, contents: Data([1])) }
+
+        let plan = BatchPlanner.plan(file, settings: s, manifest: [])
+        #expect(plan.livePartials == [live])
+        #expect(plan.stalePartials == [left, own])
     }
 
     /// End to end with the in-test stages: a batch with a failing item and a bad line writes
@@ -220,10 +373,7 @@ import Testing
         bytes += Array("a cat 3\n".utf8)
         _ = text
         let file = try PromptFile.parse(Data(bytes), format: .txt, file: "b.txt")
-        let log = ActivityLog()
-        let stages = PipelineStages(textEncoder: TestTextEncoder(log: log), generator: TestGenerator(log: log),
-                                    decoder: TestDecoder(log: log), sinks: TestSinkFactory())
-        let runner = StageRunner(stages: stages)
+        let runner = StageRunner(stages: testStages())
         let s = try settings(dir, resume: true)
         let plan = BatchPlanner.plan(file, settings: s, manifest: [])
         let summary = try await BatchExecution.run(plan, settings: s, promptFile: "b.txt", runner: runner,

@@ -74,6 +74,15 @@ import Testing
         #expect(f.issues[3].description.contains("p.jsonl:5:"))
     }
 
+    /// Issue #16: a line's `output` in a subfolder failed in the muxer after the item was
+    /// denoised (the subfolder did not exist). It is refused while the file is read.
+    @Test func outputIsAFileNameInTheFolder() throws {
+        let f = try parse(#"{"prompt": "x", "output": "sub/x.mp4"}"# + "\n", .jsonl)
+        #expect(f.entries.isEmpty)
+        #expect(f.issues.map(\.description) == ["p.jsonl:1: 'output': names are files directly in the output folder "
+                                                + "(no '/'); to write into a subfolder, give it to -o"])
+    }
+
     /// Issue #16: every number of a batch line is checked against the request's bounds while
     /// the file is read, with file, line, key and a suggestion inside the bounds; numbers too
     /// large for an integer were "must be an integer", and seeds above 2^63 were refused.
@@ -136,11 +145,14 @@ import Testing
         #expect(throws: PromptFileError.self) { try parse("prompt,colour\na,red\n", .csv) }
     }
 
-    @Test func csvUnterminatedQuoteIsReported() throws {
-        let f = try parse("prompt\nok\n\"never closed\nmore\n", .csv)
-        #expect(f.entries.map(\.prompt) == ["ok"])
-        #expect(f.issues.map(\.kind) == [.unterminatedQuote])
-        #expect(f.issues.map(\.line) == [3])
+    /// Issue #16: an unclosed quote swallowed every following row into one field, reported as
+    /// one skipped line. It stops the file, naming the line where the quote opened (here the
+    /// second field of a row that starts on line 3).
+    @Test func csvUnclosedQuoteStopsTheFile() throws {
+        let text = "prompt,negative_prompt\nok,\n\"two\nlines\",\"never closed\nmore,rows\nand,more\n"
+        let error = #expect(throws: PromptFileError.self) { try PromptFile.parse(Data(text.utf8), format: .csv, file: "p.csv") }
+        #expect(error?.line == 4)
+        #expect(error?.description.hasPrefix("p.csv:4: this quoted field is never closed") == true)
     }
 
     @Test func formatFromExtension() {

@@ -81,6 +81,20 @@ import Testing
         }
     }
 
+    /// Issue #16: a plan ending at half resolution was accepted, and `generate` failed only in
+    /// the muxer ("frame 0 is 16x16 but the stream is 32x32"), after denoising and decoding.
+    /// The video is decoded from the last stage, so a plan must end at the full size.
+    @Test func lastStageMustBeFullSize() throws {
+        let plan = try BottleneckPlan(parsing: "2@1,2@0.5")
+        #expect(throws: SamplingError(.lastStageNotFull(stage: 1, size: LatentSize(frames: 33, height: 8, width: 8),
+                                                        base: Self.base))) {
+            try plan.resolved(base: Self.base, patch: PatchSize())
+        }
+        var ablated = plan
+        ablated.ablations.bottleneck = false  // every stage at full size
+        #expect(try ablated.resolved(base: Self.base, patch: PatchSize()).last?.size == Self.base)
+    }
+
     // MARK: JSON and compact syntax
 
     @Test(arguments: PlanPreset.allCases)

@@ -16,6 +16,7 @@ public struct BatchSummary: Sendable, Equatable {
 /// Runs a `BatchPlan` through a `StageRunner` and keeps the manifest: a `run` header, a
 /// `skipped` record per invalid item, then `done`/`failed` per item as soon as it ends.
 /// Items still in flight when the run is cancelled get no record, so `--resume` redoes them.
+/// The caller holds the output folder's lock (`BatchFolderLock`) for the whole run.
 public enum BatchExecution {
     /// - Parameters:
     ///   - onEvent: every pipeline event, for progress rendering.
@@ -54,13 +55,13 @@ public enum BatchExecution {
             switch event {
             case .finished(let index, let output, let timings):
                 guard let item = byIndex[index] else { return }
-                var r = Self.record(.done, item)
+                var r = ManifestRecord(.done, for: item)
                 r.bytes = output.bytes
                 r.timings = timings
                 record = r
             case .failed(let index, let stage, let message) where event.failsItem:
                 guard let item = byIndex[index] else { return }
-                var r = Self.record(.failed, item)
+                var r = ManifestRecord(.failed, for: item)
                 r.error = "\(stage): \(message)"
                 record = r
             default:
@@ -79,16 +80,20 @@ public enum BatchExecution {
             return p.summary
         }
     }
+}
 
-    private static func record(_ status: ManifestRecord.Status, _ item: PlannedItem) -> ManifestRecord {
-        var r = ManifestRecord(status: status)
-        r.index = item.index
-        r.line = item.line
-        r.prompt = item.request.prompt
-        r.promptHash = item.promptHash
-        r.seed = item.request.seed
-        r.output = item.outputPath
-        r.settings = ManifestRecord.Settings(item.request)
-        return r
+extension ManifestRecord {
+    /// The record of `item` ending with `status`: what it is (index, line, prompt and its hash,
+    /// seed, settings, fingerprint) and its file name in the output folder.
+    public init(_ status: Status, for item: PlannedItem) {
+        self.init(status: status)
+        index = item.index
+        line = item.line
+        prompt = item.request.prompt
+        promptHash = item.promptHash
+        seed = item.request.seed
+        output = item.name
+        settings = Settings(item.request)
+        fingerprint = item.fingerprint
     }
 }

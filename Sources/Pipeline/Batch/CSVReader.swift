@@ -6,18 +6,25 @@ enum CSVReader {
         enum Content {
             case fields([[UInt8]])
             case blank
-            case unterminatedQuote
         }
         /// 1-based line where the record starts.
         var line: Int
         var content: Content
     }
 
-    static func records(_ bytes: [UInt8]) -> [Record] {
+    /// A quote that opens a field and is never closed: everything after it, to the end of the
+    /// file, would be that one field, so no record after it can be trusted.
+    struct UnclosedQuote: Error {
+        /// 1-based line of the opening quote.
+        var line: Int
+    }
+
+    static func records(_ bytes: [UInt8]) throws(UnclosedQuote) -> [Record] {
         var records: [Record] = []
         var fields: [[UInt8]] = []
         var field: [UInt8] = []
         var inQuotes = false
+        var quoteLine = 1
         var fieldWasQuoted = false
         var line = 1
         var recordLine = 1
@@ -54,6 +61,7 @@ enum CSVReader {
             switch b {
             case 0x22 where field.isEmpty:
                 inQuotes = true
+                quoteLine = line
                 fieldWasQuoted = true
                 sawAnything = true
             case 0x2C:
@@ -73,9 +81,8 @@ enum CSVReader {
             }
             i += 1
         }
-        if inQuotes {
-            records.append(Record(line: recordLine, content: .unterminatedQuote))
-        } else if sawAnything || !field.isEmpty {
+        if inQuotes { throw UnclosedQuote(line: quoteLine) }
+        if sawAnything || !field.isEmpty {
             endRecord()
         }
         return records

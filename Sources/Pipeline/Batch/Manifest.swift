@@ -40,6 +40,21 @@ public struct ManifestRecord: Codable, Sendable, Equatable {
             format = (try? r.resolvedFormat())?.rawValue
             negativePrompt = r.negativePrompt
         }
+
+        /// What differs from `new`, one `key old → new` per field (the negative prompt by name
+        /// only), for the log line of an item `--resume` makes again.
+        public func differences(to new: Settings) -> [String] {
+            let fields: [(key: String, old: String, new: String)] = [
+                ("frames", "\(frames)", "\(new.frames)"), ("width", "\(width)", "\(new.width)"),
+                ("height", "\(height)", "\(new.height)"), ("steps", "\(steps)", "\(new.steps)"),
+                ("bottleneck", bottleneck, new.bottleneck), ("cfg", "\(cfg)", "\(new.cfg)"),
+                ("fps", "\(fps)", "\(new.fps)"), ("crf", "\(crf)", "\(new.crf)"),
+                ("format", format ?? "-", new.format ?? "-"),
+            ]
+            var changed = fields.filter { $0.old != $0.new }.map { "\($0.key) \($0.old) → \($0.new)" }
+            if negativePrompt != new.negativePrompt { changed.append("negative_prompt") }
+            return changed
+        }
     }
 
     public var status: Status
@@ -50,10 +65,16 @@ public struct ManifestRecord: Codable, Sendable, Equatable {
     /// `NameTemplate.promptHash(prompt)`.
     public var promptHash: String?
     public var seed: UInt64?
-    /// Output path as given to the sink.
+    /// The item's file name in the output folder, so a moved or copied folder resumes where
+    /// it stopped. Manifests written before held the path given to the sink (absolute, or
+    /// relative to the working directory); `outputName` reads both.
     public var output: String?
+    /// Size of the finished file; `--resume` redoes an item whose file no longer has it.
     public var bytes: Int?
     public var settings: Settings?
+    /// `ItemFingerprint` of what made the video (absent in older manifests, whose items are
+    /// checked against `promptHash`, `seed` and `settings` alone).
+    public var fingerprint: String?
     public var timings: StageTimings?
     /// Why an item failed or was skipped.
     public var error: String?
@@ -65,13 +86,17 @@ public struct ManifestRecord: Codable, Sendable, Equatable {
     public var promptFile: String?
 
     enum CodingKeys: String, CodingKey {
-        case status, index, line, prompt, seed, output, bytes, settings, timings, error, time, shard
+        case status, index, line, prompt, seed, output, bytes, settings, fingerprint, timings, error, time, shard
         case promptHash = "prompt_hash"
         case baseSeed = "base_seed"
         case promptFile = "prompt_file"
     }
 
     public init(status: Status) { self.status = status }
+
+    /// The output's file name (`BatchFolder.itemName(ofRecorded:)`), whatever form it was
+    /// recorded in.
+    public var outputName: String? { output.map(BatchFolder.itemName(ofRecorded:)) }
 }
 
 /// Appends manifest records, one JSON line per `write(2)` on an `O_APPEND` descriptor, then

@@ -7,7 +7,8 @@ import Foundation
 /// Tokens: `{index}` (0-based batch index; `{index:04}` pads with zeros to 4 digits),
 /// `{seed}`, `{slug}` (see `slug(_:maxLength:)`; `{slug:20}` caps it at 20 characters),
 /// `{hash}` (FNV-1a 64 of the prompt's UTF-8, lower-case hex; `{hash:8}` keeps 8 digits, the
-/// default). Anything else between braces is an error, as are names that leave the folder.
+/// default). Anything else between braces is an error, and so is a `/`: every item is a file
+/// directly in the output folder (`BatchFolder`).
 public struct NameTemplate: Sendable, Equatable {
     public static let `default` = "{index:04}_{seed}_{slug}.mp4"
 
@@ -66,8 +67,8 @@ public struct NameTemplate: Sendable, Equatable {
         }
         if !literal.isEmpty { parts.append(.literal(literal)) }
         self.parts = parts
-        if text.hasPrefix("/") || text.split(separator: "/").contains("..") {
-            throw NameTemplateError(template: text, message: "names must stay inside the output folder")
+        if text.contains("/") {
+            throw NameTemplateError(template: text, message: BatchFolder.nameRule)
         }
         if !parts.contains(where: { if case .literal = $0 { return false } else { return true } }) {
             throw NameTemplateError(template: text,
@@ -122,15 +123,7 @@ public struct NameTemplate: Sendable, Equatable {
 
     /// FNV-1a 64 of the prompt's UTF-8 bytes, 16 lower-case hex digits. Stable across runs and
     /// platforms; recorded in the manifest to notice an edited prompt on resume.
-    public static func promptHash(_ prompt: String) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in prompt.utf8 {
-            h ^= UInt64(b)
-            h = h &* 0x100_0000_01b3
-        }
-        let hex = String(h, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
-    }
+    public static func promptHash(_ prompt: String) -> String { ContentHash.fnv1a64(prompt.utf8) }
 }
 
 public struct NameTemplateError: Error, Sendable, Equatable, CustomStringConvertible {

@@ -10,7 +10,7 @@ public struct PromptOverrides: Sendable, Equatable {
     public var height: Int?
     public var steps: Int?
     public var bottleneck: BottleneckChoice?
-    /// Output file name relative to the batch output folder (replaces the name template).
+    /// Output file name in the batch output folder, without `/` (replaces the name template).
     public var output: String?
 
     public init() {}
@@ -51,7 +51,6 @@ public struct PromptFileIssue: Error, Sendable, Equatable, CustomStringConvertib
         case wrongType(key: String, expected: String)
         case badValue(key: String, message: String)
         case columnCount(expected: Int, found: Int)
-        case unterminatedQuote
         case invalidRequest(RequestError)
     }
 
@@ -81,7 +80,6 @@ public struct PromptFileIssue: Error, Sendable, Equatable, CustomStringConvertib
         case .wrongType(let k, let expected): what = "'\(k)' must be \(expected)"
         case .badValue(let k, let m): what = "'\(k)': \(m)"
         case .columnCount(let e, let f): what = "expected \(e) fields (as in the header), found \(f)"
-        case .unterminatedQuote: what = "a quoted field is not closed"
         case .invalidRequest(let e): what = e.description
         }
         return "\(file):\(line): \(what)"
@@ -108,11 +106,21 @@ public enum PromptFileFormat: String, Sendable, CaseIterable {
     }
 }
 
-/// A whole-file problem (unreadable, unknown extension, unusable CSV header).
+/// A whole-file problem (unreadable, unknown extension, unusable CSV header, a CSV quote that
+/// is never closed): the batch does not start.
 public struct PromptFileError: Error, Sendable, Equatable, CustomStringConvertible {
     public var file: String
+    /// 1-based line, when the problem has one.
+    public var line: Int?
     public var message: String
-    public var description: String { "\(file): \(message)" }
+
+    public init(file: String, line: Int? = nil, message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+
+    public var description: String { "\(file)\(line.map { ":\($0)" } ?? ""): \(message)" }
 }
 
 /// A parsed batch file: good entries plus the issues of the lines that were skipped.
@@ -202,25 +210,33 @@ public struct PromptFile: Sendable, Equatable {
 
     // MARK: csv
 
+    /// A quote that is never closed stops the whole file (`PromptFileError` at the line where
+    /// it opened): every row after it would be read as one field, so there are no rows to skip
+    /// it by.
     private mutating func parseCSV(_ bytes: [UInt8]) throws {
-        let records = CSVReader.records(bytes)
+        let records: [CSVReader.Record]
+        do { records = try CSVReader.records(bytes) } catch {
+            throw PromptFileError(file: file, line: error.line,
+                                  message: "this quoted field is never closed, so every row after it would be "
+                                      + "read as part of it; close it (a quote inside a field is written \"\")")
+        }
         guard let header = records.first else { return }
         guard case .fields(let headerFields) = header.content else {
-            throw PromptFileError(file: file, message: "line \(header.line): the header row is not readable CSV")
+            throw PromptFileError(file: file, line: header.line, message: "the header row is not readable CSV")
         }
         var columns: [String] = []
         for raw in headerFields {
             guard let name = String(validatingUTF8Bytes: raw)?.trimmingCharacters(in: .whitespaces).lowercased() else {
-                throw PromptFileError(file: file, message: "line \(header.line): invalid UTF-8 in the header row")
+                throw PromptFileError(file: file, line: header.line, message: "invalid UTF-8 in the header row")
             }
             guard PromptOverrides.keys.contains(name) else {
-                throw PromptFileError(file: file, message: "line \(header.line): unknown column '\(name)'; "
+                throw PromptFileError(file: file, line: header.line, message: "unknown column '\(name)'; "
                                       + "known columns: \(PromptOverrides.keys.joined(separator: ", "))")
             }
             columns.append(name)
         }
         guard columns.contains("prompt") else {
-            throw PromptFileError(file: file, message: "line \(header.line): the header needs a 'prompt' column")
+            throw PromptFileError(file: file, line: header.line, message: "the header needs a 'prompt' column")
         }
         var index = 0
         for record in records.dropFirst() {
@@ -228,10 +244,6 @@ public struct PromptFile: Sendable, Equatable {
             let fields: [[UInt8]]
             switch record.content {
             case .blank: continue
-            case .unterminatedQuote:
-                issues.append(PromptFileIssue(file: file, line: line, index: index, kind: .unterminatedQuote))
-                index += 1
-                continue
             case .fields(let f): fields = f
             }
             defer { index += 1 }
@@ -321,8 +333,8 @@ public struct PromptFile: Sendable, Equatable {
             }
         }
         if let out = try string("output") {
-            if out.isEmpty || out.hasPrefix("/") || out.split(separator: "/").contains("..") {
-                throw .badValue(key: "output", message: "must be a file name inside the output folder")
+            if out.isEmpty || out.contains("/") || out == "." || out == ".." {
+                throw .badValue(key: "output", message: BatchFolder.nameRule)
             }
             o.output = out
         }
