@@ -1,0 +1,585 @@
+"""Train the embedded 'shapes' pipeline on a CPU, in resumable chunks under a wall-clock budget.
+
+  nice -n 19 python Scripts/training/cpu_train.py --hours 2.3            # start (from the committed weights)
+  nice -n 19 python Scripts/training/cpu_train.py --hours 2.3 --resume   # go on where the last chunk stopped
+
+The phases run in order, each until its step target: `vae` (--vae-steps), `pools` (latents of
+rendered clips, --pool-clips), `dit` (--dit-steps), `export` (a diffusers-layout pipeline folder in
+CKPT/pipeline, float16, ready for `bottleneck --pipeline`). A chunk stops at its budget after
+writing a checkpoint; the next one (`--resume`) carries on inside the same phase. The checkpoint
+directory is $BOTTLENECK_TRAIN_DIR, default ~/.cache/bottleneck/train: outside the work tree, never
+committed. It holds state.json (phase, steps, data position, histories), vae.pt / dit.pt (weights,
+EMA, optimiser, RNG states) and pools.pt.
+Without --resume the run starts from the committed pipeline (--base, default pipelines/shapes):
+its VAE weights carry over whatever --vae-groups is (GroupNorm affine weights are per channel),
+and its transformer carries over when its config is the CPU config.
+
+Precision (float32 or bfloat16 autocast) is chosen per phase by timing a few steps of each at
+start-up: on CPUs with AVX-512 BF16 bf16 is faster, on AVX2-only ones it is ~12x slower
+(../shared/reference/machine.md). --precision forces one.
+"""
+import argparse
+import copy
+import json
+import math
+import os
+import random
+import shutil
+import sys
+import time
+
+import torch
+import torch.nn.functional as Fn
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, HERE)
+import world  # noqa: E402
+from models import DIT_CPU_CONFIG, VAE_CONFIG, make_dit, make_vae  # noqa: E402
+from textenc import MiniLMText  # noqa: E402
+
+T0 = time.time()
+PHASES = ["vae", "pools", "dit", "export", "done"]
+
+# VAE buckets (frames, px, batch, source): "full" renders px x px; "crop" renders at 128 px and cuts
+# a random px x px window, so objects appear at the 128-px scale the user sees at 64-px cost.
+VAE_BUCKETS = [(9, 64, 8, "full"), (9, 64, 8, "crop"), (17, 64, 4, "crop"), (9, 128, 2, "full")]
+# DiT buckets (frames, px, batch, weight): batches of about 4-5 k image tokens. 33 frames carry most
+# of the samples (cheap, and the middle stage of Bottleneck Sampling runs at 64 px); 129 frames
+# teach the long clips the defaults generate.
+DIT_BUCKETS = [(33, 64, 32, 0.40), (33, 128, 8, 0.30), (129, 64, 8, 0.15), (129, 128, 2, 0.15)]
+# Share of --pool-clips per DiT bucket (encoding a 129 x 128 clip costs 16x a 33 x 64 one).
+POOL_SHARE = {(33, 64): 0.55, (33, 128): 0.25, (129, 64): 0.12, (129, 128): 0.08}
+CAPTIONS_PER_CLIP = 2  # paraphrases drawn from the world's synonyms and word orders
+
+
+def now():
+    return time.time() - T0
+
+
+def log(*a):
+    print(f"[{now():7.1f}s]", *a, flush=True)
+
+
+def atomic_save(obj, path):
+    tmp = path + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def atomic_json(obj, path):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=1)
+    os.replace(tmp, path)
+
+
+def cos_lr(base, step, warm, total, floor=0.1):
+    w = min(1.0, (step + 1) / warm)
+    frac = min(1.0, step / max(1, total))
+    return base * w * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * frac)))
+
+
+def rng_state():
+    return {"torch": torch.get_rng_state(), "python": random.getstate()}
+
+
+def set_rng_state(s):
+    torch.set_rng_state(s["torch"]); random.setstate(s["python"])
+
+
+def pick_precision(forced, step_fn):
+    """Times two steps in float32 and in bf16 autocast (after one warm-up each); returns the faster."""
+    if forced != "auto":
+        return forced == "bf16"
+    times = {}
+    for bf16 in (False, True):
+        step_fn(bf16)
+        t = time.time(); step_fn(bf16); step_fn(bf16)
+        times[bf16] = (time.time() - t) / 2
+    log(f"precision probe: float32 {times[False]:.2f} s/step, bf16 autocast {times[True]:.2f} s/step")
+    return times[True] < times[False]
+
+
+def ema_update(ema, model, decay):
+    with torch.no_grad():
+        torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1 - decay)
+
+
+# ----------------------------------------------------------------------------- data
+
+def render(clips, F, px, source, gen):
+    """[B, 3, F, px, px] in [-1, 1], and the per-clip background colour [B, 3, 1, 1, 1]."""
+    if source == "crop":
+        x = world.render_batch(clips, F, 128, 128)
+        i, j = (int(v) for v in torch.randint(0, 128 - px + 1, (2,), generator=gen))
+        x = x[..., i:i + px, j:j + px]
+    else:
+        x = world.render_batch(clips, F, px, px)
+    bg = torch.tensor([world.BACKGROUNDS[c["attributes"]["background"]] for c in clips], dtype=torch.float32)
+    return x.contiguous(), (bg / 127.5 - 1).view(-1, 3, 1, 1, 1)
+
+
+def object_mask(x, bg):
+    """[B, 1, F, H, W]: 1 where the pixel differs from the background (objects and their
+    anti-aliased edges, a few % of the pixels), else 0."""
+    return ((x - bg).abs().amax(dim=1, keepdim=True) > 0.02).float()
+
+
+def patch_colour_loss(rec, x, mask, patch=8):
+    """L1 between the mean colours of `patch` x `patch` pixel patches of the reconstruction and the
+    clip: over all patches (the background's absolute colour, which the clip-wide GroupNorms make
+    hard to keep) plus over object patches, weighted by their share of object pixels (small
+    objects' colour, which plain pixel losses learn last: the decoder first paints every object in
+    the palette's average colour). A direct, low-noise signal for both."""
+    k = (1, patch, patch)
+    share = Fn.avg_pool3d(mask, k)
+    d = (Fn.avg_pool3d(rec, k) - Fn.avg_pool3d(x, k)).abs().mean(dim=1, keepdim=True)
+    return d.mean() + (share * d).sum() / share.sum().clamp(min=1.0)
+
+
+def vae_encode_mean(vae, x):
+    """Whole-clip encode (no temporal tiling) -> posterior mean, log-variance."""
+    mean, logvar = vae.quant_conv(vae.encoder(x)).chunk(2, dim=1)
+    return mean, logvar.clamp(-30.0, 20.0)
+
+
+# ----------------------------------------------------------------------------- phases
+
+class Trainer:
+    def __init__(self, a):
+        self.a = a
+        self.dir = a.dir
+        os.makedirs(self.dir, exist_ok=True)
+        self.state_path = os.path.join(self.dir, "state.json")
+        if a.resume:
+            if not os.path.exists(self.state_path):
+                sys.exit(f"--resume: no checkpoint in {self.dir} (state.json missing); run without --resume to start")
+            with open(self.state_path) as f:
+                self.s = json.load(f)
+            if self.s["phase"] in ("export", "done") and self.s["dit"]["step"] < a.dit_steps:
+                self.s["phase"] = "dit"  # a larger --dit-steps continues the transformer
+        else:
+            if os.path.exists(self.state_path) and not a.restart:
+                sys.exit(f"{self.dir} already holds a run (state.json); use --resume to continue it or --restart to discard it")
+            for f in os.listdir(self.dir):
+                p = os.path.join(self.dir, f)
+                shutil.rmtree(p) if os.path.isdir(p) else os.remove(p)
+            self.s = {"phase": "vae", "vae": {"step": 0, "history": [], "eval": []},
+                      "dit": {"step": 0, "samples": 0, "history": [], "eval": []},
+                      "seed": a.seed * 1_000_003, "cpu_seconds": {}, "chunks": [],
+                      "vae_config": dict(VAE_CONFIG, norm_num_groups=a.vae_groups), "dit_config": DIT_CPU_CONFIG}
+            torch.manual_seed(a.seed); random.seed(a.seed)
+        self.deadline = T0 + a.hours * 3600
+        self.s["chunks"].append({"started": time.strftime("%Y-%m-%d %H:%M:%S"), "hours": a.hours,
+                                 "threads": torch.get_num_threads(), "phase": self.s["phase"],
+                                 "args": {k: v for k, v in vars(a).items() if k not in ("resume", "restart", "dir", "base")}})
+
+    # -- bookkeeping
+    def next_seeds(self, n):
+        s = list(range(self.s["seed"], self.s["seed"] + n)); self.s["seed"] += n
+        return s
+
+    def left(self):
+        return self.deadline - time.time()
+
+    def add_seconds(self, phase, t):
+        self.s["cpu_seconds"][phase] = self.s["cpu_seconds"].get(phase, 0.0) + t
+
+    def save_state(self):
+        atomic_json(self.s, self.state_path)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def run(self):
+        while self.s["phase"] != "done" and self.left() > 60:
+            phase = self.s["phase"]
+            if PHASES.index(phase) > PHASES.index(self.a.until):
+                break
+            finished = getattr(self, "phase_" + phase)()
+            if not finished:
+                break
+            self.s["phase"] = PHASES[PHASES.index(phase) + 1]
+            self.save_state()
+            log(f"phase {phase} done")
+        self.save_state()
+        log(f"stopped in phase {self.s['phase']}")
+
+    # -- VAE
+    def load_vae(self):
+        cfg = self.s["vae_config"]
+        vae = make_vae(cfg)
+        ck = self.path("vae.pt")
+        if os.path.exists(ck):
+            c = torch.load(ck, map_location="cpu", weights_only=False)
+            vae.load_state_dict(c["model"]); return vae, c
+        from safetensors.torch import load_file
+        src = os.path.join(self.a.base, "vae", "diffusion_pytorch_model.safetensors")
+        if os.path.exists(src) and not self.a.vae_scratch:
+            vae.load_state_dict({k: v.float() for k, v in load_file(src).items()})
+            log(f"VAE starts from {src}")
+        return vae, None
+
+    def phase_vae(self):
+        a = self.a
+        st = self.s["vae"]
+        if st["step"] >= a.vae_steps:
+            return True
+        vae, c = self.load_vae()
+        ema = copy.deepcopy(vae).requires_grad_(False)
+        opt = torch.optim.AdamW(vae.parameters(), lr=a.vae_lr, betas=(0.9, 0.99), weight_decay=0.0)
+        if c is not None:
+            ema.load_state_dict(c["ema"]); opt.load_state_dict(c["opt"]); set_rng_state(c["rng"])
+        gen = torch.Generator().manual_seed(a.seed + st["step"])
+        if c is not None:
+            gen.set_state(c["gen"])
+
+        def step_fn(bf16, update=True):
+            F, px, bs, source = VAE_BUCKETS[int(torch.randint(len(VAE_BUCKETS), (1,), generator=gen))]
+            clips = [world.make_clip(s) for s in self.next_seeds(bs)]
+            x, bg = render(clips, F, px, source, gen)
+            mask = object_mask(x, bg)
+            w = 1 + (a.object_weight - 1) * mask  # so small objects are not drowned by the background
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                mean, logvar = vae_encode_mean(vae, x)
+                z = mean + torch.exp(0.5 * logvar) * torch.randn_like(mean)
+                rec = vae.decoder(vae.post_quant_conv(z))
+            rec = rec.float(); d = rec - x
+            l1 = (w * d.abs()).mean() / w.mean(); l2 = (w * d * d).mean() / w.mean()
+            kl = 0.5 * (mean.float() ** 2 + logvar.float().exp() - 1 - logvar.float()).mean()
+            loss = l1 + l2 + a.colour_weight * patch_colour_loss(rec, x, mask) + 1e-6 * kl
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+            if update:
+                opt.step()
+            return F, px, source, l1.item(), l2.item()
+
+        seed_before = self.s["seed"]
+        bf16 = pick_precision(a.precision, lambda b: step_fn(b, update=False))
+        self.s["seed"] = seed_before  # the probe's clips are drawn again for real
+        log(f"VAE phase from step {st['step']} to {a.vae_steps}, {'bf16 autocast' if bf16 else 'float32'}")
+        t_phase = time.time(); last_ck = time.time(); acc = []
+        while st["step"] < a.vae_steps and self.left() > 120:
+            for g in opt.param_groups:
+                g["lr"] = cos_lr(a.vae_lr, st["step"], 100, a.vae_steps)
+            F, px, source, l1, l2 = step_fn(bf16)
+            ema_update(ema, vae, min(0.999, (1 + st["step"]) / (10 + st["step"])))
+            st["step"] += 1; acc.append((l1, l2))
+            if st["step"] % 25 == 0:
+                m1 = sum(v[0] for v in acc) / len(acc); m2 = sum(v[1] for v in acc) / len(acc); acc = []
+                st["history"].append({"step": st["step"], "cpu_s": round(self.s["cpu_seconds"].get("vae", 0) + time.time() - t_phase, 1),
+                                      "l1w": m1, "l2w": m2})
+                if st["step"] % 100 == 0:
+                    log(f"vae step {st['step']} weighted l1 {m1:.4f} l2 {m2:.5f}")
+            if time.time() - last_ck > a.checkpoint_minutes * 60:
+                self.checkpoint_vae(vae, ema, opt, gen, t_phase); t_phase = time.time(); last_ck = time.time()
+        self.checkpoint_vae(vae, ema, opt, gen, t_phase)
+        return st["step"] >= a.vae_steps
+
+    def checkpoint_vae(self, vae, ema, opt, gen, t_phase):
+        self.add_seconds("vae", time.time() - t_phase)
+        ev = self.eval_vae(ema)
+        ev.update(step=self.s["vae"]["step"], cpu_s=round(self.s["cpu_seconds"]["vae"], 1))
+        self.s["vae"]["eval"].append(ev)
+        log("VAE held-out (EMA)", ev)
+        atomic_save({"model": vae.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
+                     "rng": rng_state(), "gen": gen.get_state()}, self.path("vae.pt"))
+        self.save_state()
+
+    @torch.no_grad()
+    def eval_vae(self, vae, n=8):
+        """Reconstruction of held-out ground truth at 33 frames x 128 px: L1 over all pixels and
+        over object pixels only (where colour and shape live)."""
+        held = heldout_lines()[:n]
+        x = world.render_batch([world.clip_from_attributes(h["attributes"], h["seed"]) for h in held], 33, 128, 128)
+        bg = torch.tensor([world.BACKGROUNDS[h["attributes"]["background"]] for h in held], dtype=torch.float32)
+        mask = object_mask(x, (bg / 127.5 - 1).view(-1, 3, 1, 1, 1))
+        l1all = l1obj = 0.0
+        for i in range(n):
+            mean, _ = vae_encode_mean(vae, x[i:i + 1])
+            d = (vae.decoder(vae.post_quant_conv(mean)).clamp(-1, 1) - x[i:i + 1]).abs()
+            l1all += d.mean().item() / n
+            l1obj += ((d * mask[i:i + 1]).sum() / (3 * mask[i:i + 1].sum())).item() / n
+        return {"l1": round(l1all, 5), "l1_objects": round(l1obj, 5)}
+
+    # -- latent pools
+    def phase_pools(self):
+        a = self.a
+        ema = self.load_vae_ema()
+        pp = self.path("pools.pt")
+        pools = torch.load(pp, map_location="cpu", weights_only=False) if os.path.exists(pp) else None
+        if pools is None:
+            # scaling factor = 1 / std of the posterior means (Docs/training.md), from 64 clips
+            with torch.no_grad():
+                ms = []
+                for (F, px) in [(33, 64), (33, 128)]:
+                    clips = [world.make_clip(s) for s in self.next_seeds(32)]
+                    ms.append(vae_encode_mean(ema, world.render_batch(clips, F, px, px))[0].flatten())
+                allm = torch.cat(ms)
+            pools = {"scaling_factor": 1.0 / allm.std().item(), "latent_mean": allm.mean().item(),
+                     "buckets": {k: {"lat": [], "captions": []} for k in POOL_SHARE}}
+            log(f"scaling factor {pools['scaling_factor']:.5f} (latent mean {pools['latent_mean']:.4f})")
+        sf = pools["scaling_factor"]
+        target = {k: max(1, int(a.pool_clips * v)) for k, v in POOL_SHARE.items()}
+        def encode(clips, F, px, bf16):
+            with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                return vae_encode_mean(ema, world.render_batch(clips, F, px, px))[0].float()
+
+        probe = [world.make_clip(s) for s in range(4)]
+        bf16 = pick_precision(a.precision, lambda b: encode(probe, 33, 64, b))
+        t_phase = time.time(); last_ck = time.time()
+        while self.left() > 120:
+            fill = {k: sum(t.shape[0] for t in pools["buckets"][k]["lat"]) / target[k] for k in target}
+            k = min(fill, key=fill.get)
+            if fill[k] >= 1.0:
+                break
+            F, px = k
+            n = max(1, min(16, int(1.2e6 // (F * px * px))))
+            clips = [world.make_clip(s) for s in self.next_seeds(n)]
+            pools["buckets"][k]["lat"].append((encode(clips, F, px, bf16) * sf).to(torch.bfloat16))
+            for c in clips:
+                rng = random.Random(c["seed"] * 31 + 5)
+                caps = [c["caption"]] + [world.caption(c["attributes"], rng, "train")[0] for _ in range(CAPTIONS_PER_CLIP - 1)]
+                pools["buckets"][k]["captions"].append(caps)
+            if time.time() - last_ck > a.checkpoint_minutes * 60:
+                self.add_seconds("pools", time.time() - t_phase); t_phase = time.time(); last_ck = time.time()
+                atomic_save(pools, pp); self.save_state()
+                log("pools", {f"{f}x{p}": len(pools['buckets'][(f, p)]['captions']) for (f, p) in target})
+        done = all(len(pools["buckets"][k]["captions"]) >= target[k] for k in target)
+        if done and "text" not in pools:
+            te = MiniLMText(os.path.join(a.base, "text_encoder"), os.path.join(a.base, "tokenizer"))
+            caps = sorted({c for k in pools["buckets"] for cs in pools["buckets"][k]["captions"] for c in cs} | {""})
+            s_, m_, p_ = te.encode(caps, batch=256)
+            pools["text"] = {"captions": caps, "states": s_.half(), "mask": m_.to(torch.int8), "pooled": p_.half()}
+            log(f"text: {len(caps)} distinct captions encoded")
+            pools["heldout_eval"] = heldout_eval_set(ema, te, sf)
+        self.add_seconds("pools", time.time() - t_phase)
+        atomic_save(pools, pp)
+        log("pools", {f"{f}x{p}": len(pools['buckets'][(f, p)]['captions']) for (f, p) in target})
+        return done
+
+    def load_vae_ema(self):
+        vae = make_vae(self.s["vae_config"])
+        ck = self.path("vae.pt")
+        if os.path.exists(ck):
+            vae.load_state_dict(torch.load(ck, map_location="cpu", weights_only=False)["ema"])
+        else:  # --vae-steps 0 on a fresh run: the committed VAE as it is
+            from safetensors.torch import load_file
+            vae.load_state_dict({k: v.float() for k, v in load_file(
+                os.path.join(self.a.base, "vae", "diffusion_pytorch_model.safetensors")).items()})
+        return vae.eval().requires_grad_(False)
+
+    # -- DiT
+    def phase_dit(self):
+        a = self.a
+        st = self.s["dit"]
+        pools = torch.load(self.path("pools.pt"), map_location="cpu", weights_only=False)
+        text = pools["text"]
+        cap_index = {c: i for i, c in enumerate(text["captions"])}
+        buckets = []
+        for (F, px, bs, w) in DIT_BUCKETS:
+            b = pools["buckets"][(F, px)]
+            lat = torch.cat(b["lat"])
+            caps = torch.tensor([[cap_index[c] for c in cs] for cs in b["captions"]])
+            buckets.append((F, px, bs, w, lat, caps))
+        weights = torch.tensor([b[3] for b in buckets])
+        u = cap_index[""]
+        dit = make_dit(self.s["dit_config"])
+        ck = self.path("dit.pt")
+        c = torch.load(ck, map_location="cpu", weights_only=False) if os.path.exists(ck) else None
+        if c is not None:
+            dit.load_state_dict(c["model"])
+        else:
+            self.maybe_load_committed_dit(dit)
+        ema = copy.deepcopy(dit).requires_grad_(False)
+        opt = torch.optim.AdamW(dit.parameters(), lr=a.dit_lr, betas=(0.9, 0.99), weight_decay=0.01)
+        gen = torch.Generator().manual_seed(a.seed + 1)
+        if c is not None:
+            ema.load_state_dict(c["ema"]); opt.load_state_dict(c["opt"]); set_rng_state(c["rng"]); gen.set_state(c["gen"])
+        ev = pools["heldout_eval"]
+
+        def step_fn(bf16, update=True):
+            bi = int(torch.multinomial(weights, 1, generator=gen))
+            F, px, bs, _, lat, caps = buckets[bi]
+            idx = torch.randint(lat.shape[0], (bs,), generator=gen)
+            x0 = lat[idx].float()
+            ci = caps[idx, torch.randint(caps.shape[1], (bs,), generator=gen)]
+            drop = torch.rand(bs, generator=gen) < 0.1  # classifier-free guidance: the empty prompt
+            ci = torch.where(drop, torch.full_like(ci, u), ci)
+            states, mask, pooled = text["states"][ci].float(), text["mask"][ci].long(), text["pooled"][ci].float()
+            s = torch.sigmoid(torch.randn(bs, generator=gen))  # logit-normal(0, 1), 10 % uniform
+            s = torch.where(torch.rand(bs, generator=gen) < 0.1, torch.rand(bs, generator=gen), s).clamp(1e-4, 1.0)
+            eps = torch.randn(x0.shape, generator=gen)
+            sv = s.view(-1, 1, 1, 1, 1)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                pred = dit((1 - sv) * x0 + sv * eps, s * 1000, states, mask, pooled, return_dict=False)[0]
+            loss = ((pred.float() - (eps - x0)) ** 2).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(dit.parameters(), 1.0)
+            if update:
+                opt.step()
+            return F, px, bs, loss.item()
+
+        gstate = gen.get_state()
+        bf16 = pick_precision(a.precision, lambda b: step_fn(b, update=False))
+        gen.set_state(gstate)
+        log(f"DiT phase from step {st['step']} to {a.dit_steps}, {'bf16 autocast' if bf16 else 'float32'}, "
+            f"{sum(p.numel() for p in dit.parameters()) / 1e6:.2f} M parameters")
+        t_phase = time.time(); last_ck = time.time(); acc = {}
+        while st["step"] < a.dit_steps and self.left() > 120:
+            for g in opt.param_groups:
+                g["lr"] = cos_lr(a.dit_lr, st["step"], 200, a.dit_steps)
+            F, px, bs, loss = step_fn(bf16)
+            ema_update(ema, dit, min(0.999, (1 + st["step"]) / (10 + st["step"])))
+            st["step"] += 1; st["samples"] += bs
+            acc.setdefault(f"{F}x{px}", []).append(loss)
+            if st["step"] % 100 == 0:
+                rec = {k: round(sum(v) / len(v), 5) for k, v in acc.items()}; acc = {}
+                st["history"].append({"step": st["step"], "samples": st["samples"],
+                                      "cpu_s": round(self.s["cpu_seconds"].get("dit", 0) + time.time() - t_phase, 1), "loss": rec})
+                log(f"dit step {st['step']} samples {st['samples']} loss {rec}")
+            if time.time() - last_ck > a.checkpoint_minutes * 60:
+                self.checkpoint_dit(dit, ema, opt, gen, ev, t_phase); t_phase = time.time(); last_ck = time.time()
+        self.checkpoint_dit(dit, ema, opt, gen, ev, t_phase)
+        return st["step"] >= a.dit_steps
+
+    def maybe_load_committed_dit(self, dit):
+        from safetensors.torch import load_file
+        tdir = os.path.join(self.a.base, "transformer")
+        with open(os.path.join(tdir, "config.json")) as f:
+            cfg = json.load(f)
+        if any(cfg.get(k) != v and not (isinstance(v, tuple) and cfg.get(k) == list(v)) for k, v in self.s["dit_config"].items()):
+            log("committed transformer has another config: the DiT starts from scratch")
+            return
+        sd = {}
+        for f in sorted(os.listdir(tdir)):
+            if f.endswith(".safetensors"):
+                sd.update({k: v.float() for k, v in load_file(os.path.join(tdir, f)).items()})
+        dit.load_state_dict(sd)
+        log(f"DiT starts from {tdir}")
+
+    def checkpoint_dit(self, dit, ema, opt, gen, ev, t_phase):
+        self.add_seconds("dit", time.time() - t_phase)
+        e = eval_flow_loss(ema, ev)
+        e.update(step=self.s["dit"]["step"], samples=self.s["dit"]["samples"], cpu_s=round(self.s["cpu_seconds"]["dit"], 1))
+        self.s["dit"]["eval"].append(e)
+        log("DiT held-out flow loss (EMA)", e)
+        atomic_save({"model": dit.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
+                     "rng": rng_state(), "gen": gen.get_state()}, self.path("dit.pt"))
+        self.save_state()
+
+    # -- export
+    def phase_export(self):
+        export_pipeline(self)
+        return True
+
+
+def heldout_lines():
+    with open(os.path.join(ROOT, "samples", "heldout_prompts.jsonl")) as f:
+        return [json.loads(l) for l in f]
+
+
+@torch.no_grad()
+def heldout_eval_set(vae, te, sf, n=32):
+    """Held-out flow-matching loss inputs: the first n held-out clips' latents at 33 x 64 and
+    33 x 128, their prompts, and fixed noise and noise levels, so losses compare across chunks."""
+    held = heldout_lines()[:n]
+    clips = [world.clip_from_attributes(h["attributes"], h["seed"]) for h in held]
+    states, mask, pooled = te.encode([h["prompt"] for h in held])
+    g = torch.Generator().manual_seed(7)
+    out = []
+    for (F, px) in [(33, 64), (33, 128)]:
+        x0 = torch.cat([vae_encode_mean(vae, world.render_batch(clips[i:i + 8], F, px, px))[0] for i in range(0, n, 8)]) * sf
+        out.append({"F": F, "px": px, "x0": x0, "eps": torch.randn(x0.shape, generator=g),
+                    "s": torch.sigmoid(torch.randn(n, generator=g)), "states": states, "mask": mask, "pooled": pooled})
+    return out
+
+
+@torch.no_grad()
+def eval_flow_loss(model, ev):
+    out = {}
+    for e in ev:
+        s = e["s"].view(-1, 1, 1, 1, 1)
+        xs = (1 - s) * e["x0"] + s * e["eps"]
+        v = model(xs, e["s"] * 1000, e["states"], e["mask"], e["pooled"], return_dict=False)[0]
+        out[f"{e['F']}x{e['px']}"] = round(((v - (e["eps"] - e["x0"])) ** 2).mean().item(), 5)
+    return out
+
+
+def export_pipeline(tr):
+    """CKPT/pipeline: the base pipeline's text encoder, tokenizer, scheduler and world spec with
+    the trained VAE and transformer (EMA weights, float16) and a training.json summary. Written
+    beside and renamed into place, so a failed export leaves the previous one whole."""
+    out = tr.path("pipeline"); tmp = out + ".partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    for name in ("text_encoder", "tokenizer", "scheduler"):
+        shutil.copytree(os.path.join(tr.a.base, name), os.path.join(tmp, name))
+    for name in ("model_index.json", "world_spec.json"):
+        shutil.copy(os.path.join(tr.a.base, name), os.path.join(tmp, name))
+    pools = torch.load(tr.path("pools.pt"), map_location="cpu", weights_only=False)
+    vae = tr.load_vae_ema().half()
+    vae.register_to_config(scaling_factor=float(pools["scaling_factor"]))
+    vae.save_pretrained(os.path.join(tmp, "vae"), safe_serialization=True)
+    dit = make_dit(tr.s["dit_config"])
+    dit.load_state_dict(torch.load(tr.path("dit.pt"), map_location="cpu", weights_only=False)["ema"])
+    dit.half().save_pretrained(os.path.join(tmp, "transformer"), safe_serialization=True)
+    s = tr.s
+    summary = {
+        "hardware": f"CPU ({cpu_name()}), {torch.get_num_threads()} threads, torch {torch.__version__}",
+        "trainer": "Scripts/training/cpu_train.py (Docs/training.md)",
+        "chunks": s["chunks"], "cpu_seconds": {k: round(v, 1) for k, v in s["cpu_seconds"].items()},
+        "vae": {"config": s["vae_config"], "steps": s["vae"]["step"], "buckets_frames_px_batch_source": VAE_BUCKETS,
+                "eval": s["vae"]["eval"],
+                "scaling_factor": pools["scaling_factor"], "latent_mean": pools["latent_mean"]},
+        "transformer": {"config": s["dit_config"], "steps": s["dit"]["step"], "samples": s["dit"]["samples"],
+                        "buckets_frames_px_batch_weight": DIT_BUCKETS,
+                        "latent_pool_clips": {f"{f}x{p}": len(pools["buckets"][(f, p)]["captions"]) for (f, p) in POOL_SHARE},
+                        "captions_per_clip": CAPTIONS_PER_CLIP, "eval": s["dit"]["eval"][-1:],
+                        "objective": "flow matching, x_s=(1-s)x0+s*eps, v=eps-x0, t=1000*s, s~logit-normal(0,1) "
+                                     "(10% uniform), text dropout 0.1, EMA min(0.999,(1+step)/(10+step))"},
+    }
+    with open(os.path.join(tmp, "training.json"), "w") as f:
+        json.dump(summary, f, indent=1)
+    shutil.rmtree(out, ignore_errors=True)
+    os.replace(tmp, out)
+    log(f"exported {out}")
+
+
+def cpu_name():
+    with open("/proc/cpuinfo") as f:
+        flags = next((l for l in f if l.startswith("flags")), "")
+    return "AVX-512 BF16" if "avx512_bf16" in flags else ("AVX-512" if "avx512f" in flags else "AVX2")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--hours", type=float, required=True, help="wall-clock budget of this chunk (keep it under 2.5)")
+    ap.add_argument("--resume", action="store_true", help="continue the run in the checkpoint directory")
+    ap.add_argument("--restart", action="store_true", help="discard the run in the checkpoint directory and start anew")
+    ap.add_argument("--dir", default=os.environ.get("BOTTLENECK_TRAIN_DIR",
+                                                    os.path.join(os.path.expanduser("~"), ".cache", "bottleneck", "train")))
+    ap.add_argument("--base", default=os.path.join(ROOT, "pipelines", "shapes"), help="committed pipeline to start from")
+    ap.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=4321)
+    ap.add_argument("--until", choices=PHASES[:-1], default="export", help="last phase this chunk may run")
+    ap.add_argument("--checkpoint-minutes", type=float, default=10)
+    ap.add_argument("--vae-steps", type=int, default=4000)
+    ap.add_argument("--vae-lr", type=float, default=5e-4)
+    ap.add_argument("--vae-groups", type=int, default=VAE_CONFIG["norm_num_groups"])
+    ap.add_argument("--vae-scratch", action="store_true", help="do not start the VAE from the committed weights")
+    ap.add_argument("--object-weight", type=float, default=8.0, help="loss weight of object pixels against background ones")
+    ap.add_argument("--colour-weight", type=float, default=4.0, help="weight of the object patches' mean-colour L1")
+    ap.add_argument("--pool-clips", type=int, default=4000)
+    ap.add_argument("--dit-steps", type=int, default=12000)
+    ap.add_argument("--dit-lr", type=float, default=6e-4)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    Trainer(a).run()
+
+
+if __name__ == "__main__":
+    main()
