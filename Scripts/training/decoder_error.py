@@ -7,7 +7,7 @@ usage: decoder_error.py [SRC.safetensors|OUT.pt] [--groups G] [--clips 16] [--fr
 import argparse, os, sys, torch, torch.nn.functional as Fn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import world
-from models import VAE_CONFIG
+from models import GPU_RUN_VAE_CONFIG as VAE_CONFIG
 from diffusers import AutoencoderKLHunyuanVideo
 from safetensors.torch import load_file
 

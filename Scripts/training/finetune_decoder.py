@@ -13,7 +13,7 @@ usage: finetune_decoder.py SRC.safetensors OUT.pt SECONDS [--groups G] [--frames
 import argparse, json, sys, os, time, random, math, torch, torch.nn.functional as Fn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import world
-from models import VAE_CONFIG
+from models import GPU_RUN_VAE_CONFIG as VAE_CONFIG
 from diffusers import AutoencoderKLHunyuanVideo
 from safetensors.torch import load_file
 

@@ -11,6 +11,9 @@ VAE_CONFIG = dict(
     mid_block_add_attention=True,
 )
 
+# The VAE of the GPU run (four groups), whose latent space finetune_decoder.py and decoder_error.py keep.
+GPU_RUN_VAE_CONFIG = dict(VAE_CONFIG, norm_num_groups=4)
+
 # The 20 M transformer of the GPU run (train.py).
 DIT_CONFIG = dict(
     in_channels=16, out_channels=16, num_attention_heads=4, attention_head_dim=64,
