@@ -21,6 +21,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Generators for the parser fuzz tests (FuzzTests) only.
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         .systemLibrary(
@@ -58,6 +60,12 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Media", "Tensor"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
+        // Random and mutated inputs for every file parser, with fixed seeds and a time budget
+        // (BOTTLENECK_FUZZ_SECONDS runs them longer; Docs/reliability.md).
+        .testTarget(
+            name: "FuzzTests",
+            dependencies: ["SafeTensors", "Pipeline", "Sampling", "Tensor",
+                           .product(name: "PropertyBased", package: "swift-property-based")]),
         // Runs the built `bottleneck` executable on pipelines/shapes (needs its target built).
         .testTarget(name: "EndToEndTests", dependencies: ["BottleneckCLI", "Media", "Pipeline"]),
         .testTarget(

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import Tensor
 
@@ -50,7 +51,11 @@ public struct SafeTensorsFile: Sendable {
         let dataSize = data.count - dataStart
         let json: Any
         do { json = try JSONSerialization.jsonObject(with: header) } catch {
-            throw SafeTensorsError(.badHeader(reason: "not valid JSON"), file: path)
+            // The place as a file offset: the header starts after the 8-byte length.
+            let problem = JSONSyntaxProblem(data: header)
+            let place = problem?.byteOffset.map { " at byte \(8 + $0)" } ?? ""
+            throw SafeTensorsError(.badHeader(reason: "not valid JSON\(place)\(problem.map { ": \($0.reason)" } ?? "")"),
+                                   file: path)
         }
         guard let object = json as? [String: Any] else {
             throw SafeTensorsError(.badHeader(reason: "top level is not an object"), file: path)

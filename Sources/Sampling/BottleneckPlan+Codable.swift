@@ -104,7 +104,7 @@ extension BottleneckPlan: Codable {
         do {
             self = try JSONDecoder().decode(BottleneckPlan.self, from: json)
         } catch let error as DecodingError {
-            throw SamplingError(.badJSON(file: file, message: Self.describe(error)))
+            throw SamplingError(.badJSON(file: file, message: Self.describe(error, in: json)))
         } catch let error as PlanValueOutOfBounds {
             throw SamplingError(.outOfBounds(file: file, key: error.key, violation: error.violation))
         }
@@ -135,10 +135,15 @@ extension BottleneckPlan: Codable {
         return text.hasPrefix(".") ? String(text.dropFirst()) : text
     }
 
-    private static func describe(_ error: DecodingError) -> String {
-        let path = keyPath
+    /// The decoder's message after the key path it names (`top level` for the document), or
+    /// for a document that is not JSON at all, the line and column the JSON parser stops at.
+    private static func describe(_ error: DecodingError, in json: Data) -> String {
+        func path(_ p: [any CodingKey]) -> String { p.isEmpty ? "top level" : keyPath(p) }
         switch error {
         case let .keyNotFound(key, ctx): return "missing key \(path(ctx.codingPath + [key]))"
+        case let .dataCorrupted(ctx) where ctx.codingPath.isEmpty:
+            return JSONSyntaxProblem(data: json).map { "not valid JSON: \($0.description)" }
+                ?? "top level: \(ctx.debugDescription)"
         case let .typeMismatch(_, ctx), let .valueNotFound(_, ctx), let .dataCorrupted(ctx):
             return "\(path(ctx.codingPath)): \(ctx.debugDescription)"
         @unknown default: return "\(error)"

@@ -41,7 +41,7 @@ func rawFile(header: String, data: [UInt8]) -> Data {
         #expect(parse(Data([1, 2, 3])) == .truncated(fileSize: 3))
         var huge = Data([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]); huge.append(contentsOf: [0x7b, 0x7d])
         #expect(parse(huge) == .headerBeyondFile(headerLength: 0x7fff_ffff_ffff_ffff, fileSize: 10))
-        #expect(parse(rawFile(header: "{not json", data: [])) == .badHeader(reason: "not valid JSON"))
+        #expect(parse(rawFile(header: "{not json", data: [])) == .badHeader(reason: "not valid JSON at byte 9: Invalid value"))
         #expect(parse(rawFile(header: #"{"t":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}}"#, data: Array(repeating: 0, count: 8)))
                 == .unknownDType(tensor: "t", dtype: "I64"))
         #expect(parse(rawFile(header: #"{"t":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}}"#, data: [0, 0, 0, 0]))
