@@ -375,6 +375,8 @@ class Trainer:
     def phase_dit(self):
         a = self.a
         st = self.s["dit"]
+        if st["step"] >= a.dit_steps:
+            return True
         pools = torch.load(self.path("pools.pt"), map_location="cpu", weights_only=False)
         text = pools["text"]
         cap_index = {c: i for i, c in enumerate(text["captions"])}

@@ -37,7 +37,7 @@ for key in ("overall", "background", "object count", "color", "shape", "motion")
 for a in acc:
     ax[2].annotate(a["label"], (a["cpu_hours"], a["overall"]), fontsize=7, textcoords="offset points", xytext=(3, 3))
 ax[2].axhline(0.85, color="gray", linewidth=0.8, linestyle=":")
-ax[2].set_ylim(0, 1.02)
+ax[2].set_ylim(0, 1.02); ax[2].set_xlim(0, max([a["cpu_hours"] for a in acc] + [1.0]) * 1.15)
 ax[2].set_title("Held-out accuracy (bottleneck evaluate)")
 ax[2].set_xlabel(f"CPU hours (VAE {vae_hours:.1f} h + latent pools {pool_hours:.2f} h + transformer)"); ax[2].legend(fontsize=7)
 fig.tight_layout()
