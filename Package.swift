@@ -67,7 +67,7 @@ let package = Package(
             dependencies: ["SafeTensors", "Pipeline", "Sampling", "Tensor",
                            .product(name: "PropertyBased", package: "swift-property-based")]),
         // Runs the built `bottleneck` executable on pipelines/shapes (needs its target built).
-        .testTarget(name: "EndToEndTests", dependencies: ["BottleneckCLI", "Media", "Pipeline"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["BottleneckCLI", "Media", "Pipeline", "Tensor"]),
         .testTarget(
             name: "BottleneckCLITests",
             dependencies: ["BottleneckCLI", "Pipeline", "Sampling", "Evaluation", "Benchmarks",

@@ -149,16 +149,21 @@ extension Bottleneck {
         /// skipped up front (reported with its line, recorded `skipped`) while the others run:
         /// a plan file sets its steps (`takeStepsFromPlanFile`; the explicit steps are the
         /// line's `steps`, else `--steps`), then its plan must fit its size and steps on this
-        /// pipeline (`Engine.PlanFit`, as `generate` checks).
+        /// pipeline (`Engine.PlanFit`, as `generate` checks), and the item must fit this machine
+        /// (`Engine.ResourceFit`, with its decode beside the next item's denoising).
         func itemPreparation(pipeline: PipelineFolder) throws -> BatchPlanner.Preparation {
             let fit = try Engine.PlanFit(pipeline: pipeline)
-            let flagSteps = sampling.steps
+            let resources = try Engine.ResourceFit(pipeline: pipeline)
+            let (flagSteps, lanes, queueCapacity) = (sampling.steps, lanes, queueCapacity)
             return { request, entry throws(PromptFileIssue.Kind) in
                 do {
                     try request.takeStepsFromPlanFile(explicit: entry.overrides.steps ?? flagSteps)
-                    try fit.check(request)
+                    let stages = try fit.check(request)
+                    try resources.check(request, stages: stages, lanes: lanes, frameQueueCapacity: queueCapacity)
                 } catch let error as RequestError {
                     throw .invalidRequest(error)
+                } catch let error as ResourceShortage {
+                    throw .exceedsMachine(error)
                 } catch {
                     throw .badValue(key: "bottleneck", message: "\(error)")
                 }

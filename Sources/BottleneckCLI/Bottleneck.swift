@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Pipeline
 import Tensor
 
 /// The `bottleneck` command: text-to-video with Bottleneck Sampling.
@@ -15,7 +16,8 @@ struct Bottleneck: AsyncParsableCommand {
 
     /// Parses and runs the command; every error is printed to stderr as
     /// `bottleneck: error: …` and turns into a non-zero exit status: 64 for usage errors, 128 +
-    /// the signal after an interruption (`Interruption`), else ArgumentParser's (1). Help and
+    /// the signal after an interruption (`Interruption`), 69 for a request that does not fit
+    /// this machine (`ResourceShortage`), else ArgumentParser's (1). Help and
     /// version go to stdout with status 0, as usual.
     static func main() async {
         AllocatorPolicy.reuseLargeBuffers()
@@ -37,6 +39,7 @@ struct Bottleneck: AsyncParsableCommand {
                 }
             }
             if let interruption = error as? Interruption { Foundation.exit(interruption.exitStatus) }
+            if error is ResourceShortage { Foundation.exit(ResourceShortage.exitStatus) }
             Foundation.exit(code.rawValue)
         }
     }

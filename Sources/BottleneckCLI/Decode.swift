@@ -36,6 +36,7 @@ extension Bottleneck {
             log.info("decoding \(latents.tensor.shape) (seed \(request.seed.map(String.init) ?? "unknown")) → \(request.output)")
             Threads.configure(model.threads ?? ProcessInfo.processInfo.activeProcessorCount)
             let folder = try PipelineFolder.locate(explicit: model.pipeline)
+            try Engine.ResourceFit(pipeline: folder, components: [.vae]).check(request, stages: nil, log: log)
             let stages = try Engine.loadDecoding(from: folder)
             let renderer = ProgressRenderer(style: logging.progress, log: log)
             let failures = FailureCount()

@@ -31,9 +31,10 @@ enum Engine {
 
     /// Derives and resolves the request's plan from the pipeline's configs alone (no weights),
     /// so a size or step count the plan cannot serve fails before the models load.
+    /// - Returns: the plan's stages, for the resource check.
     /// - Throws: `ValidationError` saying what to change.
-    static func checkPlan(for request: GenerationRequest, in pipeline: PipelineFolder) throws {
-        do { try PlanFit(pipeline: pipeline).check(request) } catch let error as RequestError {
+    static func checkPlan(for request: GenerationRequest, in pipeline: PipelineFolder) throws -> [ResolvedStage] {
+        do { return try PlanFit(pipeline: pipeline).check(request) } catch let error as RequestError {
             throw ValidationError(error.optionMessage)
         }
     }
@@ -52,13 +53,15 @@ enum Engine {
         }
 
         /// Derives and resolves `request`'s plan as `DiTGenerator` will.
+        /// - Returns: the resolved stages.
         /// - Throws: `RequestError` (`planDoesNotFit`, field `bottleneck`) with what to change.
-        func check(_ request: GenerationRequest) throws {
+        @discardableResult
+        func check(_ request: GenerationRequest) throws -> [ResolvedStage] {
             let base = LatentSize(videoFrames: request.frames, width: request.width, height: request.height)
             do {
                 let plan = try DiTGenerator.plan(for: request, base: base, transformer: transformer,
                                                  baseShift: baseShift)
-                _ = try plan.resolved(base: base, patch: transformer.patch)
+                return try plan.resolved(base: base, patch: transformer.patch)
             } catch let error as SamplingError {
                 let r = request
                 throw RequestError(.planDoesNotFit(plan: r.bottleneck, frames: r.frames, width: r.width, height: r.height,
@@ -197,11 +200,16 @@ struct DiTGenerator: LatentGenerator {
         }
     }
 
+    /// Classifier-free guidance (two passes per step) above a scale of 1, else one pass.
+    static func guidance(for request: GenerationRequest) -> GuidanceMode {
+        request.cfgScale > 1 ? .classifierFree(scale: request.cfgScale) : .embedded
+    }
+
     func generate(embeddings: PromptEmbeddings, request: GenerationRequest,
                   observer: StepObserver) async throws -> Latents {
         let c = transformer.configuration
         let base = LatentSize(videoFrames: request.frames, width: request.width, height: request.height)
-        let guidance: GuidanceMode = request.cfgScale > 1 ? .classifierFree(scale: request.cfgScale) : .embedded
+        let guidance = Self.guidance(for: request)
         var sampler = try BottleneckSampler(
             plan: plan(for: request, base: base), base: base,
             patch: c.patch,
@@ -234,23 +242,33 @@ struct DiTGenerator: LatentGenerator {
 struct VAEStage: FrameDecoding {
     let decoder: CausalVideoDecoder
     /// Latent frames per decoded chunk (4 latent frames = 16 pixel frames).
-    var chunkFrames = 4
-    /// 129 frames of 256×256 (activations of the shipped VAE stay under about 1.5 GiB).
-    var untiledPixelBudget = 129 * 256 * 256
+    static let chunkFrames = 4
+    /// Pixel frames per emitted batch, on either path.
+    static let framesPerBatch = 4 * chunkFrames
+    /// 129 frames of 256×256 (the shipped VAE's activations: about 2 GiB,
+    /// `VAEConfiguration.decodeActivationBytes`).
+    static let untiledPixelBudget = 129 * 256 * 256
+
+    /// How latents of `size` are decoded: nil for untiled, else the streaming decode's chunk in
+    /// latent frames. The one place the choice is made (the decode and the resource estimate).
+    static func streamingChunk(for size: LatentSize, _ c: VAEConfiguration) -> Int? {
+        let pixels = c.pixelFrames(latentFrames: size.frames) * size.height * size.width
+            * c.spatialCompressionRatio * c.spatialCompressionRatio
+        return pixels <= untiledPixelBudget ? nil : chunkFrames
+    }
 
     func decode(_ latents: Latents, request: GenerationRequest,
                 emit: @Sendable (FrameBatch) async throws -> Void) async throws {
         let c = decoder.configuration
         let first = latents.tensor.slice(rows: 0..<1)
-        let pixels = c.pixelFrames(latentFrames: latents.frames) * latents.height * latents.width
-            * c.spatialCompressionRatio * c.spatialCompressionRatio
-        if pixels <= untiledPixelBudget {
+        let size = LatentSize(frames: latents.frames, height: latents.height, width: latents.width)
+        guard let chunkFrames = Self.streamingChunk(for: size, c) else {
             let all = try decoder.decode(latents: first)
             let frames = all.reshaped(Array(all.shape.dropFirst()))
-            for start in stride(from: 0, to: frames.shape[0], by: 4 * chunkFrames) {
+            for start in stride(from: 0, to: frames.shape[0], by: Self.framesPerBatch) {
                 try Task.checkCancellation()
-                try await emit(FrameBatch(firstFrame: start,
-                                          pixels: frames.slice(rows: start..<min(frames.shape[0], start + 4 * chunkFrames))))
+                let end = min(frames.shape[0], start + Self.framesPerBatch)
+                try await emit(FrameBatch(firstFrame: start, pixels: frames.slice(rows: start..<end)))
             }
             return
         }

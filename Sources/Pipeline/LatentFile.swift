@@ -38,7 +38,8 @@ public enum LatentFile {
 
     /// Reads latents and the request fields stored with them (prompt, seed, frames, width,
     /// height, fps; output settings stay at their defaults for the caller to set).
-    /// - Throws: `PipelineError.badLatents` naming the file and what is wrong.
+    /// - Throws: `PipelineError.badLatents` naming the file and what is wrong (also latents that
+    ///   hold a NaN or an infinity, which would decode to a black video).
     public static func read(from path: String) throws -> (latents: Latents, request: GenerationRequest) {
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(path: path) } catch {
@@ -52,7 +53,10 @@ public enum LatentFile {
         guard file.entries[tensorName] != nil else {
             throw PipelineError(.badLatents(path: path, reason: "no tensor named '\(tensorName)'"))
         }
-        let tensor = try file.tensor(tensorName)
+        let tensor: Tensor
+        do { tensor = try file.tensor(tensorName) } catch let error as SafeTensorsError {
+            throw PipelineError(.badLatents(path: path, reason: error.kind.message))  // e.g. a NaN
+        }
         guard tensor.rank == 5 else {
             throw PipelineError(.badLatents(path: path, reason: "latents have shape \(tensor.shape); expected [B, T, H, W, C]"))
         }

@@ -1,4 +1,5 @@
 import Diagnostics
+import Tensor
 
 /// An invalid generation request: `field` names the option or batch column to change.
 public typealias RequestError = ContextError<RequestErrorKind>
@@ -97,6 +98,11 @@ public struct PipelineError: Error, Sendable, CustomStringConvertible {
         case outputFolderInUse(path: String, holders: [String])
         /// The output folder's lock file cannot be created or locked.
         case outputFolderLock(path: String, reason: String)
+        /// Decoded frames holding NaN or infinite values (checked batch by batch before they
+        /// reach the muxer, which would write them as black).
+        case nonFiniteFrames(frames: Range<Int>, values: NonFiniteValues)
+        /// An environment variable the run reads whose value cannot be used.
+        case badEnvironment(name: String, value: String, reason: String)
     }
 
     public var kind: Kind
@@ -120,6 +126,11 @@ public struct PipelineError: Error, Sendable, CustomStringConvertible {
                 + "let it finish (then --resume), or give this one another output folder"
         case .outputFolderLock(let path, let reason):
             return "\(prefix)\(path): cannot lock the output folder: \(reason)"
+        case .nonFiniteFrames(let frames, let values):
+            return "\(prefix)frames \(frames.lowerBound)..<\(frames.upperBound) hold \(values); the VAE's output "
+                + "was not finite, so the video would be black (nothing was kept)"
+        case .badEnvironment(let name, let value, let reason):
+            return "\(prefix)\(name)=\(value): \(reason)"
         }
     }
 }

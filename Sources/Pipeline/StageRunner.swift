@@ -42,6 +42,10 @@ public struct StageRunner: Sendable {
     /// Items encoded and denoised at the same time (default 1; see the concurrency policy).
     public var denoisingLanes: Int
 
+    /// Frame batches alive at once behind a frames queue of `frameQueueCapacity`: that many
+    /// queued, one the decoder is sending (suspended while the queue is full), one being written.
+    public static func batchesInMemory(frameQueueCapacity: Int) -> Int { frameQueueCapacity + 2 }
+
     public init(stages: PipelineStages, frameQueueCapacity: Int = 2, latentQueueCapacity: Int = 1,
                 denoisingLanes: Int = 1) {
         self.stages = stages
@@ -241,6 +245,11 @@ public struct StageRunner: Sendable {
                 try await frames.send(.begin(denoised))
                 do {
                     try await decoder.decode(denoised.latents, request: denoised.item.request) { batch in
+                        // One pass per batch: a NaN frame fails the item (its partial output is
+                        // removed) instead of being written as black.
+                        if let values = batch.pixels.nonFiniteValues {
+                            throw PipelineError(.nonFiniteFrames(frames: batch.frameRange, values: values))
+                        }
                         try await frames.send(.frames(item: index, batch))
                     }
                     try await frames.send(.end(item: index))

@@ -1,4 +1,5 @@
 import Diagnostics
+import Tensor
 
 /// Everything that can be wrong with a safetensors file, an index or a weight load.
 /// Each case names the tensor or key; `file` names the file.
@@ -19,6 +20,8 @@ public enum SafeTensorsErrorKind: FileErrorKind {
     case missingTensor(key: String)
     case shapeMismatch(key: String, expected: [Int], found: [Int])
     case unexpectedTensors(keys: [String])
+    /// A tensor holding NaN or infinite values (checked as every tensor is read).
+    case nonFinite(tensor: String, shape: [Int], values: NonFiniteValues)
 
     public var message: String {
         switch self {
@@ -40,6 +43,9 @@ public enum SafeTensorsErrorKind: FileErrorKind {
             "tensor '\(key)' has shape \(found), expected \(expected)"
         case .unexpectedTensors(let keys):
             "\(keys.count) unexpected tensor(s): \(keys.prefix(8).joined(separator: ", "))\(keys.count > 8 ? ", …" : "")"
+        case .nonFinite(let t, let shape, let values):
+            "tensor '\(t)' \(shape) holds \(values); nothing computed from it would be finite "
+                + "(a damaged file, or one saved from a run or training that diverged)"
         }
     }
 }

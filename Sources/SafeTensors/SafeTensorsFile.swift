@@ -125,8 +125,20 @@ public struct SafeTensorsFile: Sendable {
     public var names: [String] { entries.keys.sorted() }
 
     /// Reads a tensor, converted to Float32, with its stored shape.
+    /// - Throws: `SafeTensorsError` naming the file and the tensor: `missingTensor`, or
+    ///   `nonFinite` when it holds a NaN or an infinity (one vectorised pass over the converted
+    ///   values; a NaN weight or latent would otherwise end as an all-black video).
     public func tensor(_ name: String) throws -> Tensor {
         guard let entry = entries[name] else { throw SafeTensorsError(.missingTensor(key: name), file: path) }
+        let tensor = converted(entry)
+        if let values = tensor.nonFiniteValues {
+            throw SafeTensorsError(.nonFinite(tensor: name, shape: entry.shape, values: values), file: path)
+        }
+        return tensor
+    }
+
+    /// The stored values of `entry` as Float32.
+    private func converted(_ entry: Entry) -> Tensor {
         let n = entry.shape.reduce(1, *)
         let base = bytes.startIndex + dataStart + entry.range.lowerBound
         return bytes.withUnsafeBytes { raw in

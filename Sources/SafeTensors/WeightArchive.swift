@@ -62,4 +62,9 @@ public struct WeightArchive: Sendable {
 
     /// Total bytes of stored tensor data.
     public var storedBytes: Int { files.reduce(0) { $0 + $1.entries.values.reduce(0) { $0 + $1.range.count } } }
+
+    /// Bytes of every tensor once loaded (all are converted to Float32), from the headers alone.
+    public var floatBytes: Int {
+        files.reduce(0) { $0 + $1.entries.values.reduce(0) { $0 + $1.shape.reduce(1, *) * MemoryLayout<Float>.size } }
+    }
 }

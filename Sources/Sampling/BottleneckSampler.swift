@@ -105,7 +105,8 @@ public struct BottleneckSampler<D: Denoiser>: Sequence, IteratorProtocol {
 
     /// Runs one step (and the transition before it, at a stage's first step).
     /// - Returns: the step's event, or nil when the plan is done.
-    /// - Throws: the denoiser's error, or `SamplingError.velocityShape`.
+    /// - Throws: the denoiser's error, `SamplingError.velocityShape`, or
+    ///   `SamplingError.nonFiniteLatents` when the step leaves a NaN or an infinity in the latents.
     public mutating func nextStep() throws -> StepEvent? {
         guard stage < stages.count else { return nil }
         let st = stages[stage]
@@ -138,6 +139,12 @@ public struct BottleneckSampler<D: Denoiser>: Sequence, IteratorProtocol {
         x0.add(v, scaledBy: -sigma)
         cleanEstimate = x0
         solver.step(&latents, velocity: v, sigma: sigma, sigmaNext: sigmaNext)
+        // 3. One pass over the new latents: a NaN or infinity never recovers, so stop at the
+        //    step that made it rather than denoise on and decode a black video.
+        if let values = latents.nonFiniteValues {
+            throw SamplingError(.nonFiniteLatents(stage: stage, step: stageStep, stageSteps: st.modelCalls,
+                                                  index: index, values: values))
+        }
 
         let event = StepEvent(
             stage: stage, stageStep: stageStep, stageSteps: st.modelCalls, index: index, count: totalSteps,

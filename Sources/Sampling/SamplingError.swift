@@ -1,5 +1,6 @@
 import Diagnostics
 import Foundation
+import Tensor
 
 /// The one error type of the `Sampling` module. Every case carries the context a user needs to
 /// fix the input: the stage index and dimension, the bad token, the JSON key.
@@ -42,6 +43,9 @@ public struct SamplingError: Error, Sendable, Equatable, CustomStringConvertible
         case latentShape(expected: [Int], found: [Int])
         /// A guidance scale that is not finite.
         case badGuidance(scale: Float)
+        /// The latents after step `step` (0-based, of `stageSteps`) of stage `stage` (`index`
+        /// over all stages) hold NaN or infinite values.
+        case nonFiniteLatents(stage: Int, step: Int, stageSteps: Int, index: Int, values: NonFiniteValues)
     }
 
     public var kind: Kind
@@ -96,6 +100,9 @@ public struct SamplingError: Error, Sendable, Equatable, CustomStringConvertible
             return "initial latent has shape \(found), expected \(expected)"
         case let .badGuidance(scale):
             return "guidance scale \(scale) is not finite"
+        case let .nonFiniteLatents(stage, step, stageSteps, index, values):
+            return "stage \(stage), step \(step + 1) of \(stageSteps) (step \(index + 1) overall): the latents hold "
+                + "\(values); the transformer's output was not finite, so the video would be black"
         }
     }
 }

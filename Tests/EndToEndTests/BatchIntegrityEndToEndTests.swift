@@ -54,19 +54,23 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: folder + "/out"))
     }
 
-    /// Items whose plan cannot serve their size, or ends below full size, are skipped (and
-    /// recorded so) before any model loads. Before: each failed at its denoise stage.
+    /// Items whose plan cannot serve their size, or ends below full size, or that this machine
+    /// cannot hold (the largest size accepted), are skipped (and recorded so) before any model
+    /// loads. Before: each failed at its denoise stage, the last with "failed to allocate",
+    /// which killed the batch (exit 134).
     @Test func batchItemsWhosePlanCannotRun() throws {
         let lines = #"{"prompt": "a red ball", "steps": 3, "bottleneck": "x2"}"# + "\n"
             + #"{"prompt": "a blue cube", "bottleneck": "half.json"}"# + "\n"
+            + #"{"prompt": "a huge sky", "frames": 1033, "width": 4096, "height": 4096, "bottleneck": "off"}"# + "\n"
         let (r, folder) = try run(["batch", "p.jsonl", "-o", "out", "--seed", "1"], files: ["p.jsonl": lines], tag: "items")
         defer { try? FileManager.default.removeItem(atPath: folder) }
         #expect(r.status == 1)
         #expect(r.stderr.contains("p.jsonl:1: bottleneck x2 at 9 frames of 32×32, 3 steps"), "\(r.stderr)")
         #expect(r.stderr.contains("p.jsonl:2: bottleneck half.json at 9 frames of 32×32, 2 steps: the last stage"))
+        #expect(r.stderr.contains("p.jsonl:3: 1033 frames at 4096×4096 would need about"), "\(r.stderr)")
         #expect(!r.stderr.contains("prompt_encoded"), "the models were loaded")
         let records = try ManifestReader.read(path: folder + "/out/manifest.jsonl").records
-        #expect(records.filter { $0.status == .skipped }.compactMap(\.line) == [1, 2])
+        #expect(records.filter { $0.status == .skipped }.compactMap(\.line) == [1, 2, 3])
     }
 
     /// A second batch on a folder another batch holds is refused at once, naming the folder and

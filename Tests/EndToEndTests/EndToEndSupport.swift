@@ -51,11 +51,14 @@ enum CLI {
         var stderr: String
     }
 
-    /// Starts `bottleneck arguments…` with stdout and stderr going to files in `folder`.
-    static func start(_ arguments: [String], in folder: String, tag: String) throws -> (Process, out: String, err: String) {
+    /// Starts `bottleneck arguments…` with stdout and stderr going to files in `folder`, and
+    /// `environment` added to this process's.
+    static func start(_ arguments: [String], in folder: String, tag: String,
+                      environment: [String: String] = [:]) throws -> (Process, out: String, err: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try executable)
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.currentDirectoryURL = URL(fileURLWithPath: folder)
         let out = "\(folder)/\(tag).stdout", err = "\(folder)/\(tag).stderr"
         for path in [out, err] { _ = FileManager.default.createFile(atPath: path, contents: nil) }
@@ -68,8 +71,9 @@ enum CLI {
 
     /// Runs `bottleneck arguments…` to completion (files, not pipes, so a chatty child never
     /// blocks on a full pipe).
-    static func run(_ arguments: [String], in folder: String, tag: String) throws -> Result {
-        let (process, out, err) = try start(arguments, in: folder, tag: tag)
+    static func run(_ arguments: [String], in folder: String, tag: String,
+                    environment: [String: String] = [:]) throws -> Result {
+        let (process, out, err) = try start(arguments, in: folder, tag: tag, environment: environment)
         process.waitUntilExit()
         return Result(status: process.terminationStatus,
                       stdout: FileManager.default.contents(atPath: out) ?? Data(),

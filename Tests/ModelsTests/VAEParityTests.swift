@@ -53,16 +53,30 @@ import Tensor
     /// The loader reads every decoder tensor and rejects tensors it does not know
     /// (only `encoder.*` and `quant_conv.*` are ignored).
     @Test func loaderRejectsUnknownTensors() throws {
-        let source = (fixtureDirectory("vae-tiny") as NSString).appendingPathComponent("vae")
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vae-load-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try editedFixtureVAE("vae-tiny") { tensors in
+            tensors.append((name: "decoder.extra.weight", tensor: Tensor(shape: [2], repeating: 1)))
+        }
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try FileManager.default.copyItem(atPath: source + "/config.json", toPath: dir + "/config.json")
-        let archive = try WeightArchive(directory: source, baseName: "diffusion_pytorch_model")
-        var tensors = try archive.keys.map { (name: $0, tensor: try archive.tensor($0)) }
-        tensors.append((name: "decoder.extra.weight", tensor: Tensor(shape: [2], repeating: 1)))
-        try SafeTensorsWriter.write(tensors, to: dir + "/diffusion_pytorch_model.safetensors")
         #expect(throws: SafeTensorsError.self) { try CausalVideoDecoder(directory: dir) }
+    }
+
+    /// Issue #16: a NaN weight went unnoticed and the video came out black with exit status 0.
+    /// Loading refuses it, naming the file and the tensor (and where in it the NaN is).
+    @Test func nonFiniteWeightIsRefusedWithFileAndKey() throws {
+        let key = "decoder.up_blocks.1.resnets.0.conv1.conv.weight"
+        var shape: [Int] = []
+        let dir = try editedFixtureVAE("vae-tiny") { tensors in
+            let i = try #require(tensors.firstIndex { $0.name == key })
+            tensors[i].tensor.data[7] = .nan
+            tensors[i].tensor.data[9] = -.infinity
+            shape = tensors[i].tensor.shape
+        }
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let values = NonFiniteValues(nanCount: 1, infiniteCount: 1, firstIndex: 7)
+        #expect(throws: SafeTensorsError(.nonFinite(tensor: key, shape: shape, values: values),
+                                         file: dir + "/diffusion_pytorch_model.safetensors")) {
+            try CausalVideoDecoder(directory: dir)
+        }
     }
 
     @Test func badLatentShapeIsATypedError() throws {

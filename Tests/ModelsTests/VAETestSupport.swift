@@ -34,6 +34,21 @@ struct VAEFixture {
     }
 }
 
+/// A copy of fixture `name`'s `vae/` folder in a new temporary folder (returned; the caller
+/// removes it), with its tensors changed by `edit` before they are written back.
+func editedFixtureVAE(_ name: String,
+                      _ edit: (inout [(name: String, tensor: Tensor)]) throws -> Void) throws -> String {
+    let source = (fixtureDirectory(name) as NSString).appendingPathComponent("vae")
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vae-load-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    try FileManager.default.copyItem(atPath: source + "/config.json", toPath: dir + "/config.json")
+    let archive = try WeightArchive(directory: source, baseName: CausalVideoDecoder.weightsName)
+    var tensors = try archive.keys.map { (name: $0, tensor: try archive.tensor($0)) }
+    try edit(&tensors)
+    try SafeTensorsWriter.write(tensors, to: dir + "/\(CausalVideoDecoder.weightsName).safetensors")
+    return dir
+}
+
 /// Tolerances for float32 Swift vs float32 diffusers on the tiny random VAEs (outputs |x| ≲ 5).
 enum VAETolerance {
     /// The task's parity bar (issue 5): both decode paths within 1e-4 absolute.

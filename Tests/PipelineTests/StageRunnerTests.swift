@@ -172,6 +172,27 @@ import Tensor
         #expect(FileManager.default.fileExists(atPath: "\(dir)/2.rgb"))
     }
 
+    /// Issue #16: NaN frames were written as black and the run exited 0. A batch of decoded
+    /// frames that is not finite fails its item at the decode stage before it reaches the sink;
+    /// the frames already written are removed with the partial file, and the next item runs.
+    @Test func nonFiniteFramesFailTheItemAndLeaveNothing() async throws {
+        let dir = try makeTemporaryDirectory()
+        let runner = StageRunner(stages: stages(log: ActivityLog()))
+        let items = [WorkItem(index: 0, request: testRequest("NAN-DECODE 0", output: "\(dir)/0.rgb")),
+                     WorkItem(index: 1, request: testRequest("fine 1", output: "\(dir)/1.rgb"))]
+        let events = EventLog()
+        try await runner.execute(items) { events.append($0) }
+        let failures = events.all.compactMap { if case .failed(let i, let s, let m) = $0 { (i, s, m) } else { nil } }
+        #expect(failures.map { "\($0.0):\($0.1)" } == ["0:decode"])
+        #expect(failures.first?.2 == "frames 1..<5 hold 1 NaN value, the first at element 0; the VAE's output was "
+                + "not finite, so the video would be black (nothing was kept)")
+        let written = events.all.compactMap { if case .framesDecoded(0, let r) = $0 { r } else { nil } }
+        #expect(written == [0..<1], "the first batch reached the sink before the NaN one")
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/0.rgb"))
+        #expect(partials(of: "\(dir)/0.rgb").isEmpty)
+        #expect(FileManager.default.fileExists(atPath: "\(dir)/1.rgb"))
+    }
+
     /// Cancelling mid-run keeps the committed output, removes the one being written (no
     /// `.partial` left), never starts the rest, and ends with `CancellationError`.
     @Test func cancellationRemovesUnfinishedOutputAndKeepsFinished() async throws {

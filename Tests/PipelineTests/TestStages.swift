@@ -113,6 +113,7 @@ struct SplitMix: RandomNumberGenerator {
 
 /// Decodes latent frame 0 to 1 pixel frame and every later one to 4 (causal VAE counts),
 /// pixel = tanh(channel c of the latent cell) for RGB c = 0, 1, 2, upsampled 8× nearest.
+/// A prompt with `NAN-DECODE` makes the second batch's first pixel NaN (a diverged VAE).
 struct TestDecoder: FrameDecoding {
     let log: ActivityLog
     var batchDelay: Duration = .zero
@@ -132,7 +133,7 @@ struct TestDecoder: FrameDecoding {
             try Task.checkCancellation()
             let n = t == 0 ? 1 : 4
             let h = lh * 8, w = lw * 8
-            let frame = Tensor(shape: [n, h, w, 3]) { buf in
+            var frame = Tensor(shape: [n, h, w, 3]) { buf in
                 for f in 0..<n {
                     for y in 0..<h {
                         for x in 0..<w {
@@ -144,6 +145,7 @@ struct TestDecoder: FrameDecoding {
                     }
                 }
             }
+            if t == 1, request.prompt.contains("NAN-DECODE") { frame.data[0] = .nan }
             if batchDelay != .zero { try await Task.sleep(for: batchDelay) }
             flow?.produced()
             try await emit(FrameBatch(firstFrame: next, pixels: frame))

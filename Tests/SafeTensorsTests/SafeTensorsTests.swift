@@ -52,6 +52,31 @@ func rawFile(header: String, data: [UInt8]) -> Data {
                 == .overlapping(tensor: "b", other: "a"))
     }
 
+    /// Issue #16: a NaN or an infinity in a stored tensor is refused when the tensor is read,
+    /// in every storage type, naming the file and the key; its neighbours still read.
+    /// 20 elements each, little-endian: F32 NaN at 17; F16 +inf at 3 and -inf at 18; BF16 NaN at 19.
+    @Test(arguments: [("F32", [17: [0x00, 0x00, 0xC0, 0x7F]]), ("F16", [3: [0x00, 0x7C], 18: [0x00, 0xFC]]),
+                      ("BF16", [19: [0xC0, 0x7F]])] as [(String, [Int: [UInt8]])])
+    func nonFiniteTensorIsAnErrorNamingFileAndKey(dtype: String, pokes: [Int: [UInt8]]) throws {
+        let size = dtype == "F32" ? 4 : 2, zeros = [UInt8](repeating: 0, count: 20 * size)
+        var bad = zeros
+        for (element, bytes) in pokes { bad.replaceSubrange((element * size)..<((element + 1) * size), with: bytes) }
+        let n = zeros.count, path = dir + "/\(dtype).safetensors"
+        let header = #"{"bad":{"dtype":"\#(dtype)","shape":[4,5],"data_offsets":[0,\#(n)]},"#
+            + #""good":{"dtype":"\#(dtype)","shape":[20],"data_offsets":[\#(n),\#(2 * n)]}}"#
+        try rawFile(header: header, data: bad + zeros).write(to: URL(fileURLWithPath: path))
+        let file = try SafeTensorsFile(path: path)
+        #expect(try file.tensor("good") == Tensor(shape: [20], repeating: 0))
+        let expected: NonFiniteValues = switch dtype {
+        case "F16": NonFiniteValues(nanCount: 0, infiniteCount: 2, firstIndex: 3)
+        case "F32": NonFiniteValues(nanCount: 1, infiniteCount: 0, firstIndex: 17)
+        default: NonFiniteValues(nanCount: 1, infiniteCount: 0, firstIndex: 19)
+        }
+        let error = SafeTensorsError(.nonFinite(tensor: "bad", shape: [4, 5], values: expected), file: path)
+        #expect(throws: error) { try file.tensor("bad") }
+        #expect(error.description.hasPrefix("\(path): tensor 'bad' [4, 5] holds "))
+    }
+
     @Test func weightReaderChecksShapesAndUnreadKeys() throws {
         let sub = dir + "/model"
         try FileManager.default.createDirectory(atPath: sub, withIntermediateDirectories: true)

@@ -167,6 +167,30 @@ import Testing
         #expect(try plan.resolved(base: PlanTests.base, patch: PatchSize()).allSatisfy { $0.shift == 7 })
     }
 
+    /// Issue #16: NaN latents went on to a black video. The step whose velocity is not finite
+    /// ends the run with the stage and step, and the calls after it are never made.
+    @Test func nonFiniteLatentsStopAtTheStepThatMadeThem() throws {
+        struct Diverging: Denoiser {
+            var calls = 0
+            mutating func velocity(_ latents: Tensor, timestep: Float, geometry: StageGeometry, conditional: Bool) throws -> Tensor {
+                calls += 1
+                var v = Tensor(shape: latents.shape, repeating: 0.5)
+                if calls == 4 { (v.data[2], v.data[5]) = (.nan, .infinity) }  // stage 1's second call
+                return v
+            }
+        }
+        let plan = try BottleneckPlan(parsing: "2@1,3@0.5,2@1")
+        var sampler = try BottleneckSampler(plan: plan, base: LatentSize(frames: 1, height: 4, width: 4),
+                                            denoiser: Diverging(), seed: 0, configuration: .init(channels: 4))
+        for _ in 0..<3 { _ = try sampler.nextStep() }
+        let values = NonFiniteValues(nanCount: 1, infiniteCount: 1, firstIndex: 2)
+        let stageSteps = sampler.stages[1].modelCalls
+        let error = SamplingError(.nonFiniteLatents(stage: 1, step: 1, stageSteps: stageSteps, index: 3, values: values))
+        #expect(throws: error) { try sampler.nextStep() }
+        #expect(sampler.denoiser.calls == 4)
+        #expect(error.description.hasPrefix("stage 1, step 2 of \(stageSteps) (step 4 overall): the latents hold 1 NaN and 1 infinite values"))
+    }
+
     @Test func wrongVelocityShapeIsAnError() throws {
         struct Bad: Denoiser {
             mutating func velocity(_ latents: Tensor, timestep: Float, geometry: StageGeometry, conditional: Bool) throws -> Tensor {

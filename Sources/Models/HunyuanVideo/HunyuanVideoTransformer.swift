@@ -22,6 +22,8 @@ public final class HunyuanVideoTransformer: Sendable {
     public let singleTransformerBlocks: [SingleStreamBlock]
     /// `norm_out` + `proj_out`.
     public let finalLayer: FinalLayer
+    /// The weight file's name without `.safetensors` (or its `.index.json` shards).
+    public static let weightsName = "diffusion_pytorch_model"
 
     /// Builds the model from `parameters` (keys as in diffusers' state dict).
     public init(configuration c: TransformerConfiguration, parameters w: any ParameterSource) throws {
@@ -44,7 +46,7 @@ public final class HunyuanVideoTransformer: Sendable {
     /// `SafeTensorsError` naming the key. F16/BF16 tensors are converted to Float32.
     public convenience init(directory: String) throws {
         let config = try TransformerConfiguration(contentsOf: (directory as NSString).appendingPathComponent("config.json"))
-        let archive = try WeightArchive(directory: directory, baseName: "diffusion_pytorch_model")
+        let archive = try WeightArchive(directory: directory, baseName: Self.weightsName)
         let reader = WeightReader(archive)
         try self.init(configuration: config, parameters: reader)
         try reader.finish()

@@ -12,6 +12,8 @@ public final class BertTextEncoder: Sendable {
     let tokenTypeEmbeddings: Tensor   // [typeVocab, width]
     let embeddingNorm: TextLayerNorm
     let layers: [BertLayer]
+    /// The weight file's name without `.safetensors` (or its `.index.json` shards).
+    public static let weightsName = "model"
 
     /// Loads `model.safetensors` (F32/F16/BF16; keys `embeddings.*`, `encoder.layer.{i}.*`,
     /// an optional `bert.` prefix; `pooler.*` and `embeddings.position_ids` are ignored).
@@ -19,7 +21,7 @@ public final class BertTextEncoder: Sendable {
         let c = try ModelConfigFile.load(BertConfiguration.self, directory: directory)
         try c.validate(directory: directory)
         configuration = c
-        let archive = try WeightArchive(directory: directory, baseName: "model")
+        let archive = try WeightArchive(directory: directory, baseName: Self.weightsName)
         let root = WeightReader(archive)
         let w = archive.shape(of: "bert.embeddings.word_embeddings.weight") != nil ? root.scope("bert") : root
         let e = w.scope("embeddings")

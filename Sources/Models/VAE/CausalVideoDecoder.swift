@@ -26,6 +26,8 @@ public final class CausalVideoDecoder: Sendable {
     let convOut: CausalConv3d
     /// Number of GroupNorm layers (statistics passes of an exact streaming decode).
     public let groupNormCount: Int
+    /// The weight file's name without `.safetensors` (or its `.index.json` shards).
+    public static let weightsName = "diffusion_pytorch_model"
 
     /// Loads `directory/config.json` and `directory/diffusion_pytorch_model.safetensors`
     /// (a diffusers `vae/` folder). Encoder tensors (`encoder.*`, `quant_conv.*`) are ignored;
@@ -33,7 +35,7 @@ public final class CausalVideoDecoder: Sendable {
     public convenience init(directory: String) throws {
         let config = try VAEConfiguration.load(
             contentsOf: (directory as NSString).appendingPathComponent("config.json"))
-        let reader = WeightReader(try WeightArchive(directory: directory, baseName: "diffusion_pytorch_model"))
+        let reader = WeightReader(try WeightArchive(directory: directory, baseName: Self.weightsName))
         try self.init(configuration: config, weights: reader)
     }
 
@@ -75,30 +77,24 @@ public final class CausalVideoDecoder: Sendable {
                                                convIndex: &convIndex, normIndex: &normIndex))
         midResnets = resnets
         // up blocks (HunyuanVideoDecoder3D.__init__ rules for time_compression_ratio 4)
-        let reversed = Array(c.blockOutChannels.reversed())
         var blocks: [UpBlock3D] = []
-        var previous = reversed[0]
-        for i in 0..<reversed.count {
-            let output = reversed[i]
-            let isFinal = i == c.blockOutChannels.count - 1
-            let spatial = i < c.spatialUpsampleLayers
-            let temporal = i >= c.blockOutChannels.count - 1 - c.temporalUpsampleLayers && !isFinal
+        for (i, layout) in c.upBlockLayouts.enumerated() {
+            let output = layout.outChannels
             let b = d.scoped("up_blocks.\(i)")
             var rs: [ResnetBlockCausal3D] = []
             for j in 0...c.layersPerBlock {
-                rs.append(try ResnetBlockCausal3D(b.scoped("resnets.\(j)"), in: j == 0 ? previous : output,
+                rs.append(try ResnetBlockCausal3D(b.scoped("resnets.\(j)"), in: j == 0 ? layout.inChannels : output,
                                                   out: output, groups: groups,
                                                   convIndex: &convIndex, normIndex: &normIndex))
             }
             var upsampler: UpsampleCausal3D?
-            if spatial || temporal {
+            if layout.upsamples {
                 upsampler = UpsampleCausal3D(
                     conv: try CausalConv3d(b.scoped("upsamplers.0.conv"), in: output, out: output, kernelSize: 3,
                                            index: &convIndex),
-                    frameFactor: temporal ? 2 : 1, spatialFactor: spatial ? 2 : 1)
+                    frameFactor: layout.temporalUpsample ? 2 : 1, spatialFactor: layout.spatialUpsample ? 2 : 1)
             }
             blocks.append(UpBlock3D(resnets: rs, upsampler: upsampler))
-            previous = output
         }
         upBlocks = blocks
         let bottom = c.blockOutChannels[0]

@@ -109,6 +109,28 @@ public struct VAEConfiguration: Codable, Sendable, Equatable {
     /// Number of temporal (×2) upsampling layers: log2(temporal_compression_ratio).
     var temporalUpsampleLayers: Int { temporalCompressionRatio.trailingZeroBitCount }
 
+    /// One decoder up block: `layers_per_block + 1` resnets from `inChannels` to `outChannels`,
+    /// then an upsampler when it doubles the size in space or time.
+    struct UpBlockLayout: Equatable {
+        var inChannels: Int, outChannels: Int
+        var spatialUpsample: Bool, temporalUpsample: Bool
+        var upsamples: Bool { spatialUpsample || temporalUpsample }
+    }
+
+    /// The decoder's up blocks in order, by diffusers `HunyuanVideoDecoder3D.__init__`'s rules
+    /// for a time compression of 4: the first log2(spatial ratio) blocks upsample in space, the
+    /// log2(temporal ratio) blocks before the last in time, the last block not at all. Read by
+    /// `CausalVideoDecoder` (which builds them) and `decodeActivationBytes` (which sizes them).
+    var upBlockLayouts: [UpBlockLayout] {
+        let reversed = Array(blockOutChannels.reversed())
+        return reversed.indices.map { i in
+            let isFinal = i == reversed.count - 1
+            return UpBlockLayout(inChannels: i == 0 ? reversed[0] : reversed[i - 1], outChannels: reversed[i],
+                                 spatialUpsample: i < spatialUpsampleLayers,
+                                 temporalUpsample: i >= reversed.count - 1 - temporalUpsampleLayers && !isFinal)
+        }
+    }
+
     /// Pixel frames decoded from `latentFrames`: `4·(T − 1) + 1`.
     public func pixelFrames(latentFrames: Int) -> Int {
         (latentFrames - 1) * temporalCompressionRatio + 1

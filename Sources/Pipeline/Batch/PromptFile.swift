@@ -52,6 +52,8 @@ public struct PromptFileIssue: Error, Sendable, Equatable, CustomStringConvertib
         case badValue(key: String, message: String)
         case columnCount(expected: Int, found: Int)
         case invalidRequest(RequestError)
+        /// A valid item this machine cannot hold (memory or disk), found before any model loads.
+        case exceedsMachine(ResourceShortage)
     }
 
     public var file: String
@@ -81,6 +83,7 @@ public struct PromptFileIssue: Error, Sendable, Equatable, CustomStringConvertib
         case .badValue(let k, let m): what = "'\(k)': \(m)"
         case .columnCount(let e, let f): what = "expected \(e) fields (as in the header), found \(f)"
         case .invalidRequest(let e): what = e.description
+        case .exceedsMachine(let e): what = e.description
         }
         return "\(file):\(line): \(what)"
     }

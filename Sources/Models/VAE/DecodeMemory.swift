@@ -1,0 +1,56 @@
+/// How much memory a decode's activations take, from the configuration alone (no weights), for
+/// the check that refuses a video the machine cannot hold before anything loads.
+///
+/// Counted per layer as the tensors alive while it runs (`CausalVideoDecoder.forward`); the peak
+/// is the largest layer. A resnet holds its input, the normalised input, the first conv's output,
+/// the second norm and conv outputs, and the shortcut when the width changes; an upsampler its
+/// input and the upsampled frames three times over (first frame, the rest, their concatenation,
+/// then the conv's output). Docs/benchmarks.md ("Resource estimate") compares the estimate with
+/// measured peak RSS.
+extension VAEConfiguration {
+    /// Peak bytes of the activations of one decode of latents `latentFrames × latentHeight ×
+    /// latentWidth`: untiled when `chunkFrames` is nil (every frame of every layer at once, plus
+    /// the copy `decode(latents:)` makes of its output), else streamed `chunkFrames` latent
+    /// frames at a time (`StreamingVideoDecoder`: one chunk's activations, plus the causal
+    /// caches: two input frames per 3-frame conv and the mid-block attention's keys and values of
+    /// every latent frame).
+    public func decodeActivationBytes(latentFrames: Int, latentHeight: Int, latentWidth: Int,
+                                      chunkFrames: Int?) -> Int {
+        let chunk = min(chunkFrames ?? latentFrames, latentFrames)
+        // A later chunk of a stream doubles its frames at each temporal upsampling; the first
+        // chunk (or an untiled decode) keeps its first frame single.
+        let atStart = chunk == latentFrames
+        var frames = chunk, height = latentHeight, width = latentWidth
+        var pixels: Int { frames * height * width }
+        let top = blockOutChannels.last!, latent = latentChannels
+        var peak = 0, cache = 0
+        /// Two input frames of a 3×3×3 causal conv with `channels` inputs at the current size.
+        func convCache(_ channels: Int) -> Int { 2 * height * width * channels }
+        func resnet(_ cin: Int, _ cout: Int) -> Int {
+            pixels * (2 * cin + 3 * cout + (cin == cout ? 0 : cout))
+        }
+        // 1. Scaled copy, post_quant_conv, conv_in.
+        peak = pixels * (2 * latent + top)
+        cache += convCache(latent)
+        // 2. Mid block: resnet, attention (input, norm, q, k, v, output, its K/V copy, result), resnet.
+        peak = max(peak, resnet(top, top), 8 * pixels * top)
+        cache += 4 * convCache(top) + 2 * latentFrames * latentHeight * latentWidth * top
+        // 3. Up blocks.
+        for block in upBlockLayouts {
+            peak = max(peak, resnet(block.inChannels, block.outChannels), resnet(block.outChannels, block.outChannels))
+            cache += 2 * (layersPerBlock + 1) * convCache(block.outChannels)
+                + convCache(block.inChannels) - convCache(block.outChannels)
+            guard block.upsamples else { continue }
+            let input = pixels
+            if block.temporalUpsample { frames = atStart ? 1 + 2 * (frames - 1) : 2 * frames }
+            if block.spatialUpsample { (height, width) = (2 * height, 2 * width) }
+            peak = max(peak, block.outChannels * (input + 3 * pixels))
+            cache += convCache(block.outChannels)
+        }
+        // 4. conv_norm_out, conv_out; an untiled decode then copies its output once.
+        let bottom = blockOutChannels[0]
+        peak = max(peak, pixels * (2 * bottom + outChannels), (chunkFrames == nil ? 2 : 1) * pixels * outChannels)
+        cache += convCache(bottom)
+        return (peak + (chunkFrames == nil ? 0 : cache)) * MemoryLayout<Float>.size
+    }
+}
