@@ -17,6 +17,9 @@ let package = Package(
     name: "bottleneck",
     platforms: [.macOS(.v14)],
     products: [
+        // Generation as a library: load a pipeline folder once, generate from requests, receive
+        // typed events (README, "Use it from your app").
+        .library(name: "Bottleneck", targets: ["Bottleneck"]),
         .executable(name: "bottleneck", targets: ["BottleneckCLI"]),
     ],
     dependencies: [
@@ -40,13 +43,14 @@ let package = Package(
         .target(name: "Models", dependencies: ["Tensor", "SafeTensors", "Tokenizers", "Diagnostics"]),
         .target(name: "Sampling", dependencies: ["Tensor", "Diagnostics"]),
         .target(name: "Media", dependencies: ["CFFmpeg"]),
-        .target(name: "Pipeline", dependencies: ["Tensor", "SafeTensors", "Media", "Diagnostics"]),
+        .target(name: "Bottleneck",
+                dependencies: ["Tensor", "SafeTensors", "Models", "Sampling", "Media", "Diagnostics"]),
         .target(name: "Evaluation", dependencies: ["Media", "Diagnostics"]),
         .target(name: "Benchmarks", dependencies: ["Tensor", "SafeTensors", "Models"]),
         .executableTarget(
             name: "BottleneckCLI",
             dependencies: [
-                "Tensor", "Diagnostics", "SafeTensors", "Tokenizers", "Models", "Sampling", "Media", "Pipeline",
+                "Tensor", "Diagnostics", "SafeTensors", "Tokenizers", "Models", "Sampling", "Media", "Bottleneck",
                 "Evaluation", "Benchmarks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
@@ -57,20 +61,22 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensor", "SafeTensors", "Tokenizers"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling", "Tensor"]),
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Media", "Tensor"]),
+        .testTarget(name: "BottleneckTests", dependencies: ["Bottleneck", "Media", "Tensor", "Models", "Sampling"]),
+        // The library as another package sees it: `import Bottleneck` only, no `@testable`.
+        .testTarget(name: "BottleneckAPITests", dependencies: ["Bottleneck"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
         // Random and mutated inputs for every file parser, with fixed seeds and a time budget
         // (BOTTLENECK_FUZZ_SECONDS runs them longer; Docs/reliability.md).
         .testTarget(
             name: "FuzzTests",
-            dependencies: ["SafeTensors", "Pipeline", "Sampling", "Tensor",
+            dependencies: ["SafeTensors", "Bottleneck", "Sampling", "Tensor",
                            .product(name: "PropertyBased", package: "swift-property-based")]),
         // Runs the built `bottleneck` executable on pipelines/shapes (needs its target built).
-        .testTarget(name: "EndToEndTests", dependencies: ["BottleneckCLI", "Media", "Pipeline", "Tensor"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["BottleneckCLI", "Media", "Bottleneck", "Tensor"]),
         .testTarget(
             name: "BottleneckCLITests",
-            dependencies: ["BottleneckCLI", "Pipeline", "Sampling", "Evaluation", "Benchmarks",
+            dependencies: ["BottleneckCLI", "Bottleneck", "Sampling", "Evaluation", "Benchmarks",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     ]
 )

@@ -1,7 +1,7 @@
 import ArgumentParser
+import Bottleneck
 import Diagnostics
 import Foundation
-import Pipeline
 import Tensor
 
 extension Bottleneck {
@@ -125,14 +125,13 @@ extension Bottleneck {
             let manifest = try ManifestWriter(path: settings.manifestPath)
             let summary: BatchSummary
             if plan.toRun.isEmpty {
-                summary = try await BatchExecution.run(plan, settings: settings, promptFile: prompts,
-                                                       runner: StageRunner(stages: EmptyStages.stages),
+                summary = try await BatchExecution.run(plan, settings: settings, promptFile: prompts, runner: nil,
                                                        manifest: manifest)
             } else {
                 Threads.configure(model.threads ?? ProcessInfo.processInfo.activeProcessorCount)
-                let stages = try Engine.loadStages(from: pipeline, log: log)
+                let runner = try BottleneckPipeline.load(pipeline, log: log)
+                    .runner(frameQueueCapacity: queueCapacity, denoisingLanes: lanes)
                 let renderer = ProgressRenderer(style: logging.progress, log: log)
-                let runner = StageRunner(stages: stages, frameQueueCapacity: queueCapacity, denoisingLanes: lanes)
                 let frozen = settings
                 summary = try await Interrupt.run(log: log) {
                     try await BatchExecution.run(plan, settings: frozen, promptFile: prompts, runner: runner,
@@ -149,11 +148,11 @@ extension Bottleneck {
         /// skipped up front (reported with its line, recorded `skipped`) while the others run:
         /// a plan file sets its steps (`takeStepsFromPlanFile`; the explicit steps are the
         /// line's `steps`, else `--steps`), then its plan must fit its size and steps on this
-        /// pipeline (`Engine.PlanFit`, as `generate` checks), and the item must fit this machine
-        /// (`Engine.ResourceFit`, with its decode beside the next item's denoising).
+        /// pipeline (`PlanFit`, as `generate` checks), and the item must fit this machine
+        /// (`ResourceFit`, with its decode beside the next item's denoising).
         func itemPreparation(pipeline: PipelineFolder) throws -> BatchPlanner.Preparation {
-            let fit = try Engine.PlanFit(pipeline: pipeline)
-            let resources = try Engine.ResourceFit(pipeline: pipeline)
+            let fit = try PlanFit(pipeline: pipeline)
+            let resources = try ResourceFit(pipeline: pipeline)
             let (flagSteps, lanes, queueCapacity) = (sampling.steps, lanes, queueCapacity)
             return { request, entry throws(PromptFileIssue.Kind) in
                 do {
@@ -170,25 +169,4 @@ extension Bottleneck {
             }
         }
     }
-}
-
-/// Stages for a batch with nothing left to run: never called (the runner gets no items).
-enum EmptyStages {
-    struct Unavailable: TextEncodingStage, LatentGenerator, FrameDecoding, VideoSinkFactory {
-        func encode(prompt: String, negativePrompt: String?) async throws -> PromptEmbeddings {
-            throw PipelineError(.engineUnavailable(stage: "text"))
-        }
-        func generate(embeddings: PromptEmbeddings, request: GenerationRequest, observer: StepObserver) async throws -> Latents {
-            throw PipelineError(.engineUnavailable(stage: "denoise"))
-        }
-        func decode(_ latents: Latents, request: GenerationRequest, emit: @Sendable (FrameBatch) async throws -> Void) async throws {
-            throw PipelineError(.engineUnavailable(stage: "decode"))
-        }
-        func makeSink(for request: GenerationRequest) async throws -> any VideoSink {
-            throw PipelineError(.engineUnavailable(stage: "mux"))
-        }
-    }
-
-    static let stages = PipelineStages(textEncoder: Unavailable(), generator: Unavailable(),
-                                       decoder: Unavailable(), sinks: Unavailable())
 }

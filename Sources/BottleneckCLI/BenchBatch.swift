@@ -1,7 +1,7 @@
 import ArgumentParser
 import Benchmarks
+import Bottleneck
 import Foundation
-import Pipeline
 
 extension Bottleneck.Bench {
     /// `bottleneck bench batch`: the same N prompts as one `bottleneck batch` process and as N

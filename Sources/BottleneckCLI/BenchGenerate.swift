@@ -1,9 +1,9 @@
 import ArgumentParser
 import Benchmarks
+import Bottleneck
 import Evaluation
 import Foundation
 import Models
-import Pipeline
 import Sampling
 import Tensor
 
@@ -190,7 +190,7 @@ extension Bottleneck.Bench {
         /// The plan context of the pipeline's transformer and scheduler at these settings.
         func planContext(folder: PipelineFolder) throws -> PlanContext {
             PlanContext(base: LatentSize(videoFrames: frames, width: width, height: height),
-                        transformer: try folder.transformerConfiguration().cost(textTokens: MiniLMStage.maxTokens),
+                        transformer: try folder.transformerConfiguration().cost(textTokens: BottleneckPipeline.textTokens),
                         baseSteps: steps, baseShift: try folder.schedulerShift())
         }
 

@@ -1,6 +1,6 @@
 import ArgumentParser
+import Bottleneck
 import Foundation
-import Pipeline
 import Tensor
 
 /// The `bottleneck` command: text-to-video with Bottleneck Sampling.
@@ -9,7 +9,7 @@ struct Bottleneck: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bottleneck",
         abstract: "Generate videos from text prompts on the CPU, with Bottleneck Sampling.",
-        version: "0.1.0",
+        version: BottleneckPipeline.version,
         subcommands: [
             Generate.self, Batch.self, Decode.self, Info.self, Plan.self, Evaluate.self, Bench.self,
         ])

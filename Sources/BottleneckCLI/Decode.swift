@@ -1,6 +1,6 @@
 import ArgumentParser
+import Bottleneck
 import Foundation
-import Pipeline
 import Tensor
 
 extension Bottleneck {
@@ -36,19 +36,13 @@ extension Bottleneck {
             log.info("decoding \(latents.tensor.shape) (seed \(request.seed.map(String.init) ?? "unknown")) → \(request.output)")
             Threads.configure(model.threads ?? ProcessInfo.processInfo.activeProcessorCount)
             let folder = try PipelineFolder.locate(explicit: model.pipeline)
-            try Engine.ResourceFit(pipeline: folder, components: [.vae]).check(request, stages: nil, log: log)
-            let stages = try Engine.loadDecoding(from: folder)
-            let renderer = ProgressRenderer(style: logging.progress, log: log)
-            let failures = FailureCount()
-            let item = WorkItem(index: 0, request: request)
-            try await Interrupt.run(log: log) {
-                try await StageRunner.decode([(item, latents)], with: stages) { event in
-                    if event.failsItem { failures.add() }
-                    renderer.render(event)
-                }
-            }
-            renderer.finish()
-            if failures.count > 0 { throw ExitCode.failure }
+            let fit = try ResourceFit(pipeline: folder, components: [.vae])
+            let estimate = try fit.check(request, stages: nil)
+            log.debug(fit.describe(estimate))
+            let decoder = try LatentDecodingPipeline(folder: folder)
+            let failures = try await ProgressRenderer(style: logging.progress, log: log)
+                .render(try decoder.decode(latents, request: request))
+            if failures > 0 { throw ExitCode.failure }
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
+import Bottleneck
 import Foundation
-import Pipeline
+import Sampling
 import Tensor
 
 extension Bottleneck {
@@ -41,25 +42,30 @@ extension Bottleneck {
             return r
         }
 
+        /// Derives and resolves the request's plan from the pipeline's configs alone (no weights),
+        /// so a size or step count the plan cannot serve fails before the models load.
+        /// - Returns: the plan's stages, for the resource check.
+        /// - Throws: `ValidationError` saying what to change.
+        func checkPlan(for request: GenerationRequest, in folder: PipelineFolder) throws -> [ResolvedStage] {
+            do { return try PlanFit(pipeline: folder).check(request) } catch let error as RequestError {
+                throw ValidationError(error.optionMessage)
+            }
+        }
+
         func run() async throws {
             let log = logging.log
             let request = try request()
             log.info("seed \(request.seed!) → \(request.output)")
             Threads.configure(request.threads ?? ProcessInfo.processInfo.activeProcessorCount)
             let folder = try PipelineFolder.locate(explicit: model.pipeline)
-            let plan = try Engine.checkPlan(for: request, in: folder)
-            try Engine.ResourceFit(pipeline: folder).check(request, stages: plan, log: log)
-            let stages = try Engine.loadStages(from: folder, log: log)
-            let renderer = ProgressRenderer(style: logging.progress, log: log)
-            let failures = FailureCount()
-            try await Interrupt.run(log: log) {
-                try await StageRunner(stages: stages).execute([WorkItem(index: 0, request: request)]) { event in
-                    if event.failsItem { failures.add() }
-                    renderer.render(event)
-                }
-            }
-            renderer.finish()
-            if failures.count > 0 { throw ExitCode.failure }
+            let plan = try checkPlan(for: request, in: folder)
+            let fit = try ResourceFit(pipeline: folder)
+            let estimate = try fit.check(request, stages: plan)
+            log.debug(fit.describe(estimate))
+            let pipeline = try BottleneckPipeline.load(folder, log: log)
+            let failures = try await ProgressRenderer(style: logging.progress, log: log)
+                .render(try pipeline.generate(request))
+            if failures > 0 { throw ExitCode.failure }
         }
     }
 }

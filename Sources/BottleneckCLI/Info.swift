@@ -1,4 +1,5 @@
 import ArgumentParser
+import Bottleneck
 import Foundation
 import SafeTensors
 

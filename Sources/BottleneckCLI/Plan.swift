@@ -1,8 +1,8 @@
 import ArgumentParser
+import Bottleneck
 import Diagnostics
 import Foundation
 import Models
-import Pipeline
 import Sampling
 
 extension PlanPreset: ExpressibleByArgument {}

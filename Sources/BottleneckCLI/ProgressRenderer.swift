@@ -1,5 +1,5 @@
+import Bottleneck
 import Foundation
-import Pipeline
 import Synchronization
 
 /// Renders `GenerationEvent`s on stderr: a one-line bar redrawn in place (only when stderr is
@@ -20,6 +20,22 @@ final class ProgressRenderer: Sendable {
         case .bar: renderBar(event)
         case .none: renderLines(event)
         }
+    }
+
+    /// Renders `events` to their end, under `Interrupt` (a signal cancels the run and waits
+    /// for its cleanup), then ends the bar.
+    /// - Returns: how many items failed.
+    func render(_ events: GenerationEvents) async throws -> Int {
+        let failures = try await Interrupt.run(log: log) {
+            var failed = 0
+            for try await event in events {
+                if event.failsItem { failed += 1 }
+                self.render(event)
+            }
+            return failed
+        }
+        finish()
+        return failures
     }
 
     /// Ends a bar line so later log lines start on a fresh line.

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Testing
 @testable import BottleneckCLI
-@testable import Pipeline
+@testable import Bottleneck
 import Sampling
 
 /// Command-line parsing: option groups → `GenerationRequest`, aliases, presets, and the
@@ -254,7 +254,9 @@ import Sampling
         let settings = BatchSettings(base: GenerationRequest(prompt: "probe"), outputDirectory: dir,
                                      nameTemplate: try NameTemplate(NameTemplate.default), baseSeed: 1)
         let batch = try Bottleneck.Batch.parse(["p.jsonl", "-o", dir])
-        let prepare = try batch.itemPreparation(pipeline: PipelineFolder(path: PipelineFolderTests.shapes))
+        let shapes = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("pipelines/shapes").path
+        let prepare = try batch.itemPreparation(pipeline: PipelineFolder(path: shapes))
         return BatchPlanner.plan(file, settings: settings, manifest: [], prepare: prepare)
     }
 

@@ -1,6 +1,6 @@
+import Bottleneck
 import Foundation
 import Media
-import Pipeline
 import Testing
 
 /// `bottleneck batch` killed with SIGKILL after its first item, then `--resume`d.

@@ -1,6 +1,6 @@
+import Bottleneck
 import Foundation
 import Media
-import Pipeline
 import Testing
 
 /// Issue #16, as a user meets it: checks that used to come after the expensive work (after

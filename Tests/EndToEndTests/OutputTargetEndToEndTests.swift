@@ -1,6 +1,6 @@
+import Bottleneck
 import Foundation
 import Media
-import Pipeline
 import Synchronization
 import Testing
 

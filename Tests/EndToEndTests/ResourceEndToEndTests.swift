@@ -1,5 +1,5 @@
+import Bottleneck
 import Foundation
-import Pipeline
 import Tensor
 import Testing
 

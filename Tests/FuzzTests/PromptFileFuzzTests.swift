@@ -1,5 +1,5 @@
+import Bottleneck
 import Foundation
-import Pipeline
 import PropertyBased
 import Testing
 

@@ -1,6 +1,6 @@
 import ArgumentParser
+import Bottleneck
 import Foundation
-import Pipeline
 import Sampling
 
 /// Bottleneck Sampling plan.
@@ -23,23 +23,5 @@ struct BottleneckOptions: ParsableArguments {
         } catch let error as RequestError {
             throw ValidationError(error.optionMessage)
         }
-    }
-}
-
-extension GenerationRequest {
-    /// With a plan file, the file's stages set the steps: `steps` becomes their total, so the
-    /// MP4 metadata, the manifest and a latents file record the steps that ran. `explicit` (a
-    /// `--steps` flag or a batch `steps` column) must equal that total; it is not silently
-    /// ignored. Other plans keep `steps`.
-    /// - Throws: `SamplingError` for a plan file that cannot be read or is out of bounds,
-    ///   `RequestError` (`stepsOfPlanFile`) when `explicit` disagrees with it.
-    mutating func takeStepsFromPlanFile(explicit: Int?) throws {
-        guard case .file(let path) = bottleneck else { return }
-        let stageSteps = try BottleneckPlan(contentsOf: URL(fileURLWithPath: path)).stages.map(\.steps)
-        let total = stageSteps.reduce(0, +)
-        if let explicit, explicit != total {
-            throw RequestError(.stepsOfPlanFile(steps: explicit, plan: path, stageSteps: stageSteps), field: "steps")
-        }
-        steps = total
     }
 }

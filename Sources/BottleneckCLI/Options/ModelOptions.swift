@@ -1,5 +1,5 @@
 import ArgumentParser
-import Pipeline
+import Bottleneck
 
 /// Where the models come from and how many cores they use.
 struct ModelOptions: ParsableArguments {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Pipeline
+import Bottleneck
 
 /// Container, quality and side outputs (latents, previews). Numbers are checked against
 /// `GenerationRequest.Bounds` while parsing.

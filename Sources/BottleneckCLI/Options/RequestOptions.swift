@@ -1,5 +1,5 @@
 import ArgumentParser
-import Pipeline
+import Bottleneck
 
 /// The one place flags become a library `GenerationRequest`: defaults, then the preset, then
 /// explicit flags; validation errors become `ValidationError`s that say what to change.

@@ -1,5 +1,5 @@
 import ArgumentParser
-import Pipeline
+import Bottleneck
 
 /// Video size, length, steps, seed and guidance. Optional values override the preset.
 /// Numbers are checked against `GenerationRequest.Bounds` while parsing.

@@ -1,7 +1,7 @@
 import Foundation
 import Media
 import Testing
-@testable import Pipeline
+@testable import Bottleneck
 
 /// `ResourceEstimate`: how the shares add up, the refusal and its words, output size bounds, and
 /// where the memory limit comes from (issue #16: requests the machine cannot hold died with

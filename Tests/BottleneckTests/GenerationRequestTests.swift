@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Pipeline
+@testable import Bottleneck
 
 /// `GenerationRequest` defaults, presets and validation messages.
 @Suite struct GenerationRequestTests {

@@ -4,7 +4,7 @@ import Media
 /// What one request needs of the machine at its peak, worked out before any weights load, so a
 /// video that cannot fit is refused with the estimate and the limit instead of dying half-way
 /// with "failed to allocate" (issue #16). The CLI fills it from the pipeline's configs, its
-/// weight files' headers and the request's resolved plan (`Engine.ResourceFit`); this type
+/// weight files' headers and the request's resolved plan (`ResourceFit`); this type
 /// adds the shares up, compares them with what the machine has, and words the refusal.
 ///
 /// Memory is the resident share (the process, the weights as Float32) plus the working sets of

@@ -1,9 +1,8 @@
 import Foundation
 import Testing
-@testable import BottleneckCLI
-@testable import Pipeline
+@testable import Bottleneck
 
-/// How `Engine.ResourceFit` puts the shipped pipeline's weights and working sets together (the
+/// How `ResourceFit` puts the shipped pipeline's weights and working sets together (the
 /// working sets themselves: `ModelsTests.MemoryEstimateTests`).
 @Suite struct ResourceFitTests {
     static let pipeline = PipelineFolder(path: PipelineFolderTests.shapes)
@@ -18,12 +17,12 @@ import Testing
     }
 
     @Test func residentShareIsTheRuntimeAndTheWeights() throws {
-        let fit = try Engine.ResourceFit(pipeline: Self.pipeline, environment: [:])
-        let stages = try Engine.PlanFit(pipeline: Self.pipeline).check(Self.request())
+        let fit = try ResourceFit(pipeline: Self.pipeline, environment: [:])
+        let stages = try PlanFit(pipeline: Self.pipeline).check(Self.request())
         let estimate = fit.estimate(Self.request(), stages: stages)
         #expect(estimate.resident == [.init("weights and runtime", bytes: (64 << 20) + Self.allWeights)])
         // `decode` loads the VAE alone and does not denoise.
-        let decoding = try Engine.ResourceFit(pipeline: Self.pipeline, components: [.vae], environment: [:])
+        let decoding = try ResourceFit(pipeline: Self.pipeline, components: [.vae], environment: [:])
         let decodeOnly = decoding.estimate(Self.request(), stages: nil)
         #expect(decodeOnly.resident.map(\.bytes) == [(64 << 20) + 8_159_724 + 4_079_862])
         #expect(decodeOnly.denoise == nil)
@@ -33,8 +32,8 @@ import Testing
     /// The default plan (x2) peaks at a full-size stage; guidance runs two passes side by side,
     /// so `--cfg 1` (one pass) needs about half the transformer's share.
     @Test func denoisingShareIsTheLargestStageAndCountsPasses() throws {
-        let fit = try Engine.ResourceFit(pipeline: Self.pipeline, environment: [:])
-        let stages = try Engine.PlanFit(pipeline: Self.pipeline).check(Self.request())
+        let fit = try ResourceFit(pipeline: Self.pipeline, environment: [:])
+        let stages = try PlanFit(pipeline: Self.pipeline).check(Self.request())
         #expect(stages.count == 3)
         let guided = try #require(fit.estimate(Self.request(), stages: stages).denoise)
         let single = try #require(fit.estimate(Self.request(cfg: 1), stages: stages).denoise)
@@ -45,7 +44,7 @@ import Testing
 
     /// The decode follows `VAEStage`'s choice: untiled up to 129 frames of 256², streamed beyond.
     @Test func decodeShareFollowsTheDecodePath() throws {
-        let fit = try Engine.ResourceFit(pipeline: Self.pipeline, environment: [:])
+        let fit = try ResourceFit(pipeline: Self.pipeline, environment: [:])
         let untiled = fit.estimate(Self.request(frames: 129, side: 256), stages: nil).decode
         let streamed = fit.estimate(Self.request(frames: 133, side: 256), stages: nil).decode
         #expect(untiled.name == "VAE decode (untiled)")

@@ -1,6 +1,5 @@
 import Media
 import Models
-import Pipeline
 import Tensor
 
 /// `--preview FILE --preview-every N`: the first latent frame of the sampler's clean estimate

@@ -1,7 +1,7 @@
 import Foundation
 import Media
 import Testing
-@testable import Pipeline
+@testable import Bottleneck
 
 /// Name template, slug, shards, seed derivation, manifest and resume.
 @Suite struct BatchPlanTests {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Pipeline
+@testable import Bottleneck
 
 /// `BatchFolderLock`: one batch writes a folder at a time; the shards of one list share it.
 /// flock(2) locks belong to an open file, so two locks taken in this process conflict as two

@@ -19,10 +19,12 @@ public struct BatchSummary: Sendable, Equatable {
 /// The caller holds the output folder's lock (`BatchFolderLock`) for the whole run.
 public enum BatchExecution {
     /// - Parameters:
+    ///   - runner: the loaded stages; nil when `plan` has nothing to run (no model is needed
+    ///     to record the header and the skipped items).
     ///   - onEvent: every pipeline event, for progress rendering.
     /// - Returns: the summary; cancellation is rethrown after the records written so far.
     public static func run(_ plan: BatchPlan, settings: BatchSettings, promptFile: String,
-                           runner: StageRunner, manifest: ManifestWriter,
+                           runner: StageRunner?, manifest: ManifestWriter,
                            onEvent: @escaping @Sendable (GenerationEvent) -> Void = { _ in }) async throws -> BatchSummary {
         var summary = BatchSummary()
         summary.alreadyDone = plan.alreadyDone.count
@@ -49,6 +51,10 @@ public enum BatchExecution {
         }
         let progress = Mutex(Progress(summary: summary))
         let work = plan.toRun.map(\.workItem)
+        guard let runner else {
+            precondition(work.isEmpty, "BatchExecution.run: items to run but no runner")
+            return summary
+        }
         try await runner.execute(work) { event in
             onEvent(event)
             let record: ManifestRecord?

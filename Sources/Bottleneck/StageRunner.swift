@@ -76,11 +76,10 @@ public struct StageRunner: Sendable {
         }
     }
 
-    /// `execute(_:onEvent:)` as an event stream. Cancelling the iterating task (or dropping
-    /// the stream) cancels the run; the stream then ends with `CancellationError` after the
-    /// stages have cleaned up.
-    public func run(_ items: [WorkItem]) -> AsyncThrowingStream<GenerationEvent, any Error> {
-        Self.stream { events in try await self.execute(items, onEvent: events) }
+    /// `execute(_:onEvent:)` as a sequence of events; cancelling the iterating task cancels
+    /// the run, and iteration throws `CancellationError` after the stages have cleaned up.
+    public func events(_ items: [WorkItem]) -> GenerationEvents {
+        GenerationEvents { events in try await self.execute(items, onEvent: events) }
     }
 
     /// Decodes and muxes already-denoised latents (`bottleneck decode`).
@@ -116,24 +115,6 @@ public struct StageRunner: Sendable {
     }
 
     typealias Events = @Sendable (GenerationEvent) -> Void
-
-    private static func stream(
-        _ body: @escaping @Sendable (@escaping Events) async throws -> Void
-    ) -> AsyncThrowingStream<GenerationEvent, any Error> {
-        let (stream, continuation) = AsyncThrowingStream.makeStream(of: GenerationEvent.self)
-        let task = Task {
-            do {
-                try await body { continuation.yield($0) }
-                continuation.finish()
-            } catch {
-                continuation.finish(throwing: error)
-            }
-        }
-        continuation.onTermination = { termination in
-            if case .cancelled = termination { task.cancel() }
-        }
-        return stream
-    }
 
     private static func execute(
         decoding: DecodingStages, frameCapacity: Int, latentCapacity: Int, events: @escaping Events,

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Pipeline
+@testable import Bottleneck
 
 /// Batch files: txt, jsonl, csv, bad lines with line numbers, invalid UTF-8.
 @Suite struct PromptFileTests {

@@ -1,7 +1,7 @@
 import Foundation
-import Testing
 import Tensor
-@testable import Pipeline
+import Testing
+@testable import Bottleneck
 
 /// `LatentFile` (`--save-latents`): written through Media's `OutputTarget`.
 @Suite struct LatentFileTests {

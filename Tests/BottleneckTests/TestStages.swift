@@ -2,7 +2,7 @@ import Foundation
 import Media
 import Synchronization
 import Tensor
-@testable import Pipeline
+@testable import Bottleneck
 
 /// Small real stages for runner tests: they compute actual values (seeded noise, Euler steps
 /// towards the prompt embedding mean, an 8× nearest upsampling decoder, a file sink), and

@@ -1,12 +1,10 @@
-import ArgumentParser
 import Foundation
 import Testing
-@testable import BottleneckCLI
-@testable import Pipeline
+@testable import Bottleneck
 
 /// What a pipeline folder's configs may hold, and who a bad one is blamed on.
 @Suite struct PipelineFolderTests {
-    /// The repository's embedded pipeline (this file is `Tests/BottleneckCLITests/…`).
+    /// The repository's embedded pipeline (this file is `Tests/BottleneckTests/…`).
     static let shapes = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("pipelines/shapes").path
 
@@ -31,7 +29,7 @@ import Testing
         var request = GenerationRequest(prompt: "a red ball")
         (request.frames, request.width, request.height, request.steps, request.bottleneck) = (9, 32, 32, 3, .off)
         let file = pipeline.path + "/scheduler/scheduler_config.json"
-        let error = #expect(throws: PipelineError.self) { try Engine.checkPlan(for: request, in: pipeline) }
+        let error = #expect(throws: PipelineError.self) { try PlanFit(pipeline: pipeline).check(request) }
         #expect(error?.description == "\(file): \"shift\" must be a number above 0 and at most 100; got -1, use 1")
         #expect(error?.description.contains("--bottleneck") == false)
     }

@@ -1,10 +1,9 @@
 import Foundation
 import Models
-import Pipeline
+@testable import Bottleneck
 import Sampling
 import Tensor
 import Testing
-@testable import BottleneckCLI
 
 /// Classifier-free guidance's two transformer passes run side by side, each on half the kernel
 /// threads; the velocities must be exactly those of the passes run one after the other. The

@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import Pipeline
+@testable import Bottleneck
 
 /// `BoundedQueue`: capacity, order, backpressure, errors, cancellation.
 @Suite struct BoundedQueueTests {

@@ -1,0 +1,88 @@
+import Models
+
+/// Text to video from one pipeline folder: the models are loaded once, then every
+/// `generate` runs through the same `StageRunner` (text encoding, denoising under the
+/// Bottleneck Sampling plan, VAE decode, muxing), reporting `GenerationEvent`s.
+///
+/// ```swift
+/// let pipeline = try BottleneckPipeline(folder: PipelineFolder.locate(explicit: "pipelines/shapes"))
+/// var request = GenerationRequest(prompt: "a red ball bouncing on a black background")
+/// request.output = .file("ball.mp4")
+/// for try await event in try pipeline.generate(request) { print(event) }
+/// ```
+///
+/// The plumbing behind the stage protocols: MiniLM → `TextEncodingStage`, the HunyuanVideo DiT
+/// under the Bottleneck Sampling controller → `LatentGenerator`, the causal VAE (untiled or
+/// exact streaming decode) → `FrameDecoding`, Media's `VideoWriter` → `VideoSinkFactory`, a
+/// one-frame VAE decode → `PreviewRendering`.
+public struct BottleneckPipeline: Sendable {
+    /// The software version, written into every video's metadata (`software`).
+    public static let version = "0.1.0"
+
+    /// Prompt tokens the text encoder passes to the transformer (the text contract the shipped
+    /// DiT was trained with); the cost model and the memory estimate count them.
+    public static let textTokens = MiniLMStage.maxTokens
+
+    public let folder: PipelineFolder
+    /// The loaded stages (immutable weights, shared by every run).
+    public let stages: PipelineStages
+
+    /// Loads every model of `folder`: text encoder and tokenizer, transformer, VAE.
+    /// - Throws: the first model's loading error (`LoadError`, `SafeTensorsError`,
+    ///   `PipelineError.badPipeline` for a bad scheduler config).
+    public init(folder: PipelineFolder) throws {
+        let root = folder.path
+        let text = try MiniLMStage(encoder: MiniLMTextEncoder(
+            directory: root + "/text_encoder", tokenizerDirectory: root + "/tokenizer",
+            maxLength: MiniLMStage.maxTokens))
+        let transformer = try HunyuanVideoTransformer(directory: root + "/transformer")
+        let generator = DiTGenerator(transformer: transformer, baseShift: try folder.schedulerShift(),
+                                     pipelineName: folder.displayName)
+        let vae = try CausalVideoDecoder(directory: root + "/vae")
+        let decoding = LatentDecodingPipeline(vae: vae, folder: folder).stages
+        self.folder = folder
+        stages = PipelineStages(textEncoder: text, generator: generator, decoder: decoding.decoder,
+                                sinks: decoding.sinks, preview: VAEPreview(decoder: vae))
+    }
+
+    /// One video: validates `request` (and draws a seed when it has none), then runs it as
+    /// item 0. The events end with `.finished` (or `.failed`); see `GenerationEvents` for
+    /// cancellation.
+    /// - Throws: `RequestError` for a request that `GenerationRequest.validate` refuses.
+    public func generate(_ request: GenerationRequest) throws -> GenerationEvents {
+        try request.validate()
+        return runner().events([WorkItem(index: 0, request: request.resolvingSeed())])
+    }
+
+    /// A runner on these stages for many items (a batch), with the given queue and lanes.
+    public func runner(frameQueueCapacity: Int = 2, denoisingLanes: Int = 1) -> StageRunner {
+        StageRunner(stages: stages, frameQueueCapacity: frameQueueCapacity, denoisingLanes: denoisingLanes)
+    }
+}
+
+/// Latents saved with `--save-latents` (`LatentFile`) back to a video: only the VAE and the
+/// video writer are loaded.
+public struct LatentDecodingPipeline: Sendable {
+    public let stages: DecodingStages
+
+    /// Loads the VAE of `folder`.
+    public init(folder: PipelineFolder) throws {
+        self.init(vae: try CausalVideoDecoder(directory: folder.path + "/vae"), folder: folder)
+    }
+
+    /// The one place the decode and write stages are built, on a loaded VAE (which
+    /// `BottleneckPipeline` also gives the preview).
+    init(vae: CausalVideoDecoder, folder: PipelineFolder) {
+        stages = DecodingStages(decoder: VAEStage(decoder: vae), sinks: MediaSinks(pipelineName: folder.displayName))
+    }
+
+    /// Decodes `latents` into `request.output` as item 0.
+    /// - Throws: `RequestError` for a request that `GenerationRequest.validate` refuses.
+    public func decode(_ latents: Latents, request: GenerationRequest) throws -> GenerationEvents {
+        try request.validate()
+        let item = WorkItem(index: 0, request: request)
+        return GenerationEvents { [stages] events in
+            try await StageRunner.decode([(item, latents)], with: stages, onEvent: events)
+        }
+    }
+}

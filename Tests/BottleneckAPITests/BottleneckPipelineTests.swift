@@ -1,0 +1,77 @@
+import Bottleneck
+import Foundation
+import Testing
+
+/// The library as a separate package uses it: `import Bottleneck` only (no `@testable`), the
+/// embedded `pipelines/shapes`, a 9-frame 32×32 video.
+@Suite struct BottleneckPipelineTests {
+    /// This file is `Tests/BottleneckAPITests/…`; the pipeline is the repository's.
+    static let shapes = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("pipelines/shapes").path
+    /// Loaded once for the suite, as an app would.
+    static let pipeline = Result { try BottleneckPipeline(folder: PipelineFolder.locate(explicit: shapes)) }
+
+    static func request(output: String, steps: Int = 2) -> GenerationRequest {
+        var r = GenerationRequest(prompt: "a red ball bouncing on a black background")
+        (r.frames, r.width, r.height, r.steps, r.bottleneck, r.seed) = (9, 32, 32, steps, .off, 5)
+        r.output = .file(output)
+        return r
+    }
+
+    static func temporaryDirectory() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("api-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    /// The events of one video arrive in order, and `finished` states the file that was written.
+    @Test func generatesAVideoWithItsEvents() async throws {
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var events: [GenerationEvent] = []
+        for try await event in try Self.pipeline.get().generate(Self.request(output: dir + "/ball.mp4")) {
+            events.append(event)
+        }
+        #expect(events.first == .started(item: 0, seed: 5))
+        guard case .promptEncoded(0, let tokens) = events[1] else { Issue.record("\(events[1])"); return }
+        #expect(tokens > 0)
+        let steps = events.compactMap { if case .step(_, let p) = $0 { p.index } else { nil } }
+        #expect(steps == [0, 1])
+        #expect(events.contains(.latentsReady(item: 0, savedTo: nil)))
+        let decoded = events.compactMap { if case .framesDecoded(_, let r) = $0 { r } else { nil } }
+        #expect(decoded.first?.lowerBound == 0 && decoded.last?.upperBound == 9)
+        guard case .finished(0, let output, _) = events.last else { Issue.record("\(events.last!)"); return }
+        let size = try FileManager.default.attributesOfItem(atPath: dir + "/ball.mp4")[.size] as? Int
+        #expect(output.frames == 9)
+        #expect(output.bytes == size)
+        let head = try FileHandle(forReadingFrom: URL(fileURLWithPath: dir + "/ball.mp4")).read(upToCount: 8)
+        #expect(head.map { Array($0.suffix(4)) } == Array("ftyp".utf8))
+    }
+
+    /// Cancelling the iterating task stops the run; iteration throws `CancellationError` once
+    /// the output being written is gone, so nothing is left in the folder.
+    @Test func cancellingTheTaskStopsTheRunAndRemovesTheOutput() async throws {
+        let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let events = try Self.pipeline.get().generate(Self.request(output: dir + "/ball.mp4", steps: 1000))
+        let run = Task {
+            var steps = 0
+            for try await event in events {
+                if case .step = event {
+                    steps += 1
+                    withUnsafeCurrentTask { $0?.cancel() }
+                }
+            }
+            return steps
+        }
+        await #expect(throws: CancellationError.self) { try await run.value }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == [])
+    }
+
+    /// A request the library refuses is an error of `generate` itself, before anything runs.
+    @Test func invalidRequestIsRefused() throws {
+        var request = Self.request(output: "out.mp4")
+        request.frames = 10
+        #expect(throws: RequestError.self) { try Self.pipeline.get().generate(request) }
+    }
+}
