@@ -21,6 +21,8 @@ let package = Package(
         // typed events (README, "Use it from your app").
         .library(name: "Bottleneck", targets: ["Bottleneck"]),
         .executable(name: "bottleneck", targets: ["BottleneckCLI"]),
+        // Benchmarks and the paper's comparison tables, apart from the product (Docs/benchmarks.md).
+        .executable(name: "bottleneck-bench", targets: ["BottleneckBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -46,13 +48,20 @@ let package = Package(
         .target(name: "Bottleneck",
                 dependencies: ["Tensor", "SafeTensors", "Models", "Sampling", "Media", "Diagnostics"]),
         .target(name: "Evaluation", dependencies: ["Media", "Diagnostics"]),
-        .target(name: "Benchmarks", dependencies: ["Tensor", "SafeTensors", "Models"]),
+        .target(name: "Benchmarks", dependencies: ["Tensor", "SafeTensors", "Models", "Sampling"]),
         .executableTarget(
             name: "BottleneckCLI",
             dependencies: [
                 "Tensor", "Diagnostics", "SafeTensors", "Tokenizers", "Models", "Sampling", "Media", "Bottleneck",
-                "Evaluation", "Benchmarks",
+                "Evaluation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        // `bottleneck-bench`: runs the built `bottleneck` as child processes for `generate` and `batch`.
+        .executableTarget(
+            name: "BottleneckBench",
+            dependencies: [
+                "Tensor", "Diagnostics", "Tokenizers", "Models", "Sampling", "Media", "Bottleneck", "Evaluation",
+                "Benchmarks", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics"]),
@@ -65,7 +74,7 @@ let package = Package(
         // The library as another package sees it: `import Bottleneck` only, no `@testable`.
         .testTarget(name: "BottleneckAPITests", dependencies: ["Bottleneck"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
-        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Sampling"]),
         // Random and mutated inputs for every file parser, with fixed seeds and a time budget
         // (BOTTLENECK_FUZZ_SECONDS runs them longer; Docs/reliability.md).
         .testTarget(
@@ -76,7 +85,11 @@ let package = Package(
         .testTarget(name: "EndToEndTests", dependencies: ["BottleneckCLI", "Media", "Bottleneck", "Tensor"]),
         .testTarget(
             name: "BottleneckCLITests",
-            dependencies: ["BottleneckCLI", "Bottleneck", "Sampling", "Evaluation", "Benchmarks",
+            dependencies: ["BottleneckCLI", "Bottleneck", "Sampling", "Evaluation",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .testTarget(
+            name: "BottleneckBenchTests",
+            dependencies: ["BottleneckBench", "Bottleneck", "Benchmarks", "Evaluation", "Sampling",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     ]
 )

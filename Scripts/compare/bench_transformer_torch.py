@@ -1,5 +1,5 @@
 """Times the HunyuanVideo transformer forward in diffusers/PyTorch eager (float32, CPU) on the
-same config and sizes as `bottleneck bench transformer`, for Docs/benchmarks.md.
+same config and sizes as `bottleneck-bench transformer`, for Docs/benchmarks.md.
 
   .venv/bin/python Scripts/compare/bench_transformer_torch.py --config samples/bench/transformer-mid.json \
       [--latent 33x16x16] [--text-tokens 64] [--threads 2] [--iterations 3] [--json]

@@ -1,11 +1,11 @@
 """Side-by-side VAE decode benchmark: diffusers/PyTorch (CPU, float32) on the same config and
-weights as `bottleneck bench vae`.
+weights as `bottleneck-bench vae`.
 
   .venv/bin/python Scripts/compare/bench_vae_torch.py --config samples/bench/vae-shapes.json \
       --save /tmp/vae-bench --latent-frames 33 --size 128 --mode tiled
-  .build/release/bottleneck bench vae --pipeline /tmp/vae-bench --latent-frames 33 --size 128 --mode tiled --json
+  .build/release/bottleneck-bench vae --pipeline /tmp/vae-bench --latent-frames 33 --size 128 --mode tiled --json
   .venv/bin/python Scripts/compare/bench_vae_torch.py --pipeline pipelines/shapes --mode untiled --repeats 3
-  .build/release/bottleneck bench vae --pipeline pipelines/shapes --mode untiled --repeats 3 --json
+  .build/release/bottleneck-bench vae --pipeline pipelines/shapes --mode untiled --repeats 3 --json
 
 With --pipeline DIR, loads DIR/vae (e.g. the shipped default pipeline) with from_pretrained.
 Otherwise builds AutoencoderKLHunyuanVideo from the config with seeded random weights (scaled as in

@@ -13,7 +13,7 @@ Timings (2 threads by default): text encoding, every denoising step (one or two 
 VAE decode (untiled, as the Swift engine decodes videos up to 129×256×256), whole generation; peak RSS
 of the process (`ru_maxrss`).
 
-  # PyTorch only, with a plan written by `bottleneck bench generate` (OUT/plans/x3.json):
+  # PyTorch only, with a plan written by `bottleneck-bench generate` (OUT/plans/x3.json):
   .venv/bin/python Scripts/compare/generate_torch.py --plan OUT/plans/x3.json --prompt "..." --seed 1 \\
       --frames 129 --width 128 --height 128 --out /tmp/cmp
   # Side by side: Swift (child process) then PyTorch, same plan and noise; prints Swift/PyTorch ratios

@@ -1,4 +1,4 @@
-"""Quality against speed-up for every method of a `bottleneck bench generate` run, in the manner of
+"""Quality against speed-up for every method of a `bottleneck-bench generate` run, in the manner of
 the paper's Figure 2 (arXiv 2503.18940): one point per method, standard sampling at 1x.
 
 Left panel: the analyzer's attribute accuracy; right panel: PSNR against the standard video of

@@ -97,6 +97,8 @@ public struct BenchmarkError: Error, Sendable, Equatable, CustomStringConvertibl
         case spawnFailed(executable: String, reason: String)
         /// `wait4` failed for a child we started.
         case waitFailed(pid: Int, reason: String)
+        /// An unknown comparison method name (`bottleneck-bench generate --methods`).
+        case unknownMethod(name: String, known: [String])
     }
 
     public var kind: Kind
@@ -106,6 +108,7 @@ public struct BenchmarkError: Error, Sendable, Equatable, CustomStringConvertibl
         switch kind {
         case let .spawnFailed(executable, reason): "cannot start \(executable): \(reason)"
         case let .waitFailed(pid, reason): "cannot wait for child process \(pid): \(reason)"
+        case let .unknownMethod(name, known): "unknown method '\(name)'; known: \(known.joined(separator: ", "))"
         }
     }
 }

@@ -9,6 +9,9 @@ extension ContextError where Kind == RequestErrorKind {
 
     /// The option (CLI, without dashes) or batch column the error is about.
     public var field: String { subject }
+
+    /// The message with the field written as the option that sets it (`--frames`).
+    public var optionMessage: String { kind.description(subject: "--" + field) }
 }
 
 /// The cases of `RequestError`; the message names the field itself.

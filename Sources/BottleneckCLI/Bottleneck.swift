@@ -1,5 +1,6 @@
 import ArgumentParser
 import Bottleneck
+import Diagnostics
 import Foundation
 import Tensor
 
@@ -11,7 +12,7 @@ struct Bottleneck: AsyncParsableCommand {
         abstract: "Generate videos from text prompts on the CPU, with Bottleneck Sampling.",
         version: BottleneckPipeline.version,
         subcommands: [
-            Generate.self, Batch.self, Decode.self, Info.self, Plan.self, Evaluate.self, Bench.self,
+            Generate.self, Batch.self, Decode.self, Info.self, Plan.self, Evaluate.self,
         ])
 
     /// Parses and runs the command; every error is printed to stderr as

@@ -1,4 +1,5 @@
 import Bottleneck
+import Diagnostics
 import Foundation
 
 extension BottleneckPipeline {

@@ -57,8 +57,6 @@ extension Bottleneck {
         var textTokens = 32
         @Flag(help: "Count two transformer passes per step (classifier-free guidance).") var cfg = false
         @Flag(help: "Write JSON to stdout instead of a table.") var json = false
-        @Flag(help: "Time the controller alone (zero-cost denoiser) against the transformer at 150 GFLOP/s.")
-        var measureOverhead = false
 
         func validate() throws {
             if preset != nil && planSource != nil { throw ValidationError("give either --preset or --plan, not both") }
@@ -85,12 +83,7 @@ extension Bottleneck {
                 let passes = cfg ? 2 : 1
                 let stages = try plan.resolved(base: base, patch: transformer.patch)
                 let cost = try plan.cost(base: base, transformer: transformer, passesPerCall: passes)
-                var overhead: SamplerOverhead.Report?
-                if measureOverhead {
-                    overhead = try SamplerOverhead.measure(plan: plan, base: base, transformer: transformer,
-                                                           guidance: cfg ? .classifierFree(scale: 5) : .embedded)
-                }
-                try PlanReport(plan: plan, base: base, stages: stages, cost: cost, overhead: overhead).write(json: json)
+                try PlanReport(plan: plan, base: base, stages: stages, cost: cost).write(json: json)
             } catch let e as SamplingError {
                 throw ValidationError(e.description)
             }
@@ -108,23 +101,16 @@ struct PlanReport: Encodable {
             case modelCalls = "model_calls", sigmaFirst = "sigma_first", sigmaLast = "sigma_last"
         }
     }
-    struct Overhead: Encodable {
-        var controllerSeconds: Double, transformerSeconds: Double, fraction: Double
-        enum CodingKeys: String, CodingKey {
-            case controllerSeconds = "controller_seconds", transformerSeconds = "transformer_seconds_at_150_gflops", fraction
-        }
-    }
     var plan: BottleneckPlan
     var base: [Int]
     var stages: [Row]
     var standardGFLOPs: Double, planGFLOPs: Double, speedup: Double
-    var overhead: Overhead?
     enum CodingKeys: String, CodingKey {
-        case plan, base, stages, speedup, overhead
+        case plan, base, stages, speedup
         case standardGFLOPs = "standard_gflops", planGFLOPs = "plan_gflops"
     }
 
-    init(plan: BottleneckPlan, base: LatentSize, stages: [ResolvedStage], cost: PlanCost, overhead: SamplerOverhead.Report?) {
+    init(plan: BottleneckPlan, base: LatentSize, stages: [ResolvedStage], cost: PlanCost) {
         self.plan = plan
         self.base = base.extents
         self.stages = zip(stages, cost.stages).map { s, c in
@@ -135,7 +121,6 @@ struct PlanReport: Encodable {
         standardGFLOPs = cost.standardFLOPs / 1e9
         planGFLOPs = cost.planFLOPs / 1e9
         speedup = cost.speedup
-        self.overhead = overhead.map { Overhead(controllerSeconds: $0.controllerSeconds, transformerSeconds: $0.transformerSeconds, fraction: $0.fraction) }
     }
 
     func write(json: Bool) throws {
@@ -157,9 +142,6 @@ struct PlanReport: Encodable {
                     + pad(f(Double(r.shift), 2), 6) + pad(f(r.strength, 2), 9) + f(r.gflops, 1) + "\n"
             }
             text += "standard \(plan.baseSteps) steps: \(f(standardGFLOPs, 1)) GFLOP; plan: \(f(planGFLOPs, 1)) GFLOP; speed-up x\(f(speedup, 2))\n"
-            if let o = overhead {
-                text += "controller alone: \(f(o.controllerSeconds * 1000, 2)) ms vs transformer ≈ \(f(o.transformerSeconds, 1)) s at 150 GFLOP/s: \(f(o.fraction * 100, 4)) % overhead\n"
-            }
         }
         FileHandle.standardOutput.write(Data(text.utf8))
     }

@@ -28,8 +28,6 @@ public struct SamplingError: Error, Sendable, Equatable, CustomStringConvertible
         case badToken(token: String, position: Int, reason: String)
         /// An unknown preset name.
         case unknownPreset(name: String, known: [String])
-        /// An unknown comparison method name (`bench generate --methods`).
-        case unknownMethod(name: String, known: [String])
         /// A derived plan could not reach the requested FLOPs ratio within tolerance.
         case unreachableSpeedup(target: Double, best: Double)
         /// A JSON document could not be decoded (file or "<string>", and the decoder's message).
@@ -86,8 +84,6 @@ public struct SamplingError: Error, Sendable, Equatable, CustomStringConvertible
             return "plan token \(position + 1) '\(token)': \(reason) (expected steps@scale, e.g. 4@1,10@0.5,4@1)"
         case let .unknownPreset(name, known):
             return "unknown preset '\(name)'; known: \(known.joined(separator: ", "))"
-        case let .unknownMethod(name, known):
-            return "unknown method '\(name)'; known: \(known.joined(separator: ", "))"
         case let .unreachableSpeedup(target, best):
             return "cannot derive a plan within 5 % of x\(Self.ratio(target)); the closest is x\(Self.ratio(best))"
         case let .badJSON(file, message):

@@ -260,19 +260,6 @@ import Sampling
         return BatchPlanner.plan(file, settings: settings, manifest: [], prepare: prepare)
     }
 
-    /// `bench batch` forwards only the settings that were given, to both kinds of child, and
-    /// rejects settings a child would reject before running anything.
-    @Test func benchBatchOptions() throws {
-        let b = try Bottleneck.Bench.Batch.parse(["--count", "3", "--short-batch", "2", "--frames", "9", "--steps", "4",
-                                                  "--bottleneck", "off"])
-        #expect(b.sharedArguments == ["--progress", "none", "--quiet", "--frames", "9", "--steps", "4",
-                                      "--bottleneck", "off"])
-        #expect(try b.request(prompt: "x").frames == 9)
-        #expect(failure(["bench", "batch", "--count", "2", "--short-batch", "2"])?.contains("--short-batch") == true)
-        #expect(failure(["bench", "batch", "--frames", "10"])?.contains("4k+1") == true)
-        #expect(failure(["bench", "batch", "--bottleneck", "x4"])?.contains("x2.5") == true)
-    }
-
     // MARK: Rendering and folders
 
     @Test func jsonProgressLines() throws {

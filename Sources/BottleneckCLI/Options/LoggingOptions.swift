@@ -1,4 +1,5 @@
 import ArgumentParser
+import Diagnostics
 
 /// How progress and diagnostics are shown (always on stderr).
 struct LoggingOptions: ParsableArguments {

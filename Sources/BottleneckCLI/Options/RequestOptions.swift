@@ -22,8 +22,3 @@ extension GenerationRequest {
         do { try validate() } catch let error as RequestError { throw ValidationError(error.optionMessage) }
     }
 }
-
-extension RequestError {
-    /// The message with the field written as the option that sets it (`--frames`).
-    var optionMessage: String { kind.description(subject: "--" + field) }
-}

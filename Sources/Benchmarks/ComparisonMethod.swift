@@ -1,4 +1,5 @@
 import Foundation
+import Sampling
 
 /// The sampling methods of the paper's comparison tables (arXiv 2503.18940), each as a plan for
 /// one base latent and step count, so `bench generate` can run them side by side with the same
@@ -49,19 +50,19 @@ public enum ComparisonMethod: String, CaseIterable, Sendable {
 
     /// Parses a comma-separated list (`std,x3,…`, or `all`), keeping the given order and
     /// dropping repeats.
-    /// - Throws: `SamplingError.unknownMethod` naming the bad entry and the known names.
+    /// - Throws: `BenchmarkError.unknownMethod` naming the bad entry and the known names.
     public static func list(parsing text: String) throws -> [ComparisonMethod] {
         var out: [ComparisonMethod] = []
         for raw in text.split(separator: ",") {
             let name = raw.trimmingCharacters(in: .whitespaces)
             if name == "all" { return allCases }
             guard let m = ComparisonMethod(rawValue: name) else {
-                throw SamplingError(.unknownMethod(name: name, known: ["all"] + allCases.map(\.rawValue)))
+                throw BenchmarkError(.unknownMethod(name: name, known: ["all"] + allCases.map(\.rawValue)))
             }
             if !out.contains(m) { out.append(m) }
         }
         guard !out.isEmpty else {
-            throw SamplingError(.unknownMethod(name: text, known: ["all"] + allCases.map(\.rawValue)))
+            throw BenchmarkError(.unknownMethod(name: text, known: ["all"] + allCases.map(\.rawValue)))
         }
         return out
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Sampling
 import Tensor
 
 /// Measures the controller's own cost (resampling, re-noising, noise generation, Euler steps,

@@ -1,17 +1,18 @@
 import ArgumentParser
 import Benchmarks
 import Bottleneck
+import Diagnostics
 import Foundation
 
-extension Bottleneck.Bench {
-    /// `bottleneck bench batch`: the same N prompts as one `bottleneck batch` process and as N
+extension BottleneckBench {
+    /// `bottleneck-bench batch`: the same N prompts as one `bottleneck batch` process and as N
     /// `bottleneck generate` processes, with the same settings and seeds; wall time and peak RSS
     /// of every child (`wait4`), plus a shorter batch to show memory does not grow with length.
     struct Batch: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Compare one batch process with one generate process per prompt (time and peak RSS).",
             discussion: """
-                Runs this executable as child processes, one at a time: `batch` over N prompts, then \
+                Runs the `bottleneck` executable beside this one as child processes, one at a time: `batch` over N prompts, then \
                 N × `generate`, then `batch` over --short-batch prompts. Prompts are the first N of \
                 --prompts (reused in order when the file has fewer); per-line overrides in the file are \
                 ignored so both modes use the flags below. Item i gets the seed `batch --seed S` derives \
@@ -136,7 +137,7 @@ extension Bottleneck.Bench {
             let folder = NSTemporaryDirectory() + "bottleneck-bench-batch-\(getpid())"
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: folder) }
-            let executable = ChildProcess.currentExecutable
+            let executable = BottleneckBench.productExecutable
             let log = Log(level: .info)
 
             log.info("batch of \(count) prompts")

@@ -1,5 +1,6 @@
 import Testing
-@testable import Sampling
+@testable import Benchmarks
+import Sampling
 
 @Suite struct ComparisonMethodTests {
     /// The default pipeline's benchmark setting: 129 frames of 128×128, 50 steps, shift 7.
@@ -43,11 +44,11 @@ import Testing
     @Test func parsesLists() throws {
         #expect(try ComparisonMethod.list(parsing: "std, x3,std,x3-nearest") == [.standard, .x3, .x3Nearest])
         #expect(try ComparisonMethod.list(parsing: "all") == ComparisonMethod.allCases)
-        #expect(throws: SamplingError.self) { try ComparisonMethod.list(parsing: "std,x4") }
-        #expect(throws: SamplingError.self) { try ComparisonMethod.list(parsing: ",") }
+        #expect(throws: BenchmarkError.self) { try ComparisonMethod.list(parsing: "std,x4") }
+        #expect(throws: BenchmarkError.self) { try ComparisonMethod.list(parsing: ",") }
         do {
             _ = try ComparisonMethod.list(parsing: "x4")
-        } catch let e as SamplingError {
+        } catch let e as BenchmarkError {
             #expect(e.description.hasPrefix("unknown method 'x4'; known: all, std, steps50"))
         }
     }

@@ -5,8 +5,8 @@ import Models
 import Sampling
 import Tensor
 
-extension Bottleneck.Bench {
-    /// `bottleneck bench vae`: decodes random latents with the causal VAE decoder.
+extension BottleneckBench {
+    /// `bottleneck-bench vae`: decodes random latents with the causal VAE decoder.
     struct VAE: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "vae",

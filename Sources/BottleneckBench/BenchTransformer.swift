@@ -3,8 +3,8 @@ import Benchmarks
 import Foundation
 import Models
 
-extension Bottleneck.Bench {
-    /// `bottleneck bench transformer --config FILE [--latent 33x16x16] [--text-tokens 64]`.
+extension BottleneckBench {
+    /// `bottleneck-bench transformer --config FILE [--latent 33x16x16] [--text-tokens 64]`.
     struct Transformer: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Time HunyuanVideo transformer forwards and compare with the sgemm peak.",

@@ -1,14 +1,15 @@
 import ArgumentParser
 import Benchmarks
 import Bottleneck
+import Diagnostics
 import Evaluation
 import Foundation
 import Models
 import Sampling
 import Tensor
 
-extension Bottleneck.Bench {
-    /// `bottleneck bench generate`: the paper's comparison tables (arXiv 2503.18940 Tables 1–3
+extension BottleneckBench {
+    /// `bottleneck-bench generate`: the paper's comparison tables (arXiv 2503.18940 Tables 1–3
     /// and 7) on our own pipeline, end to end.
     struct Generate: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -66,7 +67,7 @@ extension Bottleneck.Bench {
         func validate() throws {
             // Every method, std included, runs from a plan file, and a plan needs a step per stage.
             if (1..<3).contains(steps) { throw ValidationError("--steps must be at least 3 for bench generate, got \(steps)") }
-            try probeRequest.validateForCommandLine()
+            do { try probeRequest.validate() } catch let error as RequestError { throw ValidationError(error.optionMessage) }
             if let count, count < 1 { throw ValidationError("--count must be at least 1, got \(count)") }
         }
 
@@ -107,7 +108,7 @@ extension Bottleneck.Bench {
             }
             let world = try WorldSpec(contentsOf: spec ?? folder.path + "/world_spec.json")
             let analyzer = SceneAnalyzer(spec: world)
-            let executable = ChildProcess.currentExecutable
+            let executable = BottleneckBench.productExecutable
 
             // 3. Every prompt through every method; score as soon as a prompt's videos exist.
             var records: [GenerationRecord] = []

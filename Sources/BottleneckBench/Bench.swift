@@ -1,16 +1,25 @@
 import ArgumentParser
 import Benchmarks
+import Bottleneck
 import Foundation
 import Tensor
 
-extension Bottleneck {
-    /// `bottleneck bench <case>`: timed runs with machine info. Each case is one file
-    /// (`Bench<Case>.swift`, an `extension Bottleneck.Bench` command using `BenchOptions` and
-    /// `BenchOutput`) plus its line in `subcommands` below.
-    struct Bench: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Measure the speed of a pipeline stage on this machine.",
-            subcommands: [Transformer.self, Encode.self, VAE.self, BenchText.self, Generate.self, Batch.self])
+/// `bottleneck-bench <case>`: timed runs with machine info, apart from the product. Each case is
+/// one file (`Bench<Case>.swift`, an `extension BottleneckBench` command using `BenchOptions`
+/// and `BenchOutput`) plus its line in `subcommands` below. `generate` and `batch` run the
+/// `bottleneck` executable built next to this one as child processes.
+@main
+struct BottleneckBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bottleneck-bench",
+        abstract: "Measure the speed of a pipeline stage, or the paper's comparisons, on this machine.",
+        version: BottleneckPipeline.version,
+        subcommands: [Transformer.self, Encode.self, VAE.self, BenchText.self, Generate.self, Batch.self,
+                      Overhead.self])
+
+    /// The `bottleneck` executable beside this one (both are built into `.build/<config>/`).
+    static var productExecutable: String {
+        (ChildProcess.currentExecutable as NSString).deletingLastPathComponent + "/bottleneck"
     }
 }
 

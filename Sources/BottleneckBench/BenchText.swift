@@ -5,8 +5,8 @@ import Models
 import Tensor
 import Tokenizers
 
-extension Bottleneck.Bench {
-    /// `bottleneck bench text`: tokenizer throughput and MiniLM prompt-encoding latency.
+extension BottleneckBench {
+    /// `bottleneck-bench text`: tokenizer throughput and MiniLM prompt-encoding latency.
     struct BenchText: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "text",

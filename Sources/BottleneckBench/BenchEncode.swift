@@ -3,8 +3,8 @@ import Benchmarks
 import Foundation
 import Media
 
-extension Bottleneck.Bench {
-    /// `bottleneck bench encode`: H.264 encoding throughput of `VideoWriter` (RGB -> BT.709 YUV
+extension BottleneckBench {
+    /// `bottleneck-bench encode`: H.264 encoding throughput of `VideoWriter` (RGB -> BT.709 YUV
     /// -> libx264 -> MP4 file), frames per second, excluding frame synthesis.
     struct Encode: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

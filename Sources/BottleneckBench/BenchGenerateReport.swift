@@ -1,5 +1,6 @@
 import ArgumentParser
 import Benchmarks
+import Diagnostics
 import Evaluation
 import Foundation
 import Sampling

@@ -3,10 +3,10 @@ import ArgumentParser
 @testable import Evaluation
 import Foundation
 import Testing
-@testable import BottleneckCLI
+@testable import BottleneckBench
 @testable import Sampling
 
-/// `bottleneck bench generate`: flags, the prompt file, child logs and the summary table.
+/// `bottleneck-bench generate`: flags, the prompt file, child logs and the summary table.
 @Suite struct BenchGenerateTests {
     static let repository = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
@@ -15,23 +15,16 @@ import Testing
 
     /// Defaults are the default pipeline's full setting; std always runs, first.
     @Test func defaultsAndRunOrder() throws {
-        let all = try Bottleneck.Bench.Generate.parse(["-o", "out"])
+        let all = try BottleneckBench.Generate.parse(["-o", "out"])
         #expect(all.frames == 129 && all.width == 128 && all.height == 128 && all.steps == 50 && all.crf == 0)
         #expect(all.runOrder == ComparisonMethod.allCases)
-        let two = try Bottleneck.Bench.Generate.parse(["-o", "out", "--methods", "x3,steps50", "--count", "2"])
+        let two = try BottleneckBench.Generate.parse(["-o", "out", "--methods", "x3,steps50", "--count", "2"])
         #expect(two.runOrder == [.standard, .x3, .halfSteps])
         #expect(two.count == 2)
     }
 
     @Test func badFlagsSayWhatToChange() {
-        func message(_ args: [String]) -> String {
-            do {
-                _ = try Bottleneck.parseAsRoot(["bench", "generate", "-o", "out"] + args)
-                return ""
-            } catch {
-                return Bottleneck.message(for: error)
-            }
-        }
+        func message(_ args: [String]) -> String { benchFailure(["generate", "-o", "out"] + args) ?? "" }
         #expect(message(["--methods", "x3,x9"]).contains("unknown method 'x9'"))
         #expect(message(["--frames", "10"]).contains("frames must be 4k+1"))
         #expect(message(["--width", "100"]).contains("width must be a multiple of 16"))
