@@ -1,7 +1,7 @@
 /// What the pipeline reports while it runs, in the order things happen. `item` is the work
 /// item's index (the batch index; 0 for a single `generate`). Events of different items
 /// interleave because stages overlap (item i+1's steps arrive while item i decodes).
-public enum GenerationEvent: Sendable, Equatable {
+public enum GenerationEvent: Sendable {
     /// Work on an item began; `seed` is the seed actually used (always reported).
     case started(item: Int, seed: UInt64)
     /// The text stage finished; `tokens` valid prompt tokens.
@@ -16,17 +16,15 @@ public enum GenerationEvent: Sendable, Equatable {
     case framesDecoded(item: Int, frames: Range<Int>)
     /// The output was committed.
     case finished(item: Int, output: OutputSummary, timings: StageTimings)
-    /// Something failed; the run goes on with the next item. A failed preview (stage
-    /// `previewStage`) leaves the item running: see `failsItem`.
-    case failed(item: Int, stage: String, message: String)
-
-    /// The stage named in `.failed` when a preview image could not be made or written.
-    public static let previewStage = "preview"
+    /// Something failed in `stage`, with the stage's own error value (`PipelineError`,
+    /// `SamplingError`, `MediaError`, …); the run goes on with the next item. A failed preview
+    /// leaves the item running: see `failsItem`.
+    case failed(item: Int, stage: GenerationStage, error: any Error)
 
     /// Whether the event ends its item as failed: a `.failed` event of any stage but previews,
     /// which are optional (the video is still written, and the run's exit status stays 0).
     public var failsItem: Bool {
-        if case .failed(_, let stage, _) = self { stage != Self.previewStage } else { false }
+        if case .failed(_, let stage, _) = self { stage != .preview } else { false }
     }
 
     /// The item the event is about.
@@ -38,6 +36,25 @@ public enum GenerationEvent: Sendable, Equatable {
             return i
         }
     }
+}
+
+/// Where in the pipeline an item failed (`GenerationEvent.failed`); the raw value is the name
+/// in messages and the manifest (`decode: …`).
+public enum GenerationStage: String, Sendable, CaseIterable {
+    /// Text encoding of the prompt and the negative prompt.
+    case text
+    /// Denoising under the plan.
+    case denoise
+    /// Writing `--save-latents`.
+    case latents
+    /// Handing the latents to the decoder.
+    case queue
+    /// VAE decode (a non-finite frame included).
+    case decode
+    /// Opening, writing or committing the output.
+    case mux
+    /// A preview image; does not fail the item.
+    case preview
 }
 
 /// One unit of work for the runner: a validated request with its seed set.

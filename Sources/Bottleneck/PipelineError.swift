@@ -89,11 +89,11 @@ public enum RequestErrorKind: ErrorKind {
 public struct PipelineError: Error, Sendable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
         /// A stage reported an error; `stage` names it (text, denoise, decode, mux, latents).
-        case stageFailed(stage: String, message: String)
+        case stageFailed(stage: GenerationStage, message: String)
         /// The latents file is not usable.
         case badLatents(path: String, reason: String)
         /// No implementation is plugged in for the stage (e.g. previews without a renderer).
-        case engineUnavailable(stage: String)
+        case engineUnavailable(stage: GenerationStage)
         /// A pipeline folder file is missing or unusable.
         case badPipeline(path: String, reason: String)
         /// Another batch holds the output folder's lock (`BatchFolderLock`); `holders` names
@@ -119,9 +119,9 @@ public struct PipelineError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         let prefix = item.map { "item \($0): " } ?? ""
         switch kind {
-        case .stageFailed(let stage, let message): return "\(prefix)\(stage) stage failed: \(message)"
+        case .stageFailed(let stage, let message): return "\(prefix)\(stage.rawValue) stage failed: \(message)"
         case .badLatents(let path, let reason): return "\(prefix)\(path): \(reason)"
-        case .engineUnavailable(let stage): return "\(prefix)no \(stage) renderer is available in this build"
+        case .engineUnavailable(let stage): return "\(prefix)no \(stage.rawValue) renderer is available in this build"
         case .badPipeline(let path, let reason): return "\(prefix)\(path): \(reason)"
         case .outputFolderInUse(let path, let holders):
             let who = holders.isEmpty ? "" : " (\(holders.joined(separator: "; ")))"

@@ -111,7 +111,7 @@ public struct StageRunner: Sendable {
         case begin(DenoisedItem)
         case frames(item: Int, FrameBatch)
         case end(item: Int)
-        case abort(item: Int, stage: String, message: String)
+        case abort(item: Int, stage: GenerationStage, error: any Error)
     }
 
     typealias Events = @Sendable (GenerationEvent) -> Void
@@ -164,31 +164,31 @@ public struct StageRunner: Sendable {
         let index = item.index
         events(.started(item: index, seed: request.seed ?? 0))
         let start = clock.now
-        var stage = "text"
+        var stage = GenerationStage.text
         do {
             let embeddings = try await stages.textEncoder.encode(
                 prompt: request.prompt, negativePrompt: request.negativePrompt)
             events(.promptEncoded(item: index, tokens: embeddings.tokenCount))
             let encoded = clock.now
-            stage = "denoise"
+            stage = .denoise
             let observer = makeObserver(item: item, preview: stages.preview, events: events)
             let latents = try await stages.generator.generate(
                 embeddings: embeddings, request: request, observer: observer)
             let denoised = clock.now
             var savedTo: String?
             if let path = request.saveLatentsPath {
-                stage = "latents"
+                stage = .latents
                 try LatentFile.write(latents, request: request, to: path)
                 savedTo = path
             }
             events(.latentsReady(item: index, savedTo: savedTo))
             let timings = StageTimings(encode: (encoded - start).seconds,
                                        denoise: (denoised - encoded).seconds)
-            stage = "queue"
+            stage = .queue
             try await queue.send(DenoisedItem(item: item, latents: latents, start: start, timings: timings))
         } catch {
             if isCancellation(error) { throw CancellationError() }
-            events(.failed(item: index, stage: stage, message: String(describing: error)))
+            events(.failed(item: index, stage: stage, error: error))
         }
     }
 
@@ -205,13 +205,13 @@ public struct StageRunner: Sendable {
                 guard let latents else { return }
                 do {
                     guard let preview else {
-                        throw PipelineError(.engineUnavailable(stage: GenerationEvent.previewStage), item: item.index)
+                        throw PipelineError(.engineUnavailable(stage: .preview), item: item.index)
                     }
                     try preview.writePreview(latents, request: request, to: settings.path)
                     events(.previewWritten(item: item.index, step: progress.index, path: settings.path))
                 } catch {
                     // A failed preview is reported but does not fail the generation.
-                    events(.failed(item: item.index, stage: GenerationEvent.previewStage, message: String(describing: error)))
+                    events(.failed(item: item.index, stage: .preview, error: error))
                 }
             })
     }
@@ -236,7 +236,7 @@ public struct StageRunner: Sendable {
                     try await frames.send(.end(item: index))
                 } catch {
                     if isCancellation(error) { throw CancellationError() }
-                    try await frames.send(.abort(item: index, stage: "decode", message: String(describing: error)))
+                    try await frames.send(.abort(item: index, stage: .decode, error: error))
                 }
             }
             frames.finish()
@@ -268,7 +268,7 @@ public struct StageRunner: Sendable {
                         open?.sink = try await sinks.makeSink(for: denoised.item.request)
                     } catch {
                         if isCancellation(error) { throw CancellationError() }
-                        events(.failed(item: denoised.item.index, stage: "mux", message: String(describing: error)))
+                        events(.failed(item: denoised.item.index, stage: .mux, error: error))
                     }
                 case .frames(let index, let batch):
                     guard let sink = open?.sink, open?.denoised.item.index == index else { continue }
@@ -279,7 +279,7 @@ public struct StageRunner: Sendable {
                         await sink.cancel()
                         open?.sink = nil
                         if isCancellation(error) { throw CancellationError() }
-                        events(.failed(item: index, stage: "mux", message: String(describing: error)))
+                        events(.failed(item: index, stage: .mux, error: error))
                     }
                 case .end(let index):
                     guard let current = open, current.denoised.item.index == index else { continue }
@@ -295,12 +295,12 @@ public struct StageRunner: Sendable {
                     } catch {
                         await sink.cancel()
                         if isCancellation(error) { throw CancellationError() }
-                        events(.failed(item: index, stage: "mux", message: String(describing: error)))
+                        events(.failed(item: index, stage: .mux, error: error))
                     }
-                case .abort(let index, let stage, let message):
+                case .abort(let index, let stage, let error):
                     if let sink = open?.sink { await sink.cancel() }
                     open = nil
-                    events(.failed(item: index, stage: stage, message: message))
+                    events(.failed(item: index, stage: stage, error: error))
                 }
             }
         } catch {

@@ -35,7 +35,7 @@ struct Bottleneck: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data((fullMessage(for: error) + "\n").utf8))
             } else if !(error is ExitCode) {
                 Log.writeStderr("bottleneck: error: \(Self.userMessage(for: error))\n")
-                if error is ValidationError || "\(type(of: error))".contains("CommandError") {
+                if code == .validationFailure {
                     Log.writeStderr("see 'bottleneck help' for usage\n")
                 }
             }

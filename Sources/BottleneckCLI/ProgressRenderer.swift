@@ -73,13 +73,13 @@ final class ProgressRenderer: Sendable {
         case .finished(let item, let output, let t):
             log.info(String(format: "item %d: wrote %@ (%d frames, %d bytes) in %.1fs (text %.1fs, denoise %.1fs, decode %.1fs)",
                             item, output.destination, output.frames, output.bytes, t.total, t.encode, t.denoise, t.decode))
-        case .failed(let item, let stage, let message):
+        case .failed(let item, let stage, let error):
             // "error:" only for what fails the item (and so the exit status); a failed
             // preview leaves the video and the status alone.
             if event.failsItem {
-                log.error("item \(item): \(stage): \(message)")
+                log.error("item \(item): \(stage.rawValue): \(error)")
             } else {
-                log.warning("item \(item): \(stage): \(message)")
+                log.warning("item \(item): \(stage.rawValue): \(error)")
             }
         }
     }
@@ -119,10 +119,10 @@ final class ProgressRenderer: Sendable {
             o["bytes"] = output.bytes
             o["frames"] = output.frames
             o["timings"] = ["encode": t.encode, "denoise": t.denoise, "decode": t.decode, "total": t.total]
-        case .failed(_, let stage, let message):
+        case .failed(_, let stage, let error):
             o["event"] = "failed"
-            o["stage"] = stage
-            o["message"] = message
+            o["stage"] = stage.rawValue
+            o["message"] = "\(error)"
         }
         guard let data = try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]) else { return "{}" }
         return String(decoding: data, as: UTF8.self)

@@ -164,8 +164,11 @@ import Testing
         ]
         let events = EventLog()
         try await runner.execute(items) { events.append($0) }
-        let failures = events.all.compactMap { if case .failed(let i, let s, _) = $0 { "\(i):\(s)" } else { nil } }
-        #expect(failures == ["0:text", "1:decode"])
+        let failures = events.all.compactMap { if case .failed(let i, let s, let e) = $0 { (i, s, e) } else { nil } }
+        #expect(failures.map(\.0) == [0, 1])
+        #expect(failures.map(\.1) == [.text, .decode])
+        // The stage's own error value arrives, not its text.
+        #expect((failures.first?.2 as? PipelineError)?.kind == .stageFailed(stage: .text, message: "cannot encode"))
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/0.rgb"))
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/1.rgb"))
         #expect(partials(of: "\(dir)/1.rgb").isEmpty)
@@ -182,9 +185,11 @@ import Testing
                      WorkItem(index: 1, request: testRequest("fine 1", output: "\(dir)/1.rgb"))]
         let events = EventLog()
         try await runner.execute(items) { events.append($0) }
-        let failures = events.all.compactMap { if case .failed(let i, let s, let m) = $0 { (i, s, m) } else { nil } }
-        #expect(failures.map { "\($0.0):\($0.1)" } == ["0:decode"])
-        #expect(failures.first?.2 == "frames 1..<5 hold 1 NaN value, the first at element 0; the VAE's output was "
+        let failures = events.all.compactMap { if case .failed(let i, let s, let e) = $0 { (i, s, e) } else { nil } }
+        #expect(failures.map(\.0) == [0])
+        #expect(failures.map(\.1) == [.decode])
+        let error = try #require(failures.first?.2 as? PipelineError)
+        #expect(error.description == "frames 1..<5 hold 1 NaN value, the first at element 0; the VAE's output was "
                 + "not finite, so the video would be black (nothing was kept)")
         let written = events.all.compactMap { if case .framesDecoded(0, let r) = $0 { r } else { nil } }
         #expect(written == [0..<1], "the first batch reached the sink before the NaN one")

@@ -45,7 +45,7 @@ struct TestTextEncoder: TextEncodingStage {
     /// One token per word; token `t` has components `sin(Σ bytes · (k+1))`.
     func encode(prompt: String, negativePrompt: String?) async throws -> PromptEmbeddings {
         if prompt.contains("FAIL-TEXT") {
-            throw PipelineError(.stageFailed(stage: "text", message: "cannot encode"))
+            throw PipelineError(.stageFailed(stage: .text, message: "cannot encode"))
         }
         let words = prompt.split(separator: " ")
         var data: [Float] = []
@@ -125,7 +125,7 @@ struct TestDecoder: FrameDecoding {
         log.begin("decode", index)
         defer { log.end("decode", index) }
         if request.prompt.contains("FAIL-DECODE") {
-            throw PipelineError(.stageFailed(stage: "decode", message: "bad latents"))
+            throw PipelineError(.stageFailed(stage: .decode, message: "bad latents"))
         }
         let (lh, lw, c) = (latents.height, latents.width, latents.channels)
         var next = 0

@@ -65,10 +65,10 @@ public enum BatchExecution {
                 r.bytes = output.bytes
                 r.timings = timings
                 record = r
-            case .failed(let index, let stage, let message) where event.failsItem:
+            case .failed(let index, let stage, let error) where event.failsItem:
                 guard let item = byIndex[index] else { return }
                 var r = ManifestRecord(.failed, for: item)
-                r.error = "\(stage): \(message)"
+                r.error = "\(stage.rawValue): \(error)"
                 record = r
             default:
                 record = nil
