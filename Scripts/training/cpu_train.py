@@ -2,6 +2,7 @@
 
   nice -n 19 python Scripts/training/cpu_train.py --hours 2.3            # start (from the committed weights)
   nice -n 19 python Scripts/training/cpu_train.py --hours 2.3 --resume   # go on where the last chunk stopped
+  python Scripts/training/cpu_train.py --snapshot /tmp/snap                # export the checkpoint now, even mid-chunk
 
 The phases run in order, each until its step target: `vae` (--vae-steps), `pools` (latents of
 rendered clips, --pool-clips), `dit` (--dit-steps), `export` (a diffusers-layout pipeline folder in
@@ -12,7 +13,9 @@ committed. It holds state.json (phase, steps, data position, histories), vae.pt 
 EMA, optimiser, RNG states) and pools.pt.
 Without --resume the run starts from the committed pipeline (--base, default pipelines/shapes):
 its VAE weights carry over whatever --vae-groups is (GroupNorm affine weights are per channel),
-and its transformer carries over when its config is the CPU config.
+and its transformer carries over when its config is the CPU config. A committed pipeline that this trainer made
+(its training.json names it) is continued: its step counts, histories and configs carry over, and
+the VAE is not retrained once a transformer has been trained on its latents.
 
 Precision (float32 or bfloat16 autocast) is chosen per phase by timing a few steps of each at
 start-up: on CPUs with AVX-512 BF16 bf16 is faster, on AVX2-only ones it is ~12x slower
@@ -43,7 +46,8 @@ PHASES = ["vae", "pools", "dit", "export", "done"]
 
 # VAE buckets (frames, px, batch, source): "full" renders px x px; "crop" renders at 128 px and cuts
 # a random px x px window, so objects appear at the 128-px scale the user sees at 64-px cost.
-VAE_BUCKETS = [(9, 64, 8, "full"), (9, 64, 8, "crop"), (17, 64, 4, "crop"), (9, 128, 2, "full")]
+# One-frame crops (from step 2611 on) teach colour and shape, which are spatial, at a ninth of the cost.
+VAE_BUCKETS = [(9, 64, 8, "full"), (9, 64, 8, "crop"), (17, 64, 4, "crop"), (9, 128, 2, "full"), (1, 64, 32, "crop")]
 # DiT buckets (frames, px, batch, weight): batches of about 4-5 k image tokens. 33 frames carry most
 # of the samples (cheap, and the middle stage of Bottleneck Sampling runs at 64 px); 129 frames
 # teach the long clips the defaults generate.
@@ -74,8 +78,10 @@ def atomic_json(obj, path):
     os.replace(tmp, path)
 
 
-def cos_lr(base, step, warm, total, floor=0.1):
-    w = min(1.0, (step + 1) / warm)
+def cos_lr(base, step, warm, total, floor=0.1, start=0):
+    """Cosine decay over [0, total] with a linear warm-up of `warm` steps from `start`, the step at
+    which the optimiser's state began (a run continued from committed weights has none)."""
+    w = min(1.0, (step - start + 1) / warm)
     frac = min(1.0, step / max(1, total))
     return base * w * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * frac)))
 
@@ -99,6 +105,37 @@ def pick_precision(forced, step_fn):
         times[bf16] = (time.time() - t) / 2
     log(f"precision probe: float32 {times[False]:.2f} s/step, bf16 autocast {times[True]:.2f} s/step")
     return times[True] < times[False]
+
+
+class CoreShare:
+    """Gives up a core while other processes use it. A nice-19 trainer whose two threads share a
+    core with a build runs ~5x slower than on one core alone (each parallel region waits for the
+    starved thread), so every few steps the cores used by others (from /proc/stat, less this
+    process's own CPU time) set the thread count: the free cores, at least one."""
+    def __init__(self, max_threads):
+        self.max = self.threads = max_threads
+        self.hz = os.sysconf("SC_CLK_TCK")
+        self.last = self.sample()
+
+    def sample(self):
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:9]]
+        busy = (sum(v) - v[3] - v[4]) / self.hz  # all but idle and iowait
+        t = os.times()
+        return time.time(), busy, t.user + t.system
+
+    def update(self):
+        now = self.sample()
+        dt = now[0] - self.last[0]
+        if dt < 5:
+            return
+        others = ((now[1] - self.last[1]) - (now[2] - self.last[2])) / dt
+        self.last = now
+        threads = max(1, min(self.max, round(self.max - others + 0.2)))
+        if threads != self.threads:
+            self.threads = threads
+            torch.set_num_threads(threads)
+            log(f"other processes use {others:.1f} cores: {threads} thread(s)")
 
 
 def ema_update(ema, model, decay):
@@ -157,7 +194,9 @@ class Trainer:
                 sys.exit(f"--resume: no checkpoint in {self.dir} (state.json missing); run without --resume to start")
             with open(self.state_path) as f:
                 self.s = json.load(f)
-            if self.s["phase"] in ("export", "done") and self.s["dit"]["step"] < a.dit_steps:
+            if a.redo_vae:
+                self.redo_vae()
+            elif self.s["phase"] in ("export", "done") and self.s["dit"]["step"] < a.dit_steps:
                 self.s["phase"] = "dit"  # a larger --dit-steps continues the transformer
         else:
             if os.path.exists(self.state_path) and not a.restart:
@@ -169,11 +208,46 @@ class Trainer:
                       "dit": {"step": 0, "samples": 0, "history": [], "eval": []},
                       "seed": a.seed * 1_000_003, "cpu_seconds": {}, "chunks": [],
                       "vae_config": dict(VAE_CONFIG, norm_num_groups=a.vae_groups), "dit_config": DIT_CPU_CONFIG}
+            self.inherit(os.path.join(a.base, "training.json"))
             torch.manual_seed(a.seed); random.seed(a.seed)
         self.deadline = T0 + a.hours * 3600
+        if a.snapshot:
+            return  # reads the checkpoint, writes nothing of it
         self.s["chunks"].append({"started": time.strftime("%Y-%m-%d %H:%M:%S"), "hours": a.hours,
                                  "threads": torch.get_num_threads(), "phase": self.s["phase"],
                                  "args": {k: v for k, v in vars(a).items() if k not in ("resume", "restart", "dir", "base")}})
+
+    def redo_vae(self):
+        """Back to the VAE phase (up to a larger --vae-steps): the latents move, so the pools are
+        rebuilt after it, and the transformer continues from its weights on the new latents."""
+        if self.s["vae"]["step"] >= self.a.vae_steps:
+            sys.exit(f"--redo-vae: the VAE is at step {self.s['vae']['step']}; give a larger --vae-steps")
+        for name in ("pools.pt", "pipeline"):
+            p = self.path(name)
+            shutil.rmtree(p) if os.path.isdir(p) else (os.remove(p) if os.path.exists(p) else None)
+        self.s["phase"] = "vae"
+        self.s.pop("scaling_factor", None)  # measured anew on the new latents
+        log(f"VAE phase again from step {self.s['vae']['step']}; pools rebuilt after it")
+
+    def inherit(self, path):
+        """A committed pipeline made by this trainer is a checkpoint without optimiser state: its
+        step counts, histories and configs carry over, so phases already done are not redone (a
+        retrained VAE would move the latent space under the committed transformer) and the plots
+        go on. Pipelines made otherwise (the GPU run) start the counts at zero."""
+        if not os.path.exists(path):
+            return
+        with open(path) as f:
+            t = json.load(f)
+        if not t.get("trainer", "").startswith("Scripts/training/cpu_train.py"):
+            return
+        v, d = t["vae"], t["transformer"]
+        self.s["vae"] = {"step": v["steps"], "history": v.get("history", []), "eval": v["eval"]}
+        self.s["dit"] = {"step": d["steps"], "samples": d["samples"], "history": d.get("history", []), "eval": d["eval"]}
+        self.s.update(cpu_seconds=t["cpu_seconds"], chunks=t["chunks"], vae_config=v["config"],
+                      dit_config=d["config"], scaling_factor=v["scaling_factor"], inherited_from=path)
+        if d["steps"] > 0:
+            self.s["phase"] = "pools"  # retraining the VAE would move the latents under the transformer
+        log(f"continuing the committed run: VAE step {v['steps']}, DiT step {d['steps']} ({d['samples']} samples)")
 
     # -- bookkeeping
     def next_seeds(self, n):
@@ -231,6 +305,8 @@ class Trainer:
         opt = torch.optim.AdamW(vae.parameters(), lr=a.vae_lr, betas=(0.9, 0.99), weight_decay=0.0)
         if c is not None:
             ema.load_state_dict(c["ema"]); opt.load_state_dict(c["opt"]); set_rng_state(c["rng"])
+        else:
+            st["opt_from"] = st["step"]
         gen = torch.Generator().manual_seed(a.seed + st["step"])
         if c is not None:
             gen.set_state(c["gen"])
@@ -260,11 +336,13 @@ class Trainer:
         bf16 = pick_precision(a.precision, lambda b: step_fn(b, update=False))
         self.s["seed"] = seed_before  # the probe's clips are drawn again for real
         log(f"VAE phase from step {st['step']} to {a.vae_steps}, {'bf16 autocast' if bf16 else 'float32'}")
+        share = CoreShare(a.threads)
         t_phase = time.time(); last_ck = time.time(); acc = []
         while st["step"] < a.vae_steps and self.left() > 120:
             for g in opt.param_groups:
-                g["lr"] = cos_lr(a.vae_lr, st["step"], 100, a.vae_steps)
+                g["lr"] = cos_lr(a.vae_lr, st["step"], 100, a.vae_steps, start=st.get("opt_from", 0))
             F, px, source, l1, l2 = step_fn(bf16)
+            share.update()
             ema_update(ema, vae, min(0.999, (1 + st["step"]) / (10 + st["step"])))
             st["step"] += 1; acc.append((l1, l2))
             if st["step"] % 25 == 0:
@@ -318,7 +396,9 @@ class Trainer:
                     clips = [world.make_clip(s) for s in self.next_seeds(32)]
                     ms.append(vae_encode_mean(ema, world.render_batch(clips, F, px, px))[0].flatten())
                 allm = torch.cat(ms)
-            pools = {"scaling_factor": 1.0 / allm.std().item(), "latent_mean": allm.mean().item(),
+            # a VAE continued from a committed run keeps the scaling its transformer was trained with
+            sf = self.s.get("scaling_factor") if not os.path.exists(self.path("vae.pt")) else None
+            pools = {"scaling_factor": sf or 1.0 / allm.std().item(), "latent_mean": allm.mean().item(),
                      "buckets": {k: {"lat": [], "captions": []} for k in POOL_SHARE}}
             log(f"scaling factor {pools['scaling_factor']:.5f} (latent mean {pools['latent_mean']:.4f})")
         sf = pools["scaling_factor"]
@@ -400,6 +480,8 @@ class Trainer:
         gen = torch.Generator().manual_seed(a.seed + 1)
         if c is not None:
             ema.load_state_dict(c["ema"]); opt.load_state_dict(c["opt"]); set_rng_state(c["rng"]); gen.set_state(c["gen"])
+        else:
+            st["opt_from"] = st["step"]
         ev = pools["heldout_eval"]
 
         def step_fn(bf16, update=True):
@@ -430,11 +512,13 @@ class Trainer:
         gen.set_state(gstate)
         log(f"DiT phase from step {st['step']} to {a.dit_steps}, {'bf16 autocast' if bf16 else 'float32'}, "
             f"{sum(p.numel() for p in dit.parameters()) / 1e6:.2f} M parameters")
+        share = CoreShare(a.threads)
         t_phase = time.time(); last_ck = time.time(); acc = {}
         while st["step"] < a.dit_steps and self.left() > 120:
             for g in opt.param_groups:
-                g["lr"] = cos_lr(a.dit_lr, st["step"], 200, a.dit_steps)
+                g["lr"] = cos_lr(a.dit_lr, st["step"], 200, a.dit_steps, start=st.get("opt_from", 0))
             F, px, bs, loss = step_fn(bf16)
+            share.update()
             ema_update(ema, dit, min(0.999, (1 + st["step"]) / (10 + st["step"])))
             st["step"] += 1; st["samples"] += bs
             acc.setdefault(f"{F}x{px}", []).append(loss)
@@ -511,11 +595,11 @@ def eval_flow_loss(model, ev):
     return out
 
 
-def export_pipeline(tr):
-    """CKPT/pipeline: the base pipeline's text encoder, tokenizer, scheduler and world spec with
+def export_pipeline(tr, out=None):
+    """CKPT/pipeline (or `out`): the base pipeline's text encoder, tokenizer, scheduler and world spec with
     the trained VAE and transformer (EMA weights, float16) and a training.json summary. Written
     beside and renamed into place, so a failed export leaves the previous one whole."""
-    out = tr.path("pipeline"); tmp = out + ".partial"
+    out = out or tr.path("pipeline"); tmp = out + ".partial"
     shutil.rmtree(tmp, ignore_errors=True)
     for name in ("text_encoder", "tokenizer", "scheduler"):
         shutil.copytree(os.path.join(tr.a.base, name), os.path.join(tmp, name))
@@ -534,12 +618,12 @@ def export_pipeline(tr):
         "trainer": "Scripts/training/cpu_train.py (Docs/training.md)",
         "chunks": s["chunks"], "cpu_seconds": {k: round(v, 1) for k, v in s["cpu_seconds"].items()},
         "vae": {"config": s["vae_config"], "steps": s["vae"]["step"], "buckets_frames_px_batch_source": VAE_BUCKETS,
-                "eval": s["vae"]["eval"],
+                "eval": s["vae"]["eval"], "history": s["vae"]["history"],
                 "scaling_factor": pools["scaling_factor"], "latent_mean": pools["latent_mean"]},
         "transformer": {"config": s["dit_config"], "steps": s["dit"]["step"], "samples": s["dit"]["samples"],
                         "buckets_frames_px_batch_weight": DIT_BUCKETS,
                         "latent_pool_clips": {f"{f}x{p}": len(pools["buckets"][(f, p)]["captions"]) for (f, p) in POOL_SHARE},
-                        "captions_per_clip": CAPTIONS_PER_CLIP, "eval": s["dit"]["eval"][-1:],
+                        "captions_per_clip": CAPTIONS_PER_CLIP, "eval": s["dit"]["eval"], "history": s["dit"]["history"],
                         "objective": "flow matching, x_s=(1-s)x0+s*eps, v=eps-x0, t=1000*s, s~logit-normal(0,1) "
                                      "(10% uniform), text dropout 0.1, EMA min(0.999,(1+step)/(10+step))"},
     }
@@ -558,8 +642,12 @@ def cpu_name():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--hours", type=float, required=True, help="wall-clock budget of this chunk (keep it under 2.5)")
+    ap.add_argument("--hours", type=float, default=0.0, help="wall-clock budget of this chunk (keep it under 2.5)")
     ap.add_argument("--resume", action="store_true", help="continue the run in the checkpoint directory")
+    ap.add_argument("--redo-vae", action="store_true", help="with --resume: train the VAE on to a larger --vae-steps "
+                    "although a transformer was trained on its latents (pools are rebuilt, the transformer continues)")
+    ap.add_argument("--snapshot", metavar="DIR", help="export the checkpoint's weights as they are to DIR and stop; "
+                    "safe while a chunk is training (the checkpoint is only read)")
     ap.add_argument("--restart", action="store_true", help="discard the run in the checkpoint directory and start anew")
     ap.add_argument("--dir", default=os.environ.get("BOTTLENECK_TRAIN_DIR",
                                                     os.path.join(os.path.expanduser("~"), ".cache", "bottleneck", "train")))
@@ -579,8 +667,21 @@ def main():
     ap.add_argument("--dit-steps", type=int, default=12000)
     ap.add_argument("--dit-lr", type=float, default=6e-4)
     a = ap.parse_args()
+    if a.hours <= 0 and not a.snapshot:
+        ap.error("--hours is required (the chunk's wall-clock budget)")
+    if a.redo_vae and not a.resume:
+        ap.error("--redo-vae continues a run: give --resume too")
     torch.set_num_threads(a.threads)
-    Trainer(a).run()
+    if a.snapshot:
+        a.resume = True
+        tr = Trainer(a)
+        if os.path.exists(tr.path("pools.pt")):
+            export_pipeline(tr, os.path.abspath(a.snapshot))
+        else:  # mid-VAE: no latents yet, so no transformer that matches them; the VAE alone
+            tr.load_vae_ema().half().save_pretrained(os.path.join(a.snapshot, "vae"), safe_serialization=True)
+            log(f"exported {a.snapshot}/vae only (the pools, and so the transformer's latents, are not made yet)")
+    else:
+        Trainer(a).run()
 
 
 if __name__ == "__main__":
