@@ -49,11 +49,14 @@ let package = Package(
                 dependencies: ["Tensor", "SafeTensors", "Models", "Sampling", "Media", "Diagnostics"]),
         .target(name: "Evaluation", dependencies: ["Media", "Diagnostics"]),
         .target(name: "Benchmarks", dependencies: ["Tensor", "SafeTensors", "Models", "Sampling"]),
+        // What both executables share: running the root command, errors as `<tool>: error: …`.
+        .target(name: "CommandLineTool",
+                dependencies: ["Diagnostics", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "BottleneckCLI",
             dependencies: [
                 "Tensor", "Diagnostics", "SafeTensors", "Tokenizers", "Models", "Sampling", "Media", "Bottleneck",
-                "Evaluation",
+                "Evaluation", "CommandLineTool",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         // `bottleneck-bench`: runs the built `bottleneck` as child processes for `generate` and `batch`.
@@ -61,35 +64,39 @@ let package = Package(
             name: "BottleneckBench",
             dependencies: [
                 "Tensor", "Diagnostics", "Tokenizers", "Models", "Sampling", "Media", "Bottleneck", "Evaluation",
-                "Benchmarks", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Benchmarks", "CommandLineTool", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        // What the test targets share: repository and fixture paths, temporary folders, tensor
+        // comparison (`expectClose`).
+        .target(name: "TestSupport", dependencies: ["Tensor"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensor", "SafeTensors", "Tokenizers"]),
-        .testTarget(name: "SamplingTests", dependencies: ["Sampling", "Tensor"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensor", "SafeTensors", "Tokenizers", "TestSupport"]),
+        .testTarget(name: "SamplingTests", dependencies: ["Sampling", "Tensor", "TestSupport"]),
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
-        .testTarget(name: "BottleneckTests", dependencies: ["Bottleneck", "Media", "Tensor", "Models", "Sampling"]),
-        // The library as another package sees it: `import Bottleneck` only, no `@testable`.
-        .testTarget(name: "BottleneckAPITests", dependencies: ["Bottleneck"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
-        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Sampling"]),
+        .testTarget(name: "BottleneckTests", dependencies: ["Bottleneck", "Media", "Tensor", "Models", "Sampling", "TestSupport"]),
+        // The library as another package sees it: `import Bottleneck` only, no `@testable`
+        // (TestSupport for the pipeline's path and a temporary folder).
+        .testTarget(name: "BottleneckAPITests", dependencies: ["Bottleneck", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
+        .testTarget(name: "BenchmarksTests", dependencies: ["Benchmarks", "Sampling", "TestSupport"]),
         // Random and mutated inputs for every file parser, with fixed seeds and a time budget
         // (BOTTLENECK_FUZZ_SECONDS runs them longer; Docs/reliability.md).
         .testTarget(
             name: "FuzzTests",
-            dependencies: ["SafeTensors", "Bottleneck", "Sampling", "Tensor",
+            dependencies: ["SafeTensors", "Bottleneck", "Sampling", "Tensor", "TestSupport",
                            .product(name: "PropertyBased", package: "swift-property-based")]),
         // Runs the built `bottleneck` executable on pipelines/shapes (needs its target built).
-        .testTarget(name: "EndToEndTests", dependencies: ["BottleneckCLI", "Media", "Bottleneck", "Tensor"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["BottleneckCLI", "Media", "Bottleneck", "Tensor", "TestSupport"]),
         .testTarget(
             name: "BottleneckCLITests",
-            dependencies: ["BottleneckCLI", "Bottleneck", "Sampling", "Evaluation",
+            dependencies: ["BottleneckCLI", "Bottleneck", "Sampling", "Evaluation", "CommandLineTool", "TestSupport",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(
             name: "BottleneckBenchTests",
-            dependencies: ["BottleneckBench", "Bottleneck", "Benchmarks", "Evaluation", "Sampling",
+            dependencies: ["BottleneckBench", "Bottleneck", "Benchmarks", "Evaluation", "Sampling", "TestSupport",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     ]
 )

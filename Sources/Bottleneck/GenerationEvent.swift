@@ -1,3 +1,5 @@
+import Sampling
+
 /// What the pipeline reports while it runs, in the order things happen. `item` is the work
 /// item's index (the batch index; 0 for a single `generate`). Events of different items
 /// interleave because stages overlap (item i+1's steps arrive while item i decodes).
@@ -6,8 +8,13 @@ public enum GenerationEvent: Sendable {
     case started(item: Int, seed: UInt64)
     /// The text stage finished; `tokens` valid prompt tokens.
     case promptEncoded(item: Int, tokens: Int)
-    /// One denoising step finished.
-    case step(item: Int, StepProgress)
+    /// Denoising entered stage `stage` of the bottleneck plan (0 for the first; a standard
+    /// plan has only that one), whose latents are `latentSize`. Sent when the stage's first
+    /// step has finished, just before that step's `.step`.
+    case stageChanged(item: Int, stage: Int, latentSize: LatentSize)
+    /// One denoising step finished. On preview steps (`GenerationRequest.preview`) the event's
+    /// `cleanEstimate` holds x̂₀, the latents the preview image is decoded from.
+    case step(item: Int, StepEvent)
     /// A preview image was written after step `step`.
     case previewWritten(item: Int, step: Int, path: String)
     /// Denoising finished; `savedTo` is the latents file when `--save-latents` was given.
@@ -30,7 +37,7 @@ public enum GenerationEvent: Sendable {
     /// The item the event is about.
     public var item: Int {
         switch self {
-        case .started(let i, _), .promptEncoded(let i, _), .step(let i, _),
+        case .started(let i, _), .promptEncoded(let i, _), .stageChanged(let i, _, _), .step(let i, _),
              .previewWritten(let i, _, _), .latentsReady(let i, _), .framesDecoded(let i, _),
              .finished(let i, _, _), .failed(let i, _, _):
             return i

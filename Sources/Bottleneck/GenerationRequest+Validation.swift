@@ -36,8 +36,8 @@ extension GenerationRequest {
         if output == .stdout, !format.isStreamable {
             throw RequestError(.formatNotStreamable(format), field: "format")
         }
-        if format == .png, case .file(let path) = output, !path.contains("%") {
-            throw RequestError(.pngNeedsPattern(path: path), field: "output")
+        if format == .png, case .file(let path) = output, path.contains("%") || path.lowercased().hasSuffix(".png") {
+            throw RequestError(.pngNeedsFolder(path: path), field: "output")
         }
         if case .file(let path) = output, path.isEmpty {
             throw RequestError(.emptyPath(option: "output"), field: "output")
@@ -63,7 +63,10 @@ extension GenerationRequest {
         try Bounds.pixelSide.check(height, field: "height")
         try Bounds.steps.check(steps, field: "steps")
         // A plan file's stages set their own steps (checked when the file is read).
-        if bottleneck != .off, !bottleneck.isFile, steps < 3 {
+        if case .preset(let preset) = bottleneck, !BottleneckChoice.requestPresets.contains(preset) {
+            throw RequestError(.badBottleneck(preset.rawValue), field: "bottleneck")
+        }
+        if bottleneck != .preset(.off), !bottleneck.isFile, steps < 3 {
             throw RequestError(.stepsForBottleneck(steps: steps, plan: bottleneck.description),
                                field: "steps")
         }

@@ -1,3 +1,6 @@
+import Media
+import Sampling
+
 /// Everything one video generation needs, parsed and typed at the edge (CLI flags, batch lines).
 ///
 /// Fields the user did not give keep the documented default. `Preset` fills `steps` and
@@ -29,7 +32,7 @@ public struct GenerationRequest: Sendable, Equatable {
     /// x264/x265/VP9 constant rate factor; 18 keeps generated detail (x264's 23 is too lossy).
     public var crf: Int = 18
     /// Container/codec; `nil` means "from the output file's extension".
-    public var format: OutputFormat?
+    public var format: MediaFormat?
     /// Where the video goes.
     public var output: OutputDestination = .file("out.mp4")
     /// Where to save the final latents (safetensors) before decoding, if anywhere.
@@ -42,17 +45,17 @@ public struct GenerationRequest: Sendable, Equatable {
     public init(prompt: String) { self.prompt = prompt }
 
     /// The container actually used: the explicit `format`, else the output file's extension.
-    /// - Throws: `RequestError` when neither names a known container (always for stdout).
-    public func resolvedFormat() throws -> OutputFormat {
+    /// - Throws: `RequestError` when neither names a known container (always for stdout), and
+    ///   `pngNeedsFolder` for a `.png` file name (PNG frames go to a folder, `frames/`).
+    public func resolvedFormat() throws -> MediaFormat {
         if let format { return format }
         switch output {
         case .stdout:
             throw RequestError(.formatNeededForStdout, field: "format")
         case .file(let path):
-            guard let f = OutputFormat(pathExtensionOf: path) else {
-                throw RequestError(.unknownExtension(path: path), field: "format")
-            }
-            return f
+            if let f = MediaFormat.inferred(fromPath: path) { return f }
+            if path.lowercased().hasSuffix(".png") { throw RequestError(.pngNeedsFolder(path: path), field: "output") }
+            throw RequestError(.unknownExtension(path: path), field: "format")
         }
     }
 
@@ -69,13 +72,14 @@ public struct GenerationRequest: Sendable, Equatable {
         return resolvingSeed(using: &g)
     }
 
-    /// Number of latent frames the VAE produces for this request: `(frames - 1) / 4 + 1`.
-    public var latentFrames: Int { (frames - 1) / 4 + 1 }
+    /// The latent grid of this video: `LatentSize(videoFrames:width:height:)`, the one place
+    /// the VAE's compression is applied.
+    public var latentSize: LatentSize { LatentSize(videoFrames: frames, width: width, height: height) }
 }
 
 /// Where a finished video is written.
 public enum OutputDestination: Sendable, Equatable, CustomStringConvertible {
-    /// A file path (the parent folder must exist). PNG sequences use a printf pattern.
+    /// A file path (the parent folder must exist); for PNG frames, the folder to write them to.
     case file(String)
     /// Standard output (`-o -`); needs an explicit streaming-capable format.
     case stdout
@@ -91,64 +95,30 @@ public enum OutputDestination: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Output containers/codecs the Media module writes.
-public enum OutputFormat: String, Sendable, Equatable, CaseIterable {
-    /// H.264 in MP4 (fragmented when written to a pipe).
-    case mp4
-    /// VP9 in WebM.
-    case webm
-    /// H.264 in Matroska.
-    case mkv
-    /// Uncompressed YUV4MPEG2 (self-describing stream).
-    case y4m
-    /// FFmpeg's NUT container (streamable).
-    case nut
-    /// Raw RGB24 frames with no header.
-    case rawvideo
-    /// One PNG per frame; the path is a printf pattern such as `frames_%04d.png`.
-    case png
-
-    /// The format for a path's extension (`.mp4`, `.webm`, …; `.rgb`/`.raw` mean `rawvideo`).
-    public init?(pathExtensionOf path: String) {
-        let name = path.split(separator: "/").last.map(String.init) ?? path
-        guard let dot = name.lastIndex(of: "."), dot != name.startIndex else { return nil }
-        let ext = name[name.index(after: dot)...].lowercased()
-        switch ext {
-        case "rgb", "raw": self = .rawvideo
-        default:
-            guard let f = OutputFormat(rawValue: ext) else { return nil }
-            self = f
-        }
-    }
-
-    /// Whether the format can be written to a pipe.
-    public var isStreamable: Bool { self != .png }
-}
-
-/// Which Bottleneck Sampling plan to use. The lead maps each case to `Sampling.BottleneckPlan`
-/// (`off` = all steps at full resolution; `x2`, `x2.5`, `x3` = the presets with that speed-up;
-/// `file` = a plan read from a JSON file).
+/// Which Bottleneck Sampling plan to use: a named plan of `Sampling.PlanPreset` (`off` = all
+/// steps at full resolution; `x2`, `x2.5`, `x3` = the plans derived for the request's size and
+/// steps with that speed-up), or a plan read from a JSON file.
 public enum BottleneckChoice: Sendable, Equatable, CustomStringConvertible {
-    case off
-    case x2
-    case x2_5
-    case x3
+    case preset(PlanPreset)
     case file(String)
 
-    /// Parses `off`, `x2`, `x2.5`, `x3` (case-insensitive), or any other text as a file path.
+    /// The presets a request can name: standard sampling and the plans derived for its size and
+    /// steps. `hunyuan`, `flux` and `5stage` are fixed plans for `bottleneck plan`.
+    public static let requestPresets: [PlanPreset] = [.off, .x2, .x2_5, .x3]
+
+    /// Parses a name of `requestPresets` (case-insensitive; `none` and `x1` mean `off`), or any
+    /// other text as a file path.
     /// - Throws: `RequestError` for an empty value or a value that looks like a mistyped preset
     ///   (starts with `x` followed by a digit) so it is not taken as a missing file.
     public init(parsing text: String) throws {
-        switch text.lowercased() {
-        case "off", "none", "x1": self = .off
-        case "x2": self = .x2
-        case "x2.5": self = .x2_5
-        case "x3": self = .x3
-        default:
-            let t = text.lowercased()
-            if t.isEmpty || (t.hasPrefix("x") && t.dropFirst().first?.isNumber == true) {
-                throw RequestError(.badBottleneck(text), field: "bottleneck")
-            }
+        let name = text.lowercased()
+        if name == "none" || name == "x1" {
+            self = .preset(.off)
+        } else if let preset = PlanPreset(rawValue: name), Self.requestPresets.contains(preset) {
+            self = .preset(preset)
+        } else if name.isEmpty || (name.hasPrefix("x") && name.dropFirst().first?.isNumber == true) {
+            throw RequestError(.badBottleneck(text), field: "bottleneck")
+        } else {
             self = .file(text)
         }
     }
@@ -160,11 +130,8 @@ public enum BottleneckChoice: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .off: "off"
-        case .x2: "x2"
-        case .x2_5: "x2.5"
-        case .x3: "x3"
-        case .file(let p): p
+        case .preset(let preset): preset.rawValue
+        case .file(let path): path
         }
     }
 }
@@ -187,9 +154,9 @@ public enum Preset: String, Sendable, Equatable, CaseIterable {
 
     public var bottleneck: BottleneckChoice {
         switch self {
-        case .draft: .x3
-        case .balanced: .x2
-        case .quality: .off
+        case .draft: .preset(.x3)
+        case .balanced: .preset(.x2)
+        case .quality: .preset(.off)
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Media
 import SafeTensors
+import Sampling
 import Tensor
 
 /// Final latents saved with `--save-latents` and read back by `bottleneck decode`, so a failed
@@ -83,7 +84,7 @@ public enum LatentFile {
         do { try request.validateNumbers() } catch {
             throw PipelineError(.badLatents(path: path, reason: error.kind.description(subject: "metadata '\(error.field)'")))
         }
-        let expected = [request.latentFrames, request.height / 8, request.width / 8]
+        let expected = request.latentSize.extents
         guard Array(tensor.shape[1...3]) == expected else {
             throw PipelineError(.badLatents(
                 path: path, reason: "latent extent \(Array(tensor.shape[1...3])) does not match "

@@ -1,4 +1,5 @@
 import Diagnostics
+import Media
 import Tensor
 
 /// An invalid generation request: `field` names the option or batch column to change.
@@ -24,8 +25,9 @@ public enum RequestErrorKind: ErrorKind {
     case stepsOfPlanFile(steps: Int, plan: String, stageSteps: [Int])
     case formatNeededForStdout
     case unknownExtension(path: String)
-    case formatNotStreamable(OutputFormat)
-    case pngNeedsPattern(path: String)
+    case formatNotStreamable(MediaFormat)
+    /// A file name (`frames_%04d.png`, `x.png`) given for PNG frames, which go to a folder.
+    case pngNeedsFolder(path: String)
     case emptyPath(option: String)
     /// An output path that names a directory or cannot be looked up; `reason` names the path.
     case unusableOutput(option: String, reason: String)
@@ -53,15 +55,16 @@ public enum RequestErrorKind: ErrorKind {
                 + "leave \(field) out (a plan file sets its own steps) or edit the file"
         case .formatNeededForStdout:
             return "writing to stdout needs --format (a pipe has no extension): one of "
-                + OutputFormat.allCases.filter(\.isStreamable).map(\.rawValue).joined(separator: ", ")
+                + MediaFormat.allCases.filter(\.isStreamable).map(\.rawValue).joined(separator: ", ")
         case .unknownExtension(let path):
             return "cannot tell the container from '\(path)'; use an extension or --format: "
-                + OutputFormat.allCases.map(\.rawValue).joined(separator: ", ")
+                + MediaFormat.allCases.map(\.rawValue).joined(separator: ", ")
         case .formatNotStreamable(let f):
-            return "format \(f.rawValue) cannot go to stdout; use y4m, nut, mkv, mp4 or rawvideo"
-        case .pngNeedsPattern(let path):
-            return "png output writes one file per frame; '\(path)' needs a printf pattern "
-                + "such as frames_%04d.png"
+            return "format \(f.rawValue) cannot go to stdout; use one of "
+                + MediaFormat.allCases.filter(\.isStreamable).map(\.rawValue).joined(separator: ", ")
+        case .pngNeedsFolder(let path):
+            return "PNG frames are written to a folder (frames_0001.png, frames_0002.png, …), not to "
+                + "'\(path)'; give the folder: -o frames/ (or -o frames --format png)"
         case .emptyPath(let option):
             return "--\(option) needs a file path"
         case .unusableOutput(let option, let reason):
@@ -70,12 +73,13 @@ public enum RequestErrorKind: ErrorKind {
             let same = firstPath == secondPath ? "both write \(firstPath)" : "write the same file (\(firstPath) and \(secondPath))"
             return "--\(first) and --\(second) \(same); give each output its own file"
         case .badBottleneck(let text):
-            return "unknown bottleneck '\(text)'; use off, x2, x2.5, x3 or a plan file path"
+            return "unknown bottleneck '\(text)'; use "
+                + BottleneckChoice.requestPresets.map(\.rawValue).joined(separator: ", ") + " or a plan file path"
         case .badSize(let text):
             return "size '\(text)' is not WIDTHxHEIGHT, e.g. 128x128"
         case .planDoesNotFit(let plan, let frames, let width, let height, let steps, let reason):
             let remedies = switch plan {
-            case .off: "use another video size"
+            case .preset(.off): "use another video size"
             case .file: "use a larger video, change the plan file, or use --bottleneck off"
             default: "use a larger video, more --steps, another plan, or --bottleneck off"
             }
@@ -96,6 +100,10 @@ public struct PipelineError: Error, Sendable, CustomStringConvertible {
         case engineUnavailable(stage: GenerationStage)
         /// A pipeline folder file is missing or unusable.
         case badPipeline(path: String, reason: String)
+        /// The pipeline folder given explicitly (`--pipeline`) is not a folder.
+        case pipelineFolderMissing(path: String)
+        /// No pipeline folder was given and none was found; `tried` lists where it was looked for.
+        case noPipelineFolder(tried: [String])
         /// Another batch holds the output folder's lock (`BatchFolderLock`); `holders` names
         /// it ("pid 123", or its running shards), empty when it cannot be told.
         case outputFolderInUse(path: String, holders: [String])
@@ -123,6 +131,10 @@ public struct PipelineError: Error, Sendable, CustomStringConvertible {
         case .badLatents(let path, let reason): return "\(prefix)\(path): \(reason)"
         case .engineUnavailable(let stage): return "\(prefix)no \(stage.rawValue) renderer is available in this build"
         case .badPipeline(let path, let reason): return "\(prefix)\(path): \(reason)"
+        case .pipelineFolderMissing(let path): return "\(prefix)pipeline folder '\(path)' does not exist"
+        case .noPipelineFolder(let tried):
+            return "\(prefix)no pipeline folder found; pass --pipeline DIR or set \(PipelineFolder.environmentKey). Tried: "
+                + tried.joined(separator: ", ")
         case .outputFolderInUse(let path, let holders):
             let who = holders.isEmpty ? "" : " (\(holders.joined(separator: "; ")))"
             return "\(prefix)\(path): another batch is writing to this folder\(who); "

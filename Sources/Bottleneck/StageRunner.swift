@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Sampling
 import Synchronization
 
 /// Runs work items through the stages as three concurrent tasks joined by bounded queues:
@@ -195,20 +196,24 @@ public struct StageRunner: Sendable {
     private static func makeObserver(item: WorkItem, preview: (any PreviewRendering)?,
                                      events: @escaping Events) -> StepObserver {
         let request = item.request
-        guard let settings = request.preview else {
-            return StepObserver { progress, _ in events(.step(item: item.index, progress)) }
+        @Sendable func publish(_ step: StepEvent) {
+            if step.stageStep == 0 {
+                events(.stageChanged(item: item.index, stage: step.stage, latentSize: step.latentSize))
+            }
+            events(.step(item: item.index, step))
         }
+        guard let settings = request.preview else { return StepObserver(report: publish) }
         return StepObserver(
-            wantsLatents: { ($0 + 1) % settings.every == 0 },
-            report: { progress, latents in
-                events(.step(item: item.index, progress))
-                guard let latents else { return }
+            wantsCleanEstimate: { ($0 + 1) % settings.every == 0 },
+            report: { step in
+                publish(step)
+                guard let cleanEstimate = step.cleanEstimate else { return }
                 do {
                     guard let preview else {
                         throw PipelineError(.engineUnavailable(stage: .preview), item: item.index)
                     }
-                    try preview.writePreview(latents, request: request, to: settings.path)
-                    events(.previewWritten(item: item.index, step: progress.index, path: settings.path))
+                    try preview.writePreview(Latents(cleanEstimate), request: request, to: settings.path)
+                    events(.previewWritten(item: item.index, step: step.index, path: settings.path))
                 } catch {
                     // A failed preview is reported but does not fail the generation.
                     events(.failed(item: item.index, stage: .preview, error: error))

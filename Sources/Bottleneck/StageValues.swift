@@ -1,30 +1,22 @@
+import Models
 import Tensor
 
-/// Text conditioning for one prompt, produced by a `TextEncodingStage`.
+/// Text conditioning for one request, produced by a `TextEncodingStage`: the prompt and the
+/// negative prompt, each as Models' `TextEmbeddings` of a batch of one (states
+/// `[1, tokens, width]`, right-padded, with their `mask`; pooled `[1, pooledWidth]`).
 public struct PromptEmbeddings: Sendable {
-    /// Token embeddings of the prompt.
-    /// Layout: `[1, tokens, width]`, Float32, row-major (width 384 for MiniLM).
-    public var conditional: Tensor
-    /// Valid (non-padding) tokens in `conditional`; the rest is masked out.
-    public var tokenCount: Int
-    /// Pooled prompt vector, if the encoder has one. Layout: `[1, width]`.
-    public var pooled: Tensor?
-    /// Negative-prompt embeddings for classifier-free guidance, same layout as `conditional`.
-    public var unconditional: Tensor?
-    /// Valid tokens in `unconditional`.
-    public var unconditionalTokenCount: Int
-    /// Pooled negative-prompt vector. Layout: `[1, width]`.
-    public var unconditionalPooled: Tensor?
+    /// The prompt.
+    public var conditional: TextEmbeddings
+    /// The negative prompt (the empty text when none was given), for classifier-free guidance.
+    public var unconditional: TextEmbeddings
 
-    public init(conditional: Tensor, tokenCount: Int, pooled: Tensor? = nil, unconditional: Tensor? = nil,
-                unconditionalTokenCount: Int? = nil, unconditionalPooled: Tensor? = nil) {
+    public init(conditional: TextEmbeddings, unconditional: TextEmbeddings) {
         self.conditional = conditional
-        self.tokenCount = tokenCount
-        self.pooled = pooled
         self.unconditional = unconditional
-        self.unconditionalTokenCount = unconditionalTokenCount ?? unconditional.map { $0.shape[1] } ?? 0
-        self.unconditionalPooled = unconditionalPooled
     }
+
+    /// Valid (unmasked) tokens of the prompt, as `GenerationEvent.promptEncoded` reports them.
+    public var tokenCount: Int { conditional.mask[0].filter { $0 }.count }
 }
 
 /// Final (or intermediate) video latents.
@@ -75,31 +67,6 @@ public struct OutputSummary: Sendable, Equatable {
         self.destination = destination
         self.bytes = bytes
         self.frames = frames
-    }
-}
-
-/// Progress of one denoising step, mapped from `Sampling.StepEvent` by the generator adapter.
-public struct StepProgress: Sendable, Equatable {
-    /// Step index over all bottleneck stages, 0-based.
-    public var index: Int
-    /// Total steps over all stages.
-    public var count: Int
-    /// Bottleneck stage of this step (0 full, 1 bottleneck, 2 full for a 3-stage plan).
-    public var stage: Int
-    /// Latent extent `[frames, height, width]` at this stage.
-    public var latentSize: [Int]
-    /// Noise level after the step.
-    public var sigma: Float
-    /// Wall time the step took.
-    public var seconds: Double
-
-    public init(index: Int, count: Int, stage: Int, latentSize: [Int], sigma: Float, seconds: Double) {
-        self.index = index
-        self.count = count
-        self.stage = stage
-        self.latentSize = latentSize
-        self.sigma = sigma
-        self.seconds = seconds
     }
 }
 

@@ -1,3 +1,5 @@
+import Sampling
+
 /// The stage boundaries of the pipeline. The lead plugs the real modules in with thin
 /// adapters (MiniLM → `TextEncodingStage`, DiT + bottleneck controller → `LatentGenerator`,
 /// causal VAE → `FrameDecoding`, Media's `VideoWriter` → `VideoSinkFactory`/`VideoSink`).
@@ -13,18 +15,18 @@ public protocol TextEncodingStage: Sendable {
     func encode(prompt: String, negativePrompt: String?) async throws -> PromptEmbeddings
 }
 
-/// Receives step progress from a `LatentGenerator`, and intermediate latents when it asks.
+/// Receives the sampler's step events from a `LatentGenerator`.
 public struct StepObserver: Sendable {
-    /// Whether the generator should pass latents with the report after step `index` (0-based):
-    /// true on preview steps only, so copies are not made otherwise. The latents passed are the
-    /// clean estimate x̂₀ = x_t − σ·v of that step, at the current stage's size.
-    public var wantsLatents: @Sendable (_ index: Int) -> Bool
+    /// Whether the event of step `index` (0-based) should carry `cleanEstimate`, the clean
+    /// estimate x̂₀ = x_t − σ·v at the current stage's size: true on preview steps only, so
+    /// copies are not kept otherwise. `latents` is never asked for.
+    public var wantsCleanEstimate: @Sendable (_ index: Int) -> Bool
     /// Called once per finished step, on the generator's task; must return quickly.
-    public var report: @Sendable (StepProgress, Latents?) -> Void
+    public var report: @Sendable (StepEvent) -> Void
 
-    public init(wantsLatents: @escaping @Sendable (Int) -> Bool = { _ in false },
-                report: @escaping @Sendable (StepProgress, Latents?) -> Void) {
-        self.wantsLatents = wantsLatents
+    public init(wantsCleanEstimate: @escaping @Sendable (Int) -> Bool = { _ in false },
+                report: @escaping @Sendable (StepEvent) -> Void) {
+        self.wantsCleanEstimate = wantsCleanEstimate
         self.report = report
     }
 }

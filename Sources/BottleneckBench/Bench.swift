@@ -1,6 +1,7 @@
 import ArgumentParser
 import Benchmarks
 import Bottleneck
+import CommandLineTool
 import Foundation
 import Tensor
 
@@ -16,6 +17,9 @@ struct BottleneckBench: AsyncParsableCommand {
         version: BottleneckPipeline.version,
         subcommands: [Transformer.self, Encode.self, VAE.self, BenchText.self, Generate.self, Batch.self,
                       Overhead.self])
+
+    /// Parses and runs the case (`runAsTool`): errors print as `bottleneck-bench: error: …`.
+    static func main() async { await runAsTool() }
 
     /// The `bottleneck` executable beside this one (both are built into `.build/<config>/`).
     static var productExecutable: String {

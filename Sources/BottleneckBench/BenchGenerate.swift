@@ -76,7 +76,7 @@ extension BottleneckBench {
         var probeRequest: GenerationRequest {
             var r = GenerationRequest(prompt: "probe")
             (r.frames, r.width, r.height, r.steps) = (frames, width, height, steps)
-            (r.bottleneck, r.cfgScale, r.crf, r.threads) = (.off, cfg, crf, threads)
+            (r.bottleneck, r.cfgScale, r.crf, r.threads) = (.preset(.off), cfg, crf, threads)
             return r
         }
 

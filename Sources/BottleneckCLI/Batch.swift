@@ -1,5 +1,6 @@
 import ArgumentParser
 import Bottleneck
+import CommandLineTool
 import Diagnostics
 import Foundation
 import Tensor

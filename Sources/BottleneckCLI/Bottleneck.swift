@@ -1,7 +1,6 @@
 import ArgumentParser
 import Bottleneck
-import Diagnostics
-import Foundation
+import CommandLineTool
 import Tensor
 
 /// The `bottleneck` command: text-to-video with Bottleneck Sampling.
@@ -15,42 +14,16 @@ struct Bottleneck: AsyncParsableCommand {
             Generate.self, Batch.self, Decode.self, Info.self, Plan.self, Evaluate.self,
         ])
 
-    /// Parses and runs the command; every error is printed to stderr as
+    /// Parses and runs the command (`runAsTool`); every error is printed to stderr as
     /// `bottleneck: error: …` and turns into a non-zero exit status: 64 for usage errors, 128 +
     /// the signal after an interruption (`Interruption`), 69 for a request that does not fit
     /// this machine (`ResourceShortage`), else ArgumentParser's (1). Help and
     /// version go to stdout with status 0, as usual.
     static func main() async {
         AllocatorPolicy.reuseLargeBuffers()
-        do {
-            var command = try parseAsRoot()
-            if var asyncCommand = command as? any AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            let code = exitCode(for: error)
-            if code == .success {
-                FileHandle.standardOutput.write(Data((fullMessage(for: error) + "\n").utf8))
-            } else if !(error is ExitCode) {
-                Log.writeStderr("bottleneck: error: \(Self.userMessage(for: error))\n")
-                if code == .validationFailure {
-                    Log.writeStderr("see 'bottleneck help' for usage\n")
-                }
-            }
-            if let interruption = error as? Interruption { Foundation.exit(interruption.exitStatus) }
-            if error is ResourceShortage { Foundation.exit(ResourceShortage.exitStatus) }
-            Foundation.exit(code.rawValue)
+        await runAsTool { error in
+            if let interruption = error as? Interruption { return interruption.exitStatus }
+            return error is ResourceShortage ? ResourceShortage.exitStatus : nil
         }
-    }
-}
-
-extension Bottleneck {
-    /// The text after `bottleneck: error: `: ArgumentParser's message for the error, except for
-    /// Foundation's file errors (`FileErrorText`), which it would print as a raw dump.
-    static func userMessage(for error: any Error) -> String {
-        if error is CancellationError { return "interrupted" }
-        return FileErrorText.message(error) ?? message(for: error)
     }
 }

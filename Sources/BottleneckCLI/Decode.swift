@@ -12,7 +12,7 @@ extension Bottleneck {
         @Argument(help: "Latents file written by generate --save-latents.")
         var latents: String
 
-        @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Output file, or - for stdout.", valueName: "file"))
+        @Option(name: [.short, .customLong("output")], help: ArgumentHelp("Output file, folder for PNG frames (frames/), or - for stdout.", valueName: "file"))
         var output: String
 
         @OptionGroup var model: ModelOptions

@@ -9,13 +9,13 @@ extension Bottleneck {
     struct Generate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Generate one video from a text prompt.",
-            discussion: "Use -o - with --format (y4m, nut, mkv, mp4) to stream to stdout; logs and progress go to stderr.")
+            discussion: "Use -o - with --format (mp4, webm, mkv, y4m, nut, rawvideo) to stream to stdout; logs and progress go to stderr. PNG frames go to a folder: -o frames/ writes frames/frames_0001.png, ….")
 
         @Argument(help: "The text prompt.")
         var prompt: String
 
         @Option(name: [.short, .customLong("output"), .customLong("save-path")],
-                help: ArgumentHelp("Output file, or - for stdout (default: {seed}_{slug}.mp4).", valueName: "file"))
+                help: ArgumentHelp("Output file, folder for PNG frames (frames/), or - for stdout (default: {seed}_{slug}.mp4).", valueName: "file"))
         var output: String?
 
         @OptionGroup var model: ModelOptions

@@ -50,11 +50,14 @@ final class ProgressRenderer: Sendable {
             let width = 30
             let done = (p.index + 1) * width / max(p.count, 1)
             let bar = String(repeating: "#", count: done) + String(repeating: ".", count: width - done)
-            let size = p.latentSize.map(String.init).joined(separator: "x")
+            let size = p.latentSize.extents.map(String.init).joined(separator: "x")
             let line = String(format: "\r[%@] item %d step %d/%d stage %d %@ sigma %.3f %.2fs/step",
                               bar, item, p.index + 1, p.count, p.stage, size, p.sigma, p.seconds)
             barVisible.withLock { $0 = true }
             if log.level >= .info { Log.writeStderr(line + "\u{1B}[K") }
+        case .stageChanged:
+            // The bar names the stage and its size already; a line would break it.
+            break
         default:
             finish()
             renderLines(event)
@@ -65,6 +68,7 @@ final class ProgressRenderer: Sendable {
         switch event {
         case .started(let item, let seed): log.info("item \(item): seed \(seed)")
         case .promptEncoded(let item, let tokens): log.debug("item \(item): prompt encoded, \(tokens) tokens")
+        case .stageChanged(let item, let stage, let size): log.debug("item \(item): stage \(stage), latents \(size)")
         case .step(let item, let p): log.debug("item \(item): step \(p.index + 1)/\(p.count) sigma \(p.sigma)")
         case .previewWritten(let item, let step, let path): log.debug("item \(item): preview after step \(step + 1) → \(path)")
         case .latentsReady(let item, let saved):
@@ -94,12 +98,16 @@ final class ProgressRenderer: Sendable {
         case .promptEncoded(_, let tokens):
             o["event"] = "prompt_encoded"
             o["tokens"] = tokens
+        case .stageChanged(_, let stage, let size):
+            o["event"] = "stage"
+            o["stage"] = stage
+            o["latent_size"] = size.extents
         case .step(_, let p):
             o["event"] = "step"
             o["index"] = p.index
             o["count"] = p.count
             o["stage"] = p.stage
-            o["latent_size"] = p.latentSize
+            o["latent_size"] = p.latentSize.extents
             o["sigma"] = Double(p.sigma)
             o["seconds"] = p.seconds
         case .previewWritten(_, let step, let path):

@@ -1,19 +1,21 @@
-/// Containers the writer can produce. For a pipe the container must be named (`--format`).
+/// Containers the writer can produce, the one list of output formats (`--format`, batch
+/// `output` names, the manifest). For a pipe the container must be named.
 public enum MediaFormat: String, CaseIterable, Sendable {
     /// MP4; `+faststart` for files, fragmented (`frag_keyframe+empty_moov+default_base_moof`)
     /// for pipes and other descriptors, which cannot seek back to write the index.
     case mp4
-    /// Matroska.
-    case mkv
     /// WebM (Matroska subset): VP9 or AV1 only.
     case webm
+    /// Matroska.
+    case mkv
     /// YUV4MPEG2: uncompressed planar 4:2:0 with a self-describing header.
     case y4m
     /// NUT, FFmpeg's streaming container.
     case nut
     /// Headerless RGB24 frames; the consumer must be told size and rate (`StreamInfo.rawVideoArguments`).
     case rawvideo
-    /// A folder of `frames_%04d.png` (numbered from 1).
+    /// A folder of `frames_0001.png`, `frames_0002.png`, …: the path names the folder
+    /// (`frames/`, or `frames` with the format named), never a file name pattern.
     case png
 
     /// Parses a format name; the error lists the known names.
@@ -24,7 +26,12 @@ public enum MediaFormat: String, CaseIterable, Sendable {
         self = f
     }
 
-    /// The format implied by a file name's extension, or nil.
+    /// Whether the format can be written to a pipe or another descriptor (MP4 is then
+    /// fragmented); a PNG sequence needs a folder.
+    public var isStreamable: Bool { self != .png }
+
+    /// The format implied by a file name's extension (`.m4v` and `.mov` are MP4, `.rgb` and
+    /// `.raw` raw video), or by a trailing `/` (a PNG folder); nil for anything else.
     public static func inferred(fromPath path: String) -> MediaFormat? {
         if path.hasSuffix("/") { return .png }
         guard let dot = path.lastIndex(of: "."),

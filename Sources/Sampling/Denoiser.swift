@@ -64,7 +64,8 @@ public enum GuidanceMode: Sendable, Equatable {
     }
 }
 
-/// One finished denoising step, yielded by `BottleneckSampler`.
+/// One finished denoising step, yielded by `BottleneckSampler` and re-published by the
+/// `Bottleneck` library as `GenerationEvent.step`.
 public struct StepEvent: Sendable, Equatable {
     /// Stage index (0 full, 1 bottleneck, 2 full for 3-stage plans).
     public var stage: Int
@@ -88,4 +89,22 @@ public struct StepEvent: Sendable, Equatable {
     public var latents: Tensor?
     /// `x̂₀ = x_σ − σ·v` of this call, if requested. Same layout as `latents`.
     public var cleanEstimate: Tensor?
+
+    public init(stage: Int, stageStep: Int, stageSteps: Int, index: Int, count: Int,
+                sigma: Float, sigmaNext: Float, timestep: Float, tokens: Int, latentSize: LatentSize,
+                seconds: Double, latents: Tensor? = nil, cleanEstimate: Tensor? = nil) {
+        self.stage = stage
+        self.stageStep = stageStep
+        self.stageSteps = stageSteps
+        self.index = index
+        self.count = count
+        self.sigma = sigma
+        self.sigmaNext = sigmaNext
+        self.timestep = timestep
+        self.tokens = tokens
+        self.latentSize = latentSize
+        self.seconds = seconds
+        self.latents = latents
+        self.cleanEstimate = cleanEstimate
+    }
 }

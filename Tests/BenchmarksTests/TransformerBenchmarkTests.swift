@@ -1,12 +1,12 @@
 import Foundation
 import Models
+import TestSupport
 import Testing
 @testable import Benchmarks
 
 /// `bench transformer`'s measurement on diffusers' own test config (random weights).
 @Suite struct TransformerBenchmarkTests {
-    static let config = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/transformer-test/config.json").path
+    static let config = TestPaths.fixture("transformer-test/config.json")
 
     /// A batch of two counts twice the work of one sample and says so; every timed run is kept.
     @Test func batchCountsItsSamples() throws {

@@ -1,32 +1,24 @@
 import Bottleneck
 import Foundation
+import TestSupport
 import Testing
 
 /// The library as a separate package uses it: `import Bottleneck` only (no `@testable`), the
 /// embedded `pipelines/shapes`, a 9-frame 32×32 video.
 @Suite struct BottleneckPipelineTests {
-    /// This file is `Tests/BottleneckAPITests/…`; the pipeline is the repository's.
-    static let shapes = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("pipelines/shapes").path
     /// Loaded once for the suite, as an app would.
-    static let pipeline = Result { try BottleneckPipeline(folder: PipelineFolder.locate(explicit: shapes)) }
+    static let pipeline = Result { try BottleneckPipeline(folder: PipelineFolder.locate(explicit: TestPaths.shapesPipeline)) }
 
     static func request(output: String, steps: Int = 2) -> GenerationRequest {
         var r = GenerationRequest(prompt: "a red ball bouncing on a black background")
-        (r.frames, r.width, r.height, r.steps, r.bottleneck, r.seed) = (9, 32, 32, steps, .off, 5)
+        (r.frames, r.width, r.height, r.steps, r.bottleneck, r.seed) = (9, 32, 32, steps, .preset(.off), 5)
         r.output = .file(output)
         return r
     }
 
-    static func temporaryDirectory() throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("api-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
-
     /// The events of one video arrive in order, and `finished` states the file that was written.
     @Test func generatesAVideoWithItsEvents() async throws {
-        let dir = try Self.temporaryDirectory()
+        let dir = try makeTemporaryDirectory(prefix: "api")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var events: [GenerationEvent] = []
         for try await event in try Self.pipeline.get().generate(Self.request(output: dir + "/ball.mp4")) {
@@ -38,6 +30,9 @@ import Testing
         #expect(tokens > 0)
         let steps = events.compactMap { if case .step(_, let p) = $0 { p.index } else { nil } }
         #expect(steps == [0, 1])
+        // A standard plan has one stage at the full latent size: 9 frames of 32×32 → 3×4×4.
+        let stages = events.compactMap { if case .stageChanged(_, let s, let size) = $0 { [s] + size.extents } else { nil } }
+        #expect(stages == [[0, 3, 4, 4]])
         #expect(events.contains { if case .latentsReady(0, nil) = $0 { true } else { false } })
         let decoded = events.compactMap { if case .framesDecoded(_, let r) = $0 { r } else { nil } }
         #expect(decoded.first?.lowerBound == 0 && decoded.last?.upperBound == 9)
@@ -52,7 +47,7 @@ import Testing
     /// Cancelling the iterating task stops the run; iteration throws `CancellationError` once
     /// the output being written is gone, so nothing is left in the folder.
     @Test func cancellingTheTaskStopsTheRunAndRemovesTheOutput() async throws {
-        let dir = try Self.temporaryDirectory()
+        let dir = try makeTemporaryDirectory(prefix: "api")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let events = try Self.pipeline.get().generate(Self.request(output: dir + "/ball.mp4", steps: 1000))
         let run = Task {

@@ -1,3 +1,4 @@
+import TestSupport
 import ArgumentParser
 @testable import Benchmarks
 @testable import Evaluation
@@ -8,8 +9,6 @@ import Testing
 
 /// `bottleneck-bench generate`: flags, the prompt file, child logs and the summary table.
 @Suite struct BenchGenerateTests {
-    static let repository = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
     // MARK: Flags
 
@@ -37,7 +36,7 @@ import Testing
 
     /// `--count` takes the first lines of the held-out set, with their seeds and line numbers.
     @Test func readsHeldOutPrompts() throws {
-        let items = try HeldOutPrompt.read(path: Self.repository + "/samples/heldout_prompts.jsonl", count: 2)
+        let items = try HeldOutPrompt.read(path: TestPaths.path("samples/heldout_prompts.jsonl"), count: 2)
         #expect(items.map(\.line) == [1, 2])
         #expect(items.map(\.seed) == [10_000_000, 10_000_001])
         #expect(items[0].attributes.background == "gray")

@@ -1,3 +1,4 @@
+import TestSupport
 import ArgumentParser
 import Foundation
 import Testing
@@ -27,7 +28,7 @@ import Sampling
     @Test func defaultsAndGeneratedName() throws {
         let r = try request(["a red fox"])
         #expect(r.frames == 129 && r.width == 128 && r.height == 128 && r.steps == 50)
-        #expect(r.bottleneck == .x2 && r.fps == 24 && r.crf == 18)
+        #expect(r.bottleneck == .preset(.x2) && r.fps == 24 && r.crf == 18)
         let seed = try #require(r.seed)
         #expect(r.output == .file("\(seed)_a-red-fox.mp4"))
     }
@@ -50,9 +51,9 @@ import Sampling
     /// A preset fills steps and bottleneck; explicit flags win over it.
     @Test func presetThenExplicitFlags() throws {
         let draft = try request(["fox", "--preset", "draft", "-o", "a.mp4"])
-        #expect(draft.steps == 30 && draft.bottleneck == .x3)
+        #expect(draft.steps == 30 && draft.bottleneck == .preset(.x3))
         let mixed = try request(["fox", "--preset", "draft", "--steps", "40", "--bottleneck", "off", "-o", "a.mp4"])
-        #expect(mixed.steps == 40 && mixed.bottleneck == .off)
+        #expect(mixed.steps == 40 && mixed.bottleneck == .preset(.off))
         let plan = FileManager.default.temporaryDirectory.appendingPathComponent("plan-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: plan) }
         try BottleneckPlan.standard(steps: 10, shift: 7).write(to: plan)
@@ -254,22 +255,27 @@ import Sampling
         let settings = BatchSettings(base: GenerationRequest(prompt: "probe"), outputDirectory: dir,
                                      nameTemplate: try NameTemplate(NameTemplate.default), baseSeed: 1)
         let batch = try Bottleneck.Batch.parse(["p.jsonl", "-o", dir])
-        let shapes = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("pipelines/shapes").path
-        let prepare = try batch.itemPreparation(pipeline: PipelineFolder(path: shapes))
+        let prepare = try batch.itemPreparation(pipeline: PipelineFolder(path: TestPaths.shapesPipeline))
         return BatchPlanner.plan(file, settings: settings, manifest: [], prepare: prepare)
     }
 
     // MARK: Rendering and folders
 
     @Test func jsonProgressLines() throws {
-        let step = GenerationEvent.step(item: 2, StepProgress(index: 4, count: 50, stage: 1, latentSize: [33, 8, 8], sigma: 0.5, seconds: 1.25))
+        let size = LatentSize(frames: 33, height: 8, width: 8)
+        let step = GenerationEvent.step(item: 2, StepEvent(stage: 1, stageStep: 0, stageSteps: 20, index: 4, count: 50, sigma: 0.5,
+                                                           sigmaNext: 0.45, timestep: 500, tokens: 512, latentSize: size, seconds: 1.25))
         let object = try #require(try JSONSerialization.jsonObject(with: Data(ProgressRenderer.json(step).utf8)) as? [String: Any])
         #expect(object["event"] as? String == "step")
         #expect(object["item"] as? Int == 2)
         #expect(object["index"] as? Int == 4)
         #expect(object["latent_size"] as? [Int] == [33, 8, 8])
         #expect(object["sigma"] as? Double == 0.5)
+        let stage = try #require(try JSONSerialization.jsonObject(
+            with: Data(ProgressRenderer.json(.stageChanged(item: 2, stage: 1, latentSize: size)).utf8)) as? [String: Any])
+        #expect(stage["event"] as? String == "stage")
+        #expect(stage["stage"] as? Int == 1)
+        #expect(stage["latent_size"] as? [Int] == [33, 8, 8])
         let done = ProgressRenderer.json(.finished(item: 0, output: OutputSummary(destination: "a.mp4", bytes: 10, frames: 9),
                                                    timings: StageTimings(encode: 1, denoise: 2, decode: 3, total: 6)))
         #expect(done.contains("\"event\":\"finished\"") && done.contains("\"bytes\":10"))
@@ -289,9 +295,12 @@ import Sampling
         let env = try PipelineFolder.locate(explicit: nil, environment: ["BOTTLENECK_PIPELINE": root],
                                             executable: "\(root)/bin/bottleneck", currentDirectory: "/")
         #expect(env.path == root)
-        #expect(throws: PipelineFolderError.self) { try PipelineFolder.locate(explicit: "\(root)/nope") }
-        #expect(throws: PipelineFolderError.self) {
-            try PipelineFolder.locate(explicit: nil, environment: [:], executable: "/x/y/z", currentDirectory: "/")
+        #expect { try PipelineFolder.locate(explicit: "\(root)/nope") } throws: {
+            ($0 as? PipelineError)?.kind == .pipelineFolderMissing(path: "\(root)/nope")
+        }
+        #expect { try PipelineFolder.locate(explicit: nil, environment: [:], executable: "/x/y/z", currentDirectory: "/") } throws: {
+            guard case .noPipelineFolder(let tried) = ($0 as? PipelineError)?.kind else { return false }
+            return tried.first == "/x/y/pipelines/shapes" && tried.last == "/pipelines/shapes"
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import TestSupport
 import Testing
 @testable import Bottleneck
 

@@ -1,4 +1,7 @@
 import Foundation
+import Media
+import Sampling
+import TestSupport
 import Testing
 @testable import Bottleneck
 
@@ -7,17 +10,17 @@ import Testing
     @Test func defaults() throws {
         let r = GenerationRequest(prompt: "a fox")
         #expect(r.frames == 129 && r.width == 128 && r.height == 128 && r.steps == 50)
-        #expect(r.fps == 24 && r.crf == 18 && r.bottleneck == .x2 && r.seed == nil)
-        #expect(r.latentFrames == 33)
+        #expect(r.fps == 24 && r.crf == 18 && r.bottleneck == .preset(.x2) && r.seed == nil)
+        #expect(r.latentSize == LatentSize(frames: 33, height: 16, width: 16))
         try r.validate()
     }
 
     @Test func presetsSetStepsAndBottleneck() {
         var r = GenerationRequest(prompt: "x")
         r.apply(.draft)
-        #expect(r.steps == 30 && r.bottleneck == .x3)
+        #expect(r.steps == 30 && r.bottleneck == .preset(.x3))
         r.apply(.quality)
-        #expect(r.steps == 50 && r.bottleneck == .off)
+        #expect(r.steps == 50 && r.bottleneck == .preset(.off))
     }
 
     @Test func seedIsResolvedOnlyWhenMissing() {
@@ -42,14 +45,15 @@ import Testing
         #expect(message { $0.width = 100 }.contains("use 96 or 112"))
         #expect(message { $0.height = 8 }.contains("use 16"))
         #expect(message { $0.steps = 2 }.contains("at least 3 steps"))
-        #expect(message { $0.steps = 2; $0.bottleneck = .off }.isEmpty)
+        #expect(message { $0.steps = 2; $0.bottleneck = .preset(.off) }.isEmpty)
         #expect(message { $0.crf = 60 }.contains("crf"))
         #expect(message { $0.output = .stdout }.contains("--format"))
         #expect(message { $0.output = .stdout; $0.format = .y4m }.isEmpty)
         #expect(message { $0.output = .stdout; $0.format = .png }.contains("cannot go to stdout"))
         #expect(message { $0.output = .file("clip.avi") }.contains("cannot tell the container"))
-        #expect(message { $0.output = .file("frames.png") }.contains("printf pattern"))
-        #expect(message { $0.output = .file("f_%04d.png") }.isEmpty)
+        #expect(message { $0.output = .file("frames.png") }.contains("-o frames/"))
+        #expect(message { $0.output = .file("f_%04d.png"); $0.format = .png }.contains("-o frames/"))
+        #expect(message { $0.output = .file("frames/") }.isEmpty)
         #expect(message { $0.prompt = "   " }.contains("prompt is empty"))
         #expect(message { $0.preview = PreviewSettings(path: "p.png", every: 0) }.contains("preview-every"))
         #expect(message { $0.cfgScale = .nan }.contains("cfg must be a number between 0 and 100; got nan, use 6"))
@@ -61,7 +65,7 @@ import Testing
     @Test func suggestionsAreInsideTheBounds() {
         func failure(_ change: (inout GenerationRequest) -> Void) -> RequestError? {
             var r = GenerationRequest(prompt: "x")
-            r.bottleneck = .off  // the presets' three-step minimum is a rule of its own
+            r.bottleneck = .preset(.off)  // the presets' three-step minimum is a rule of its own
             change(&r)
             do { try r.validate(); return nil } catch { return error as? RequestError }
         }
@@ -90,23 +94,41 @@ import Testing
         r.bottleneck = .file("plan.json")
         r.steps = 2
         try r.validateNumbers()
-        r.bottleneck = .x2
+        r.bottleneck = .preset(.x2)
         #expect(throws: RequestError.self) { try r.validateNumbers() }
     }
 
+    /// The request infers what Media infers (`.m4v` was refused before the two format types
+    /// became one), and a PNG file name is refused with the folder spelling.
     @Test func formatFromExtension() throws {
-        #expect(OutputFormat(pathExtensionOf: "a/b.MP4") == .mp4)
-        #expect(OutputFormat(pathExtensionOf: "x.rgb") == .rawvideo)
-        #expect(OutputFormat(pathExtensionOf: ".hidden") == nil)
-        #expect(OutputFormat(pathExtensionOf: "dir.v2/noext") == nil)
+        func format(_ path: String) throws -> MediaFormat {
+            var r = GenerationRequest(prompt: "x")
+            r.output = .file(path)
+            return try r.resolvedFormat()
+        }
+        #expect(try format("a/b.MP4") == .mp4)
+        #expect(try format("a/b.m4v") == .mp4)
+        #expect(try format("x.rgb") == .rawvideo)
+        #expect(try format("frames/") == .png)
+        #expect(throws: RequestError(.unknownExtension(path: ".hidden"), field: "format")) { try format(".hidden") }
+        #expect(throws: RequestError(.unknownExtension(path: "dir.v2/noext"), field: "format")) { try format("dir.v2/noext") }
+        #expect(throws: RequestError(.pngNeedsFolder(path: "f_%04d.png"), field: "output")) { try format("f_%04d.png") }
+        var pattern = GenerationRequest(prompt: "x")
+        (pattern.output, pattern.format) = (.file("f_%04d.png"), .png)
+        #expect(throws: RequestError(.pngNeedsFolder(path: "f_%04d.png"), field: "output")) { try pattern.validate() }
     }
 
     @Test func bottleneckParsing() throws {
-        #expect(try BottleneckChoice(parsing: "X2.5") == .x2_5)
-        #expect(try BottleneckChoice(parsing: "off") == .off)
+        #expect(try BottleneckChoice(parsing: "X2.5") == .preset(.x2_5))
+        #expect(try BottleneckChoice(parsing: "off") == .preset(.off))
         #expect(try BottleneckChoice(parsing: "plans/my.json") == .file("plans/my.json"))
         #expect(throws: RequestError.self) { try BottleneckChoice(parsing: "x4") }
         #expect(throws: RequestError.self) { try BottleneckChoice(parsing: "") }
+        // The fixed plans of `bottleneck plan` are not request presets, from text or from code.
+        #expect(try BottleneckChoice(parsing: "hunyuan") == .file("hunyuan"))
+        var fixed = GenerationRequest(prompt: "x")
+        fixed.bottleneck = .preset(.flux)
+        #expect(throws: RequestError(.badBottleneck("flux"), field: "bottleneck")) { try fixed.validateNumbers() }
     }
 }
 

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Models
 @testable import Bottleneck
@@ -10,8 +11,7 @@ import Testing
 /// fixture's products are below `BLAS.parallelThreshold`, so none is split and the equality holds
 /// on every CPU; a split product is `LocalWorkerCountTests`' (bit for bit on AVX-512 kernels only).
 @Suite struct GuidedPassesTests {
-    static let config = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/transformer-noguidance/config.json").path
+    static let config = TestPaths.fixture("transformer-noguidance/config.json")
 
     @Test func sideBySidePassesEqualSequentialOnes() throws {
         #expect(Threads.count >= 2, "the side-by-side path needs two kernel threads")
@@ -21,11 +21,12 @@ import Testing
             var noise = GaussianNoise(seed: seed)
             return Tensor(shape: shape, data: noise.gaussian(count: shape.reduce(1, *)))
         }
-        let embeddings = PromptEmbeddings(
-            conditional: random([1, 6, c.textEmbedDim], seed: 1), tokenCount: 5,
-            pooled: random([1, c.pooledProjectionDim], seed: 2),
-            unconditional: random([1, 6, c.textEmbedDim], seed: 3), unconditionalTokenCount: 2,
-            unconditionalPooled: random([1, c.pooledProjectionDim], seed: 4))
+        func text(valid: Int, seeds: (UInt64, UInt64)) -> TextEmbeddings {
+            TextEmbeddings(states: random([1, 6, c.textEmbedDim], seed: seeds.0), mask: [(0..<6).map { $0 < valid }],
+                           pooled: random([1, c.pooledProjectionDim], seed: seeds.1))
+        }
+        let embeddings = PromptEmbeddings(conditional: text(valid: 5, seeds: (1, 2)),
+                                          unconditional: text(valid: 2, seeds: (3, 4)))
         let size = LatentSize(frames: 3, height: 8, width: 8)
         let latents = random([1, 3, 8, 8, c.inChannels], seed: 6)
         let geometry = StageGeometry(stage: 0, latentSize: size, tokens: 3 * 16)

@@ -1,12 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Bottleneck
 
 /// What a pipeline folder's configs may hold, and who a bad one is blamed on.
 @Suite struct PipelineFolderTests {
-    /// The repository's embedded pipeline (this file is `Tests/BottleneckTests/…`).
-    static let shapes = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("pipelines/shapes").path
+    static let shapes = TestPaths.shapesPipeline
 
     /// A folder with the embedded transformer config and `scheduler` as the scheduler config.
     func folder(scheduler: String) throws -> PipelineFolder {
@@ -27,7 +26,7 @@ import Testing
         let pipeline = try folder(scheduler: #"{"shift": -1}"#)
         defer { try? FileManager.default.removeItem(atPath: pipeline.path) }
         var request = GenerationRequest(prompt: "a red ball")
-        (request.frames, request.width, request.height, request.steps, request.bottleneck) = (9, 32, 32, 3, .off)
+        (request.frames, request.width, request.height, request.steps, request.bottleneck) = (9, 32, 32, 3, .preset(.off))
         let file = pipeline.path + "/scheduler/scheduler_config.json"
         let error = #expect(throws: PipelineError.self) { try PlanFit(pipeline: pipeline).check(request) }
         #expect(error?.description == "\(file): \"shift\" must be a number above 0 and at most 100; got -1, use 1")

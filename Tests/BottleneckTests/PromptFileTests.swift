@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Bottleneck
 
@@ -44,7 +45,7 @@ import Testing
         #expect(f.entries.count == 2)
         let o = f.entries[0].overrides
         #expect(o.seed == 42 && o.frames == 33 && o.width == 64 && o.height == 48)
-        #expect(o.bottleneck == .x2_5 && o.output == "fox.mp4" && o.negativePrompt == "blur")
+        #expect(o.bottleneck == .preset(.x2_5) && o.output == "fox.mp4" && o.negativePrompt == "blur")
         #expect(f.entries[1].line == 3 && f.entries[1].index == 1)
         #expect(f.entries[1].overrides == PromptOverrides())
     }
@@ -167,9 +168,7 @@ import Testing
 @Suite struct SampleBatchFileTests {
     @Test(arguments: ["prompts.txt", "prompts.jsonl", "prompts.csv"])
     func samplesParse(_ name: String) throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let f = try PromptFile.load(path: root.appendingPathComponent("samples/\(name)").path)
+        let f = try PromptFile.load(path: TestPaths.path("samples/\(name)"))
         #expect(f.issues.isEmpty)
         #expect(f.entries.count >= 2)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import TestSupport
 import Testing
 @testable import Bottleneck
 
@@ -80,13 +81,13 @@ import Testing
 
     /// Uncompressed formats are bounded exactly but for the header: what Media writes for 9
     /// frames of 32² (y4m 4:2:0 with a `FRAME` line each, raw RGB) against the bound.
-    @Test(arguments: [OutputFormat.y4m, .rawvideo, .nut])
-    func uncompressedBoundsAreExact(format: OutputFormat) async throws {
+    @Test(arguments: [MediaFormat.y4m, .rawvideo, .nut])
+    func uncompressedBoundsAreExact(format: MediaFormat) async throws {
         let dir = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = "\(dir)/v.\(format == .rawvideo ? "rgb" : format.rawValue)"
         let writer = try VideoWriter(destination: .file(path), options: VideoOptions(
-            width: 32, height: 32, fps: try FrameRate(24), format: try MediaFormat(name: format.rawValue)))
+            width: 32, height: 32, fps: try FrameRate(24), format: format))
         let grey = try VideoFrame(width: 32, height: 32, pixels: .init(repeating: 90, count: 32 * 32 * 3))
         try await writer.append(Array(repeating: grey, count: 9))
         let written = Int(try await writer.finish().bytes)
@@ -99,8 +100,8 @@ import Testing
     /// Compressed video: 1.5 bytes per pixel at CRF 0, halved every 12 steps, plus 64 KiB.
     @Test func compressedBoundHalvesEveryTwelveCRF() {
         let frames = 129, side = 128, pixels = 129 * 128 * 128
-        #expect(OutputFormat.mp4.sizeBound(frames: frames, width: side, height: side, crf: 0) == 65536 + pixels * 3 / 2)
-        #expect(OutputFormat.webm.sizeBound(frames: frames, width: side, height: side, crf: 24)
+        #expect(MediaFormat.mp4.sizeBound(frames: frames, width: side, height: side, crf: 0) == 65536 + pixels * 3 / 2)
+        #expect(MediaFormat.webm.sizeBound(frames: frames, width: side, height: side, crf: 24)
                 == 65536 + pixels * 3 / 8)
     }
 
@@ -111,7 +112,7 @@ import Testing
         r.preview = PreviewSettings(path: "p.png", every: 1)
         let sizes = r.outputSizes(latentChannels: 16)
         #expect(sizes.map(\.option) == ["output", "save-latents", "preview"])
-        #expect(sizes[0].bytes == OutputFormat.y4m.sizeBound(frames: 9, width: 32, height: 32, crf: r.crf))
+        #expect(sizes[0].bytes == MediaFormat.y4m.sizeBound(frames: 9, width: 32, height: 32, crf: r.crf))
         #expect(sizes[1].bytes == 8 + 4096 + 1 + 4 * 3 * 4 * 4 * 16)
         r.output = .stdout
         #expect(r.outputSizes(latentChannels: 16).map(\.option) == ["save-latents", "preview"])

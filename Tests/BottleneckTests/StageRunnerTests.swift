@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Tensor
+import TestSupport
 import Testing
 @testable import Bottleneck
 

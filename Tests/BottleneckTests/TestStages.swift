@@ -1,5 +1,7 @@
 import Foundation
 import Media
+import Models
+import Sampling
 import Synchronization
 import Tensor
 @testable import Bottleneck
@@ -53,8 +55,9 @@ struct TestTextEncoder: TextEncodingStage {
             let s = Float(w.utf8.reduce(0) { $0 + Int($1) })
             for k in 0..<Self.width { data.append(sin(s * Float(k + 1))) }
         }
-        return PromptEmbeddings(conditional: Tensor(shape: [1, words.count, Self.width], data: data),
-                                tokenCount: words.count)
+        let text = TextEmbeddings(states: Tensor(shape: [1, words.count, Self.width], data: data),
+                                  mask: [Array(repeating: true, count: words.count)], pooled: Tensor(shape: [1, Self.width]))
+        return PromptEmbeddings(conditional: text, unconditional: text)
     }
 }
 
@@ -71,13 +74,13 @@ struct TestGenerator: LatentGenerator {
         let index = Int(request.prompt.split(separator: " ").last.flatMap { Int($0) } ?? -1)
         log.begin("denoise", index)
         defer { log.end("denoise", index) }
-        let shape = [1, request.latentFrames, request.height / 8, request.width / 8, Self.channels]
+        let shape = [1] + request.latentSize.extents + [Self.channels]
         var rng = SplitMix(seed: request.seed!)
         var x = Tensor(shape: shape) { buf in
             for i in buf.indices { buf[i] = Float(Double(rng.next() >> 11) / Double(1 << 53)) * 2 - 1 }
         }
         // Target: mean embedding per channel.
-        let e = embeddings.conditional
+        let e = embeddings.conditional.states
         var target = [Float](repeating: 0, count: Self.channels)
         for t in 0..<embeddings.tokenCount {
             for c in 0..<Self.channels { target[c] += e.data[t * TestTextEncoder.width + c] / Float(embeddings.tokenCount) }
@@ -91,9 +94,10 @@ struct TestGenerator: LatentGenerator {
                 if blocking { usleep(UInt32(stepDelay.seconds * 1e6)) }
                 else { try await Task.sleep(for: stepDelay) }
             }
-            observer.report(StepProgress(index: step, count: request.steps, stage: 0,
-                                         latentSize: Array(shape[1...3]), sigma: sigma, seconds: 0),
-                            observer.wantsLatents(step) ? Latents(x) : nil)
+            observer.report(StepEvent(stage: 0, stageStep: step, stageSteps: request.steps, index: step,
+                                      count: request.steps, sigma: sigma, sigmaNext: sigma, timestep: 1000 * sigma,
+                                      tokens: 0, latentSize: request.latentSize, seconds: 0,
+                                      cleanEstimate: observer.wantsCleanEstimate(step) ? x : nil))
         }
         return Latents(x)
     }
@@ -235,13 +239,6 @@ func partials(of path: String) -> [String] {
     let name = (path as NSString).lastPathComponent
     return ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
         .filter { TemporaryOutputName.isTemporary($0, of: name) }
-}
-
-/// A fresh temporary folder.
-func makeTemporaryDirectory() throws -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pipeline-tests-\(UUID().uuidString)").path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
 }
 
 func testRequest(_ prompt: String, output: String, frames: Int = 9, size: Int = 32, steps: Int = 4, seed: UInt64 = 7) -> GenerationRequest {

@@ -1,31 +1,28 @@
 import Foundation
 import Media
+import TestSupport
 import Testing
 
 /// Runs the built `bottleneck` executable as a child process on the embedded pipeline
 /// (`pipelines/shapes`, real weights) with tiny, fast settings.
 enum CLI {
-    /// The repository root (this file is `Tests/EndToEndTests/EndToEndSupport.swift`).
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().path
 
-    /// `bottleneck` next to the test bundle (`.build/<config>/`): `swift test` builds every
-    /// product of the package, and this target depends on the executable's target.
-    static var executable: String {
-        get throws {
-            let bundle = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-            let path = (bundle as NSString).deletingLastPathComponent + "/bottleneck"
-            guard FileManager.default.isExecutableFile(atPath: path) else {
-                throw CLIError(message: "no built executable at \(path); run `swift build` first")
-            }
-            return path
+    /// The executable `program` (`bottleneck`, `bottleneck-bench`) next to the test bundle
+    /// (`.build/<config>/`): `swift test` builds every product of the package, and this target
+    /// depends on the executable's target.
+    static func executable(_ program: String = "bottleneck") throws -> String {
+        let bundle = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let path = (bundle as NSString).deletingLastPathComponent + "/" + program
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw CLIError(message: "no built executable at \(path); run `swift build` first")
         }
+        return path
     }
 
     /// Settings of every run: 9 frames (3 latent frames) of 32×32, one step per stage.
     /// Small enough that a debug build generates a clip in a few seconds.
     static let small = ["--frames", "9", "--width", "32", "--height", "32",
-                        "--pipeline", root + "/pipelines/shapes", "--threads", "2"]
+                        "--pipeline", TestPaths.shapesPipeline, "--threads", "2"]
 
     /// A three-stage Bottleneck Sampling plan, one step each: full (4×4 latent), half (2×2),
     /// full; so runs cross two stage changes. As `bottleneck plan --plan 1@1,1@0.5,1@1 --json`
@@ -51,12 +48,12 @@ enum CLI {
         var stderr: String
     }
 
-    /// Starts `bottleneck arguments…` with stdout and stderr going to files in `folder`, and
+    /// Starts `program arguments…` with stdout and stderr going to files in `folder`, and
     /// `environment` added to this process's.
-    static func start(_ arguments: [String], in folder: String, tag: String,
-                      environment: [String: String] = [:]) throws -> (Process, out: String, err: String) {
+    static func start(_ arguments: [String], in folder: String, tag: String, environment: [String: String] = [:],
+                      program: String = "bottleneck") throws -> (Process, out: String, err: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try executable)
+        process.executableURL = URL(fileURLWithPath: try executable(program))
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.currentDirectoryURL = URL(fileURLWithPath: folder)
@@ -69,11 +66,11 @@ enum CLI {
         return (process, out, err)
     }
 
-    /// Runs `bottleneck arguments…` to completion (files, not pipes, so a chatty child never
+    /// Runs `program arguments…` to completion (files, not pipes, so a chatty child never
     /// blocks on a full pipe).
-    static func run(_ arguments: [String], in folder: String, tag: String,
-                    environment: [String: String] = [:]) throws -> Result {
-        let (process, out, err) = try start(arguments, in: folder, tag: tag, environment: environment)
+    static func run(_ arguments: [String], in folder: String, tag: String, environment: [String: String] = [:],
+                    program: String = "bottleneck") throws -> Result {
+        let (process, out, err) = try start(arguments, in: folder, tag: tag, environment: environment, program: program)
         process.waitUntilExit()
         return Result(status: process.terminationStatus,
                       stdout: FileManager.default.contents(atPath: out) ?? Data(),
@@ -92,8 +89,7 @@ enum CLI {
 
     /// A fresh folder under the temporary directory, with the three-stage plan in `plan.json`.
     static func makeFolder() throws -> String {
-        let path = NSTemporaryDirectory() + "bottleneck-e2e-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let path = try makeTemporaryDirectory(prefix: "bottleneck-e2e")
         try threeStagePlan.write(toFile: path + "/plan.json", atomically: true, encoding: .utf8)
         return path
     }

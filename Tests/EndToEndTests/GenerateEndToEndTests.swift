@@ -44,7 +44,9 @@ import Testing
         let frames = try reader.readAll()
         #expect(frames.count == 9)
 
-        // One preview per step, all to the same file; the last one is full size.
+        // The plan's three stages are announced, then one preview per step, all to the same
+        // file; the last one is full size.
+        #expect(result.stderr.components(separatedBy: "\"event\":\"stage\"").count - 1 == 3)
         #expect(result.stderr.components(separatedBy: "\"event\":\"preview\"").count - 1 == 3)
         let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
         #expect(FileManager.default.contents(atPath: folder + "/preview.png")?.prefix(8).elementsEqual(signature) == true)

@@ -1,13 +1,14 @@
 import Bottleneck
 import Foundation
 import Tensor
+import TestSupport
 import Testing
 
 /// Issue #16: requests the machine cannot hold, and NaN values, as a user meets them. Each run
 /// here ends before any weights load (or, for `decode`, before its VAE decodes), so they are quick.
 @Suite struct ResourceEndToEndTests {
     /// The settings of a `generate` that loads nothing it does not need: this pipeline, 2 threads.
-    static let pipeline = ["--pipeline", CLI.root + "/pipelines/shapes", "--threads", "2", "--progress", "json"]
+    static let pipeline = ["--pipeline", TestPaths.shapesPipeline, "--threads", "2", "--progress", "json"]
 
     /// The largest size the CLI accepts is refused up front with exit 69, naming the estimate
     /// and what the machine has. Before: it loaded the models, then aborted with "Fatal error:
@@ -52,7 +53,7 @@ import Testing
     @Test func addressSpaceLimitIsRespected() throws {
         let folder = try CLI.makeFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let command = (["ulimit -v 900000;", "exec", try CLI.executable, "generate", "'a red ball'", "-o", "out.mp4",
+        let command = (["ulimit -v 900000;", "exec", try CLI.executable(), "generate", "'a red ball'", "-o", "out.mp4",
                         "--seed", "1", "--steps", "2", "--bottleneck", "off"] + CLI.small).joined(separator: " ")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
@@ -75,7 +76,7 @@ import Testing
         var latents = Tensor(shape: [1, 3, 4, 4, 16], repeating: 0.1)
         latents.data[100] = .nan
         try LatentFile.write(Latents(latents), request: request, to: folder + "/nan.safetensors")
-        let r = try CLI.run(["decode", "nan.safetensors", "-o", "out.mp4", "--pipeline", CLI.root + "/pipelines/shapes"],
+        let r = try CLI.run(["decode", "nan.safetensors", "-o", "out.mp4", "--pipeline", TestPaths.shapesPipeline],
                             in: folder, tag: "decode")
         #expect(r.status == 1)
         #expect(r.stderr.contains("bottleneck: error: nan.safetensors: tensor 'latents' [1, 3, 4, 4, 16] holds 1 NaN "

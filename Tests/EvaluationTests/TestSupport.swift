@@ -1,11 +1,10 @@
 import Foundation
+import TestSupport
 @testable import Evaluation
 
 /// Locates `Tests/Fixtures/world-clips` (written by Scripts/fixtures/make_world_clips.py).
 enum WorldClips {
-    static let folder: String = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/world-clips").path
+    static let folder = TestPaths.fixture("world-clips")
 
     static let spec: WorldSpec = {
         // The fixture spec is a copy of Scripts/training/world_spec.json; a failure here is a

@@ -28,7 +28,7 @@ import Testing
         do {
             let (latents, request) = try LatentFile.read(from: path)
             // Accepted: the grid matches the stored settings, as `decode` relies on.
-            #expect(Array(latents.tensor.shape[1...3]) == [request.latentFrames, request.height / 8, request.width / 8],
+            #expect(Array(latents.tensor.shape[1...3]) == request.latentSize.extents,
                     "\(label)")
         } catch let error as PipelineError {
             let text = error.description

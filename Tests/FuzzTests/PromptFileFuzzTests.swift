@@ -1,14 +1,14 @@
 import Bottleneck
 import Foundation
 import PropertyBased
+import TestSupport
 import Testing
 
 /// The batch file readers (`PromptFile.parse`: txt, jsonl, csv) on mutated sample files and
 /// hostile lines. A bad line becomes an issue naming `file:line` and the batch goes on; only a
 /// whole-file problem (an unclosed CSV quote, a bad header) throws, and it names the line too.
 @Suite(.fuzzTimeLimit) struct PromptFileFuzzTests {
-    static let samples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("samples")
+    static let samples = URL(fileURLWithPath: TestPaths.path("samples"))
 
     /// The repository's sample batch file of `format`, plus a hand-written one using every key.
     static func corpus(_ format: PromptFileFormat) throws -> [[UInt8]] {

@@ -2,6 +2,7 @@ import Foundation
 import PropertyBased
 import SafeTensors
 import Tensor
+import TestSupport
 import Testing
 
 /// The safetensors header parser (`SafeTensorsFile(path:data:)`), which every weight file and
@@ -11,8 +12,7 @@ import Testing
 
     /// A real fixture (93 tensors, F32) and two small files from the project's own writer.
     static func corpus() throws -> [[UInt8]] {
-        let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/transformer-test/io.safetensors")
+        let fixture = URL(fileURLWithPath: TestPaths.fixture("transformer-test/io.safetensors"))
         let small = try SafeTensorsWriter.encode(
             [("a.weight", Tensor(shape: [2, 3], data: [1, 2, 3, 4, 5, 6])), ("b", Tensor(shape: [4]))],
             metadata: ["format": "pt"])

@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import Tensor
+import TestSupport
+import Testing
 @testable import Models
 
 @Suite struct HunyuanTextEncoderTests {
@@ -9,10 +10,10 @@ import Tensor
     /// Tiny random CLIP text model: last hidden state (after final LayerNorm), pooled output at
     /// the end-of-text token and the projected embedding match transformers 5.x.
     @Test func clipMatchesTransformers() throws {
-        let dir = TextFixtures.path("Tests/Fixtures/text-clip")
+        let dir = TestPaths.path("Tests/Fixtures/text-clip")
         let encoder = try CLIPTextEncoder(directory: dir + "/text_encoder", tokenizerDirectory: dir + "/tokenizer")
-        let json = try TextFixtures.json("text-clip")
-        let expected = try TextFixtures.tensors("text-clip")
+        let json = try TestPaths.expectedJSON("text-clip")
+        let expected = try TestPaths.expectedTensors("text-clip")
         let ids = json["ids"] as! [[Int]]
         let out = try encoder.model(ids)
         for (name, actual) in [("last_hidden_state", out.lastHiddenState), ("pooled", out.pooled),
@@ -40,9 +41,9 @@ import Tensor
     /// cropped `hidden_states[-3]` and mask equal diffusers `_get_llama_prompt_embeds`, and
     /// skip 0 (`hidden_states[-1]`, final norm applied) equals `last_hidden_state`.
     @Test func llamaMatchesDiffusers() throws {
-        let dir = TextFixtures.path("Tests/Fixtures/text-llama")
-        let json = try TextFixtures.json("text-llama")
-        let expected = try TextFixtures.tensors("text-llama")
+        let dir = TestPaths.path("Tests/Fixtures/text-llama")
+        let json = try TestPaths.expectedJSON("text-llama")
+        let expected = try TestPaths.expectedTensors("text-llama")
         let template = HunyuanPromptTemplate(template: HunyuanPromptTemplate.video.template, cropStart: nil)
         let encoder = try LlamaTextEncoder(directory: dir + "/text_encoder", tokenizerDirectory: dir + "/tokenizer",
                                            template: template, maxSequenceLength: json["max_sequence_length"] as! Int)
@@ -64,7 +65,7 @@ import Tensor
     }
 
     @Test func skippingMoreLayersThanExistIsAnError() throws {
-        let dir = TextFixtures.path("Tests/Fixtures/text-llama/text_encoder")
+        let dir = TestPaths.path("Tests/Fixtures/text-llama/text_encoder")
         let model = try LlamaTextModel(directory: dir)
         #expect(throws: TextEncoderError(.layerOutOfRange(skip: 5, layers: 4))) {
             try model.hiddenStates(TokenIds(ids: [[1, 2]], lengths: [2]), skip: 5)

@@ -1,6 +1,7 @@
 import Foundation
 import SafeTensors
 import Tensor
+import TestSupport
 import Testing
 @testable import Models
 
@@ -25,7 +26,7 @@ struct TransformerFixture {
     let valid: [Int]
 
     init(_ name: String) throws {
-        let dir = fixturePath(name)
+        let dir = TestPaths.fixture(name)
         model = try HunyuanVideoTransformer(directory: dir)
         io = try SafeTensorsFile(path: dir + "/io.safetensors")
         let mask = try io.tensor("text_mask")
@@ -130,7 +131,7 @@ struct TransformerFixture {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hv-missing-\(UInt32.random(in: 0...UInt32.max))").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let src = fixturePath("transformer-test")
+        let src = TestPaths.fixture("transformer-test")
         try FileManager.default.copyItem(atPath: src + "/config.json", toPath: dir + "/config.json")
         let archive = try WeightArchive(directory: src, baseName: "diffusion_pytorch_model")
         let kept = try archive.keys.filter { $0 != "proj_out.bias" }.map { (name: $0, tensor: try archive.tensor($0)) }
@@ -152,7 +153,7 @@ struct TransformerFixture {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hv-shards-\(UInt32.random(in: 0...UInt32.max))").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let src = fixturePath("transformer-test")
+        let src = TestPaths.fixture("transformer-test")
         try FileManager.default.copyItem(atPath: src + "/config.json", toPath: dir + "/config.json")
         let archive = try WeightArchive(directory: src, baseName: "diffusion_pytorch_model")
         let keys = archive.keys

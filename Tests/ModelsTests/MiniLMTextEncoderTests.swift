@@ -1,13 +1,14 @@
 import Foundation
-import Testing
 import Tensor
+import TestSupport
+import Testing
 @testable import Models
 
 @Suite struct MiniLMTextEncoderTests {
     /// Loaded once for the suite (converting 45 MB of float16 is slow in debug builds).
     static let shared = Result {
-        try MiniLMTextEncoder(directory: TextFixtures.path("pipelines/shapes/text_encoder"),
-                              tokenizerDirectory: TextFixtures.path("pipelines/shapes/tokenizer"))
+        try MiniLMTextEncoder(directory: TestPaths.path("pipelines/shapes/text_encoder"),
+                              tokenizerDirectory: TestPaths.path("pipelines/shapes/tokenizer"))
     }
 
     static func encoder() throws -> MiniLMTextEncoder { try shared.get() }
@@ -19,8 +20,8 @@ import Tensor
     /// using the committed float16 weights (the fixture loaded the same weights in float32).
     @Test func matchesSentenceTransformers() throws {
         let encoder = try Self.encoder()
-        let json = try TextFixtures.json("text-minilm")
-        let expected = try TextFixtures.tensors("text-minilm")
+        let json = try TestPaths.expectedJSON("text-minilm")
+        let expected = try TestPaths.expectedTensors("text-minilm")
         let prompts = json["prompts"] as! [String]
         let ids = json["ids"] as! [[Int]]
         let out = try encoder.encode(prompts)
@@ -54,7 +55,7 @@ import Tensor
 
     @Test func missingModelFolderNamesConfigPath() {
         #expect(throws: TextEncoderError(.missingFile(path: "/nonexistent/config.json"))) {
-            try MiniLMTextEncoder(directory: "/nonexistent", tokenizerDirectory: TextFixtures.path("pipelines/shapes/tokenizer"))
+            try MiniLMTextEncoder(directory: "/nonexistent", tokenizerDirectory: TestPaths.path("pipelines/shapes/tokenizer"))
         }
     }
 

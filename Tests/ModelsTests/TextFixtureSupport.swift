@@ -1,20 +1,12 @@
 import Foundation
 import SafeTensors
 import Tensor
+import TestSupport
 
-/// Paths of the committed fixtures and pipeline files, found from this file's location.
-enum TextFixtures {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().path
-    static func path(_ relative: String) -> String { (packageRoot as NSString).appendingPathComponent(relative) }
-
-    static func json(_ fixture: String) throws -> [String: Any] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path("Tests/Fixtures/\(fixture)/expected.json")))
-        return try JSONSerialization.jsonObject(with: data) as! [String: Any]
-    }
-
-    static func tensors(_ fixture: String) throws -> SafeTensorsFile {
-        try SafeTensorsFile(path: path("Tests/Fixtures/\(fixture)/expected.safetensors"))
+extension TestPaths {
+    /// The `expected.safetensors` of text fixture `name` (hidden states recorded from PyTorch).
+    static func expectedTensors(_ name: String) throws -> SafeTensorsFile {
+        try SafeTensorsFile(path: fixture(name + "/expected.safetensors"))
     }
 }
 

@@ -1,7 +1,8 @@
 import Foundation
 import SafeTensors
-import Testing
 import Tensor
+import TestSupport
+import Testing
 @testable import Models
 
 /// Parity of `CausalVideoDecoder` with diffusers 0.42.1 `AutoencoderKLHunyuanVideo.decode`.

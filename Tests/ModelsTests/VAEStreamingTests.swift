@@ -1,6 +1,7 @@
 import Foundation
-import Testing
 import Tensor
+import TestSupport
+import Testing
 @testable import Models
 
 /// `StreamingVideoDecoder`: chunk-by-chunk decode equals the untiled whole-video decode.

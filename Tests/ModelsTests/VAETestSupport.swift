@@ -1,14 +1,9 @@
 import Foundation
 import SafeTensors
-import Testing
 import Tensor
+import TestSupport
+import Testing
 @testable import Models
-
-/// Locates `Tests/Fixtures/<name>` from this source file (fixtures are not bundled resources).
-func fixtureDirectory(_ name: String) -> String {
-    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures").appendingPathComponent(name).path
-}
 
 /// A fixture VAE and its recorded diffusers decodes (`Scripts/fixtures/make_vae_fixtures.py`).
 struct VAEFixture {
@@ -16,7 +11,7 @@ struct VAEFixture {
     let cases: SafeTensorsFile
 
     init(_ name: String) throws {
-        let dir = fixtureDirectory(name)
+        let dir = TestPaths.fixture(name)
         decoder = try CausalVideoDecoder(directory: (dir as NSString).appendingPathComponent("vae"))
         cases = try SafeTensorsFile(path: (dir as NSString).appendingPathComponent("cases.safetensors"))
     }
@@ -38,7 +33,7 @@ struct VAEFixture {
 /// removes it), with its tensors changed by `edit` before they are written back.
 func editedFixtureVAE(_ name: String,
                       _ edit: (inout [(name: String, tensor: Tensor)]) throws -> Void) throws -> String {
-    let source = (fixtureDirectory(name) as NSString).appendingPathComponent("vae")
+    let source = (TestPaths.fixture(name) as NSString).appendingPathComponent("vae")
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vae-load-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     try FileManager.default.copyItem(atPath: source + "/config.json", toPath: dir + "/config.json")
@@ -58,16 +53,3 @@ enum VAETolerance {
     static let streaming: Float = 1e-4
 }
 
-func expectClose(_ actual: Tensor, _ expected: Tensor, tolerance: Float,
-                 sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(actual.shape == expected.shape, sourceLocation: sourceLocation)
-    guard actual.shape == expected.shape else { return }
-    var worst = 0, maxDiff: Float = 0
-    for i in 0..<actual.count {
-        let d = abs(actual.data[i] - expected.data[i])
-        if !(d <= maxDiff) { maxDiff = d; worst = i }
-    }
-    #expect(maxDiff <= tolerance,
-            "max abs diff \(maxDiff) at index \(worst) (actual \(actual.data[worst]), expected \(expected.data[worst]))",
-            sourceLocation: sourceLocation)
-}

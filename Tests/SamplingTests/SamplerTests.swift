@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Sampling
 @testable import Tensor
@@ -30,7 +31,7 @@ import Testing
             #expect(sigmas == Fixture.floats(run["sigmas_called"]), "\(name)")
             let final = try #require(sampler.finalLatents)
             #expect(final.shape == Fixture.ints(run["final_shape"]))
-            let err = maxAbsDiff(final.data, Fixture.floats(run["final"]))
+            let err = maxAbsError(final.data, Fixture.floats(run["final"])).error
             #expect(err < 1e-5, "\(name): max abs error \(err)")
             let passes = config.guidance.passesPerStep
             #expect(sampler.denoiser.calls.count == passes * sampler.totalSteps)

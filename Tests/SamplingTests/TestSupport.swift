@@ -1,12 +1,11 @@
 import Foundation
 import Sampling
 import Tensor
+import TestSupport
 
-/// Locates `Tests/Fixtures/sampler` from this source file (fixtures are not bundled).
+/// `Tests/Fixtures/sampler`, the sampler and resampling references.
 enum Fixture {
-    static let directory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/sampler")
+    static let directory = URL(fileURLWithPath: TestPaths.fixture("sampler"))
 
     static func json(_ name: String) throws -> [String: Any] {
         let data = try Data(contentsOf: directory.appendingPathComponent(name))
@@ -20,12 +19,6 @@ enum Fixture {
 
     static func floats(_ any: Any?) -> [Float] { (any as! [NSNumber]).map { $0.floatValue } }
     static func ints(_ any: Any?) -> [Int] { (any as! [NSNumber]).map { $0.intValue } }
-}
-
-/// Largest absolute difference between two equal-length arrays.
-func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
-    precondition(a.count == b.count, "\(a.count) vs \(b.count)")
-    return zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
 }
 
 /// Per-channel Gaussian data `x₀ ~ N(μ_c, s_c²)` and its exact flow-matching velocity:

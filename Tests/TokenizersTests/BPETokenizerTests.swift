@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Tokenizers
 
@@ -10,7 +11,7 @@ import Testing
     /// contractions, numbers split digit by digit, truncation of the long prompt.
     @Test func clipIdsMatchTransformers() throws {
         let tokenizer = try CLIPTokenizer(directory: TestPaths.path("Tests/Fixtures/text-clip/tokenizer"))
-        let expected = try TestPaths.expected("text-clip")
+        let expected = try TestPaths.expectedJSON("text-clip")
         let prompts = expected["prompts"] as! [String]
         let batch = tokenizer.encodeBatch(prompts, padToMaxLength: true)
         for (i, e) in (expected["ids"] as! [[Int]]).enumerated() {
@@ -25,7 +26,7 @@ import Testing
     /// (special tokens inside the template, `\n\n`, Llama 3 split pattern, ignore_merges).
     @Test func llamaIdsMatchTransformers() throws {
         let dir = TestPaths.path("Tests/Fixtures/text-llama/tokenizer")
-        let expected = try TestPaths.expected("text-llama")
+        let expected = try TestPaths.expectedJSON("text-llama")
         let raw = try ByteLevelBPETokenizer(directory: dir, maxLength: 10_000)
         let all = expected["all_prompts"] as! [String]
         for (p, e) in zip(all, expected["raw_ids"] as! [[Int]]) {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Tokenizers
 
@@ -12,7 +13,7 @@ import Testing
     /// special tokens inside the text.
     @Test func idsMatchTransformers() throws {
         let tokenizer = try WordPieceTokenizer(directory: Self.directory)
-        let expected = try TestPaths.expected("text-minilm")
+        let expected = try TestPaths.expectedJSON("text-minilm")
         let prompts = expected["prompts"] as! [String]
         let ids = expected["ids"] as! [[Int]]
         for pass in 0..<2 {  // the second pass is served from the chunk cache

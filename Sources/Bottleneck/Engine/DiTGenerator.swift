@@ -21,7 +21,7 @@ struct DiTGenerator: LatentGenerator {
     func generate(embeddings: PromptEmbeddings, request: GenerationRequest,
                   observer: StepObserver) async throws -> Latents {
         let c = transformer.configuration
-        let base = LatentSize(videoFrames: request.frames, width: request.width, height: request.height)
+        let base = request.latentSize
         let guidance = Self.guidance(for: request)
         var sampler = try BottleneckSampler(
             plan: plan(for: request, base: base), base: base,
@@ -30,14 +30,12 @@ struct DiTGenerator: LatentGenerator {
             seed: request.seed ?? 0,
             configuration: .init(guidance: guidance, includeCleanEstimate: request.preview != nil,
                                  channels: c.inChannels))
-        while let event = try sampler.nextStep() {
+        while var event = try sampler.nextStep() {
             try Task.checkCancellation()
-            let progress = StepProgress(index: event.index, count: event.count, stage: event.stage,
-                                        latentSize: [event.latentSize.frames, event.latentSize.height, event.latentSize.width],
-                                        sigma: event.sigma, seconds: event.seconds)
             // Previews show x̂₀ = x − σ·v: the sampler's current guess of the final video, not
             // the noisy x_t.
-            observer.report(progress, observer.wantsLatents(event.index) ? event.cleanEstimate.map(Latents.init) : nil)
+            if !observer.wantsCleanEstimate(event.index) { event.cleanEstimate = nil }
+            observer.report(event)
         }
         guard let final = sampler.finalLatents else {
             throw PipelineError(.badPipeline(path: pipelineName, reason: "the sampler produced no latents"))

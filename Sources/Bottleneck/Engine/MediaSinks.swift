@@ -13,7 +13,7 @@ struct MediaSinks: VideoSinkFactory {
         ]
         if let negative = request.negativePrompt { metadata["negative_prompt"] = negative }
         let options = VideoOptions(width: request.width, height: request.height, fps: try FrameRate(request.fps, 1),
-                                   format: try MediaFormat(name: format.rawValue), crf: request.crf, metadata: metadata)
+                                   format: format, crf: request.crf, metadata: metadata)
         let destination: MediaDestination
         switch request.output {
         case .stdout: destination = .standardOutput

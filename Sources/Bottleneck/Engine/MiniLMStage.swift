@@ -8,11 +8,7 @@ struct MiniLMStage: TextEncodingStage {
     let encoder: MiniLMTextEncoder
 
     func encode(prompt: String, negativePrompt: String?) async throws -> PromptEmbeddings {
-        let positive = try encoder.encode([prompt])
-        let negative = try encoder.encode([negativePrompt ?? ""])
-        return PromptEmbeddings(
-            conditional: positive.states, tokenCount: positive.mask[0].filter { $0 }.count,
-            pooled: positive.pooled, unconditional: negative.states,
-            unconditionalTokenCount: negative.mask[0].filter { $0 }.count, unconditionalPooled: negative.pooled)
+        PromptEmbeddings(conditional: try encoder.encode([prompt]),
+                         unconditional: try encoder.encode([negativePrompt ?? ""]))
     }
 }

@@ -18,12 +18,13 @@ public struct PipelineFolder: Sendable, Equatable {
     /// The folder's last path component (recorded in output metadata), e.g. `shapes`.
     public var displayName: String { (path as NSString).lastPathComponent }
 
-    /// - Throws: `PipelineFolderError` listing every place that was tried.
+    /// - Throws: `PipelineError.pipelineFolderMissing` for an explicit path that is not a folder,
+    ///   `PipelineError.noPipelineFolder` listing every place that was tried otherwise.
     public static func locate(explicit: String?, environment: [String: String] = ProcessInfo.processInfo.environment,
                               executable: String = CommandLine.arguments.first ?? "",
                               currentDirectory: String = FileManager.default.currentDirectoryPath) throws -> PipelineFolder {
         if let explicit {
-            guard isDirectory(explicit) else { throw PipelineFolderError(tried: [explicit], explicit: true) }
+            guard isDirectory(explicit) else { throw PipelineError(.pipelineFolderMissing(path: explicit)) }
             return PipelineFolder(path: explicit)
         }
         var tried: [String] = []
@@ -42,7 +43,7 @@ public struct PipelineFolder: Sendable, Equatable {
         let cwd = (currentDirectory as NSString).appendingPathComponent(embeddedName)
         tried.append(cwd)
         if isDirectory(cwd) { return PipelineFolder(path: cwd) }
-        throw PipelineFolderError(tried: tried, explicit: false)
+        throw PipelineError(.noPipelineFolder(tried: tried))
     }
 
     private static func isDirectory(_ path: String) -> Bool {
@@ -58,16 +59,6 @@ public struct PipelineFolder: Sendable, Equatable {
     /// The `shift` of `scheduler/scheduler_config.json`.
     public func schedulerShift() throws -> Double {
         try SchedulerSettings.load(from: path + "/scheduler/scheduler_config.json").shift
-    }
-}
-
-public struct PipelineFolderError: Error, CustomStringConvertible {
-    public var tried: [String]
-    public var explicit: Bool
-    public var description: String {
-        if explicit { return "pipeline folder '\(tried[0])' does not exist" }
-        return "no pipeline folder found; pass --pipeline DIR or set \(PipelineFolder.environmentKey). Tried: "
-            + tried.joined(separator: ", ")
     }
 }
 

@@ -20,7 +20,7 @@ public struct PlanFit: Sendable {
     /// - Throws: `RequestError` (`planDoesNotFit`, field `bottleneck`) with what to change.
     @discardableResult
     public func check(_ request: GenerationRequest) throws -> [ResolvedStage] {
-        let base = LatentSize(videoFrames: request.frames, width: request.width, height: request.height)
+        let base = request.latentSize
         do {
             let plan = try Self.plan(for: request, base: base, transformer: transformer, baseShift: baseShift)
             return try plan.resolved(base: base, patch: transformer.patch)
@@ -39,10 +39,8 @@ public struct PlanFit: Sendable {
         let cost = transformer.cost(textTokens: MiniLMStage.maxTokens)
         let context = PlanContext(base: base, transformer: cost, baseSteps: request.steps, baseShift: baseShift)
         switch request.bottleneck {
-        case .off: return .standard(steps: request.steps, shift: baseShift)
-        case .x2: return try .preset(.x2, context: context)
-        case .x2_5: return try .preset(.x2_5, context: context)
-        case .x3: return try .preset(.x3, context: context)
+        case .preset(.off): return .standard(steps: request.steps, shift: baseShift)
+        case .preset(let preset): return try .preset(preset, context: context)
         case .file(let path): return try BottleneckPlan(contentsOf: URL(fileURLWithPath: path))
         }
     }

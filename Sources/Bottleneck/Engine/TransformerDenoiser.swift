@@ -47,12 +47,8 @@ struct TransformerDenoiser: Denoiser {
     }
 
     private func pass(_ latents: Tensor, timestep: Float, conditional: Bool) throws -> Tensor {
-        let states = conditional ? embeddings.conditional : (embeddings.unconditional ?? embeddings.conditional)
-        let valid = conditional ? embeddings.tokenCount : embeddings.unconditionalTokenCount
-        let pooled = (conditional ? embeddings.pooled : embeddings.unconditionalPooled)
-            ?? Tensor(shape: [1, transformer.configuration.pooledProjectionDim])
-        let mask = [(0..<states.shape[1]).map { $0 < valid }]
-        return try transformer(latents: latents, timestep: [timestep], text: states, textMask: mask,
-                               pooled: pooled, guidance: nil)
+        let text = conditional ? embeddings.conditional : embeddings.unconditional
+        return try transformer(latents: latents, timestep: [timestep], text: text.states, textMask: text.mask,
+                               pooled: text.pooled, guidance: nil)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Media
+import Sampling
 
 /// What one request needs of the machine at its peak, worked out before any weights load, so a
 /// video that cannot fit is refused with the estimate and the limit instead of dying half-way
@@ -116,7 +117,7 @@ public struct ResourceEstimate: Sendable, Equatable {
 
 // MARK: - Output sizes
 
-extension OutputFormat {
+extension MediaFormat {
     /// The most bytes a video of `frames` frames of `width`×`height` takes in this format.
     ///
     /// Uncompressed formats are exact but for their headers (Media writes yuv420p, 1.5 bytes per
@@ -156,13 +157,13 @@ extension GenerationRequest {
                                  bytes: format.sizeBound(frames: frames, width: width, height: height, crf: crf)))
         }
         if let saveLatentsPath {
-            let floats = latentFrames * (height / 8) * (width / 8) * latentChannels
+            let floats = latentSize.extents.reduce(latentChannels, *)
             outputs.append(.init(option: "save-latents", path: saveLatentsPath,
                                  bytes: 8 + 4096 + prompt.utf8.count + (negativePrompt?.utf8.count ?? 0) + 4 * floats))
         }
         if let preview {
             outputs.append(.init(option: "preview", path: preview.path,
-                                 bytes: OutputFormat.pngBound(width: width, height: height)))
+                                 bytes: MediaFormat.pngBound(width: width, height: height)))
         }
         return outputs
     }

@@ -66,7 +66,7 @@ public struct ResourceFit: Sendable {
     ///   - frameQueueCapacity: the runner's frame batches between decoder and muxer.
     public func estimate(_ request: GenerationRequest, stages: [ResolvedStage]?, lanes: Int = 0,
                          frameQueueCapacity: Int = 2) -> ResourceEstimate {
-        let base = LatentSize(videoFrames: request.frames, width: request.width, height: request.height)
+        let base = request.latentSize
         return ResourceEstimate(
             frames: request.frames, width: request.width, height: request.height,
             resident: [.init("weights and runtime", bytes: Self.runtimeBytes + weightBytes)],

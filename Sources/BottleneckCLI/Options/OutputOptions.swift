@@ -1,13 +1,16 @@
 import ArgumentParser
 import Bottleneck
+import Media
 
 /// Container, quality and side outputs (latents, previews). Numbers are checked against
 /// `GenerationRequest.Bounds` while parsing.
 struct OutputOptions: ParsableArguments {
     typealias Bounds = GenerationRequest.Bounds
 
-    @Option(help: ArgumentHelp("Container (default: from the output extension; required with -o -).", valueName: "format"))
-    var format: OutputFormat?
+    @Option(help: ArgumentHelp("Container (default: from the output extension; required with -o -).",
+                               discussion: "png writes frames_0001.png, frames_0002.png, … into the folder -o names (-o frames/ implies it).",
+                               valueName: "format"))
+    var format: MediaFormat?
 
     @Option(parsing: .unconditional,
             help: ArgumentHelp("Frames per second, \(Bounds.fps.summary) (default: 24).", valueName: "n"),
@@ -46,4 +49,4 @@ struct OutputOptions: ParsableArguments {
     }
 }
 
-extension OutputFormat: ExpressibleByArgument {}
+extension MediaFormat: ExpressibleByArgument {}
