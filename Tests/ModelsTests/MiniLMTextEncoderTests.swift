@@ -53,10 +53,13 @@ import Testing
 
     // MARK: Bad input
 
+    /// The message names the path as it did before the error took the module's `ContextError`
+    /// shape (issue #17).
     @Test func missingModelFolderNamesConfigPath() {
-        #expect(throws: TextEncoderError(.missingFile(path: "/nonexistent/config.json"))) {
+        let error = #expect(throws: TextEncoderError(.missingFile, subject: "/nonexistent/config.json")) {
             try MiniLMTextEncoder(directory: "/nonexistent", tokenizerDirectory: TestPaths.path("pipelines/shapes/tokenizer"))
         }
+        #expect(error?.description == "text encoder file not found: expected /nonexistent/config.json")
     }
 
     @Test func emptyBatchIsAnError() throws {

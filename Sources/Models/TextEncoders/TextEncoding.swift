@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import SafeTensors
 import Tensor
@@ -25,36 +26,44 @@ public protocol TextEncoding: Sendable {
     func encode(_ prompts: [String]) throws -> TextEmbeddings
 }
 
-/// Failures of the text encoders that are not tokenizer or safetensors errors.
-public struct TextEncoderError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: Sendable, Equatable {
-        /// A required file is absent (the path that was expected).
-        case missingFile(path: String)
-        /// `config.json` is unreadable or has an invalid value at `key`.
-        case badConfiguration(path: String, key: String, reason: String)
-        /// A token id is outside the embedding table.
-        case tokenOutOfRange(id: Int, vocabularySize: Int)
-        /// The sequence is longer than the position table.
-        case sequenceTooLong(length: Int, maximum: Int)
-        /// The requested hidden layer does not exist.
-        case layerOutOfRange(skip: Int, layers: Int)
-        /// An empty prompt batch.
-        case emptyBatch
-    }
+/// Failures of the text encoders that are not tokenizer or safetensors errors, in the shape of
+/// the module's other errors: `subject` is the file the error is about (`missingFile`,
+/// `badConfiguration`), else `TextEncoderErrorKind.input` (the prompts being encoded).
+public typealias TextEncoderError = ContextError<TextEncoderErrorKind>
 
-    public var kind: Kind
-    public init(_ kind: Kind) { self.kind = kind }
+/// The cases of `TextEncoderError`.
+public enum TextEncoderErrorKind: ErrorKind {
+    /// A required file is absent; the subject is the path that was expected.
+    case missingFile
+    /// The subject (`config.json`) is unreadable or has an invalid value at `key`.
+    case badConfiguration(key: String, reason: String)
+    /// A token id is outside the embedding table.
+    case tokenOutOfRange(id: Int, vocabularySize: Int)
+    /// The sequence is longer than the position table.
+    case sequenceTooLong(length: Int, maximum: Int)
+    /// The requested hidden layer does not exist.
+    case layerOutOfRange(skip: Int, layers: Int)
+    /// An empty prompt batch.
+    case emptyBatch
 
-    public var description: String {
-        switch kind {
-        case .missingFile(let path): return "text encoder file not found: expected \(path)"
-        case .badConfiguration(let path, let key, let reason): return "\(path): \(key): \(reason)"
-        case .tokenOutOfRange(let id, let n): return "token id \(id) is outside the vocabulary (size \(n))"
-        case .sequenceTooLong(let l, let m): return "sequence of \(l) tokens exceeds the \(m) position embeddings"
-        case .layerOutOfRange(let k, let n): return "cannot skip \(k) hidden layers of a \(n)-layer model"
-        case .emptyBatch: return "no prompts to encode"
+    /// The subject of the errors that are about the encoder's input rather than a file.
+    public static let input = "prompts"
+
+    public func description(subject: String) -> String {
+        switch self {
+        case .missingFile: "text encoder file not found: expected \(subject)"
+        case .badConfiguration(let key, let reason): "\(subject): \(key): \(reason)"
+        case .tokenOutOfRange(let id, let n): "token id \(id) is outside the vocabulary (size \(n))"
+        case .sequenceTooLong(let l, let m): "sequence of \(l) tokens exceeds the \(m) position embeddings"
+        case .layerOutOfRange(let k, let n): "cannot skip \(k) hidden layers of a \(n)-layer model"
+        case .emptyBatch: "no prompts to encode"
         }
     }
+}
+
+extension ContextError where Kind == TextEncoderErrorKind {
+    /// An error about the prompts being encoded (subject `TextEncoderErrorKind.input`).
+    init(_ kind: Kind) { self.init(kind, subject: Kind.input) }
 }
 
 /// Reading a `config.json` into a `Decodable` struct, with the path in every error.
@@ -62,7 +71,7 @@ enum ModelConfigFile {
     static func load<T: Decodable>(_ type: T.Type, directory: String) throws -> T {
         let path = (directory as NSString).appendingPathComponent("config.json")
         guard FileManager.default.fileExists(atPath: path) else {
-            throw TextEncoderError(.missingFile(path: path))
+            throw TextEncoderError(.missingFile, subject: path)
         }
         do {
             return try JSONDecoder().decode(T.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
@@ -74,17 +83,17 @@ enum ModelConfigFile {
                 key = ctx.codingPath.map(\.stringValue).joined(separator: "."); reason = ctx.debugDescription
             @unknown default: break
             }
-            throw TextEncoderError(.badConfiguration(path: path, key: key, reason: reason))
+            throw TextEncoderError(.badConfiguration(key: key, reason: reason), subject: path)
         } catch let e as TextEncoderError {
             throw e
         } catch {
-            throw TextEncoderError(.badConfiguration(path: path, key: "", reason: (error as NSError).localizedDescription))
+            throw TextEncoderError(.badConfiguration(key: "", reason: (error as NSError).localizedDescription), subject: path)
         }
     }
 
     static func invalid(_ directory: String, _ key: String, _ reason: String) -> TextEncoderError {
-        TextEncoderError(.badConfiguration(path: (directory as NSString).appendingPathComponent("config.json"),
-                                           key: key, reason: reason))
+        TextEncoderError(.badConfiguration(key: key, reason: reason),
+                         subject: (directory as NSString).appendingPathComponent("config.json"))
     }
 }
 
