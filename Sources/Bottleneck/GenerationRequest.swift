@@ -23,7 +23,7 @@ public struct GenerationRequest: Sendable, Equatable {
     public var height: Int = 128
     /// Denoising steps over all bottleneck stages.
     public var steps: Int = Preset.balanced.steps
-    /// Bottleneck Sampling plan choice; the lead maps it to `Sampling.BottleneckPlan`.
+    /// Bottleneck Sampling plan choice; `PlanFit` turns it into a `Sampling.BottleneckPlan`.
     public var bottleneck: BottleneckChoice = Preset.balanced.bottleneck
     /// Guidance scale (HunyuanVideo embedded guidance; diffusers default 6.0).
     public var cfgScale: Float = 6.0

@@ -21,9 +21,9 @@ public struct PromptEmbeddings: Sendable {
 
 /// Final (or intermediate) video latents.
 /// Layout of `tensor`: `[batch, latentFrames, latentHeight, latentWidth, channels]`, Float32,
-/// row-major; `latentFrames = (frames - 1) / 4 + 1`, `latentHeight = height / 8`,
-/// `latentWidth = width / 8` (causal VAE compression). diffusers uses `[B, C, F, H, W]`; only
-/// loaders and parity tests permute.
+/// row-major; the final latents of a request have its `latentSize` (the causal VAE's
+/// compression, `LatentSize(videoFrames:width:height:)`). diffusers uses `[B, C, F, H, W]`;
+/// only loaders and parity tests permute.
 public struct Latents: Sendable, Equatable {
     public var tensor: Tensor
 

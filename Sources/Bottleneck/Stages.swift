@@ -1,8 +1,9 @@
 import Sampling
 
-/// The stage boundaries of the pipeline. The lead plugs the real modules in with thin
-/// adapters (MiniLM → `TextEncodingStage`, DiT + bottleneck controller → `LatentGenerator`,
-/// causal VAE → `FrameDecoding`, Media's `VideoWriter` → `VideoSinkFactory`/`VideoSink`).
+/// The stage boundaries of the pipeline. `BottleneckPipeline` plugs the real modules in with the
+/// thin adapters in `Engine/` (MiniLM → `TextEncodingStage`, DiT + bottleneck controller →
+/// `LatentGenerator`, causal VAE → `FrameDecoding`, Media's `VideoWriter` →
+/// `VideoSinkFactory`/`VideoSink`).
 ///
 /// Loaded weights live inside the conforming types (immutable, shared by reference), so a
 /// batch loads every model once and reuses it for every item. Every requirement should check
@@ -38,7 +39,7 @@ public protocol LatentGenerator: Sendable {
     ///   - embeddings: output of the text stage for `request.prompt`.
     ///   - request: validated, with `seed` set (never `nil` here).
     ///   - observer: gets one report per step; check cancellation between steps.
-    /// - Returns: latents, layout `[1, (frames-1)/4+1, height/8, width/8, channels]`.
+    /// - Returns: latents, layout `[1] + request.latentSize.extents + [channels]`.
     func generate(embeddings: PromptEmbeddings, request: GenerationRequest,
                   observer: StepObserver) async throws -> Latents
 }
