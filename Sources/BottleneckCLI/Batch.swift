@@ -16,7 +16,8 @@ extension Bottleneck {
             .csv: a header row with the same column names. Bad lines are reported and skipped. \
             Every item is recorded in DIR/manifest.jsonl; --resume skips items recorded done whose file still has \
             the recorded size and settings, and makes the others again. Seeds of items without one derive from \
-            --seed and the item's index, so shards and resumes agree. One batch writes a folder at a time \
+            --seed and the item's index, so shards and resumes agree; --shard auto takes the shard from a Slurm \
+            job array or a Kubernetes Indexed Job, and `bottleneck batch-merge` reports on the shards together. One batch writes a folder at a time \
             (the shards of one list together); another is refused.
             """)
 
@@ -31,11 +32,12 @@ extension Bottleneck {
 
         @Option(parsing: .unconditional,
                 help: ArgumentHelp("Run only items with index % N == I-1, 1 <= I <= N <= \(Shard.maxCount) "
-                                   + "(1-based, e.g. 2/4).", valueName: "I/N"),
+                                   + "(1-based, e.g. 2/4); auto or auto/N: from a Slurm job array or a "
+                                   + "Kubernetes Indexed Job (Docs/scale-out.md).", valueName: "I/N|auto[/N]"),
                 transform: { text in
-                    do { return try Shard(parsing: text) } catch { throw ValidationError("\(error)") }
+                    do { return try ShardChoice(parsing: text) } catch { throw ValidationError("\(error)") }
                 })
-        var shard: Shard?
+        var shard: ShardChoice?
 
         @Option(name: .customLong("name-template"),
                 help: ArgumentHelp("File names; tokens {index}, {index:04}, {seed}, {slug}, {hash} (default: \(NameTemplate.default)).",
@@ -70,10 +72,22 @@ extension Bottleneck {
             if shard != nil, sampling.seed == nil {
                 throw ValidationError("--shard needs --seed so every shard derives the same seeds")
             }
+            _ = try resolvedShard()
             if outputOptions.saveLatents != nil || outputOptions.preview != nil {
                 throw ValidationError("--save-latents and --preview name one file; they are not available in batch")
             }
             _ = try baseRequest()
+        }
+
+        /// The shard this process runs (`--shard auto` reads the job array's variables), and
+        /// where `auto` found it; a variable that is missing, not a number or contradicts
+        /// another is a usage error (exit 64) naming it.
+        func resolvedShard() throws -> (shard: Shard, assignment: ShardAssignment?)? {
+            do throws(ShardEnvironmentError) {
+                return try shard?.resolve(environment: ProcessInfo.processInfo.environment)
+            } catch {
+                throw ValidationError("\(error)")
+            }
         }
 
         /// Batch-wide defaults, validated with a stand-in prompt and output name.
@@ -91,13 +105,17 @@ extension Bottleneck {
                 throw RequestError(.unusableOutput(option: "output", reason: "cannot create the folder \(output): "
                                                    + FileErrorText.reason(error)), field: "output")
             }
+            let resolved = try resolvedShard()
+            let shard = resolved?.shard
+            if let assignment = resolved?.assignment { log.info("\(assignment)") }
             let lock = try BatchFolderLock(folder: output, shard: shard)
             defer { withExtendedLifetime(lock) {} }
             let pipeline = try PipelineFolder.locate(explicit: model.pipeline)
 
             var settings = BatchSettings(base: try baseRequest(), outputDirectory: output,
                                          nameTemplate: try NameTemplate(nameTemplate), baseSeed: 0,
-                                         shard: shard, resume: resume, pipeline: pipeline.displayName)
+                                         shard: shard, shardSource: resolved?.assignment?.source, resume: resume,
+                                         pipeline: pipeline.displayName)
             var records: [ManifestRecord] = []
             if resume {
                 let (read, problems) = try ManifestReader.read(path: settings.manifestPath)

@@ -11,7 +11,7 @@ struct Bottleneck: AsyncParsableCommand {
         abstract: "Generate videos from text prompts on the CPU, with Bottleneck Sampling.",
         version: BottleneckPipeline.version,
         subcommands: [
-            Generate.self, Batch.self, Decode.self, Info.self, Plan.self, Evaluate.self,
+            Generate.self, Batch.self, BatchMerge.self, Decode.self, Info.self, Plan.self, Evaluate.self,
         ])
 
     /// Parses and runs the command (`runAsTool`); every error is printed to stderr as

@@ -186,13 +186,17 @@ import Sampling
     @Test func batchOptions() throws {
         let b = try Bottleneck.Batch.parse(["p.txt", "-o", "out", "--resume", "--shard", "2/3", "--seed", "5",
                                             "--name-template", "{hash}_{index}.webm", "--queue-capacity", "4"])
-        #expect(b.shard == (try Shard(number: 2, count: 3)))
+        #expect(b.shard == .fixed(try Shard(number: 2, count: 3)))
         #expect(b.resume && b.queueCapacity == 4)
         #expect(try b.baseRequest().output == .file("\(NameTemplate.promptHash("probe").prefix(8))_0.webm"))
     }
 
     @Test func batchValidation() {
         #expect(failure(["batch", "p.txt", "-o", "o", "--shard", "0/3", "--seed", "1"], Bottleneck.self)?.contains("1-based") == true)
+        #expect(failure(["batch", "p.txt", "-o", "o", "--shard", "auto/x", "--seed", "1"], Bottleneck.self)?
+                    .contains("use auto/N with N the number of shards") == true)
+        #expect(failure(["batch", "p.txt", "-o", "o", "--shard", "auto"], Bottleneck.self)?
+                    .contains("--shard needs --seed") == true)
         #expect(failure(["batch", "p.txt", "-o", "o", "--shard", "1/3"], Bottleneck.self)?.contains("--seed") == true)
         #expect(failure(["batch", "p.txt", "-o", "o", "--name-template", "{what}.mp4"], Bottleneck.self)?.contains("unknown token") == true)
         #expect(failure(["batch", "p.txt", "-o", "o", "--name-template", "same.mp4"], Bottleneck.self)?.contains("same name") == true)

@@ -49,13 +49,14 @@ enum CLI {
     }
 
     /// Starts `program arguments…` with stdout and stderr going to files in `folder`, and
-    /// `environment` added to this process's.
+    /// `environment` added to this process's, less the variables named in `unset`.
     static func start(_ arguments: [String], in folder: String, tag: String, environment: [String: String] = [:],
-                      program: String = "bottleneck") throws -> (Process, out: String, err: String) {
+                      unset: [String] = [], program: String = "bottleneck") throws -> (Process, out: String, err: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try executable(program))
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            .filter { !unset.contains($0.key) }
         process.currentDirectoryURL = URL(fileURLWithPath: folder)
         let out = "\(folder)/\(tag).stdout", err = "\(folder)/\(tag).stderr"
         for path in [out, err] { _ = FileManager.default.createFile(atPath: path, contents: nil) }
@@ -69,8 +70,9 @@ enum CLI {
     /// Runs `program arguments…` to completion (files, not pipes, so a chatty child never
     /// blocks on a full pipe).
     static func run(_ arguments: [String], in folder: String, tag: String, environment: [String: String] = [:],
-                    program: String = "bottleneck") throws -> Result {
-        let (process, out, err) = try start(arguments, in: folder, tag: tag, environment: environment, program: program)
+                    unset: [String] = [], program: String = "bottleneck") throws -> Result {
+        let (process, out, err) = try start(arguments, in: folder, tag: tag, environment: environment, unset: unset,
+                                            program: program)
         process.waitUntilExit()
         return Result(status: process.terminationStatus,
                       stdout: FileManager.default.contents(atPath: out) ?? Data(),

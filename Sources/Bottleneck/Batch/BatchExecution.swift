@@ -31,6 +31,7 @@ public enum BatchExecution {
         var header = ManifestRecord(status: .run)
         header.baseSeed = settings.baseSeed
         header.shard = settings.shard?.description
+        header.shardSource = settings.shardSource
         header.promptFile = promptFile
         try manifest.append(header)
         for issue in plan.invalid {

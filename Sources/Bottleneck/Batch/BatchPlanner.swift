@@ -11,6 +11,8 @@ public struct BatchSettings: Sendable {
     /// Seeds of items without one derive from this (`SeedDerivation`).
     public var baseSeed: UInt64
     public var shard: Shard?
+    /// Where `--shard auto` found `shard` (`ShardAssignment.source`), recorded in the manifest.
+    public var shardSource: String?
     /// Skip items the manifest records as done whose file is still what the record says.
     public var resume: Bool
     /// Names the models that generate the items (the pipeline folder's name); part of every
@@ -18,12 +20,14 @@ public struct BatchSettings: Sendable {
     public var pipeline: String?
 
     public init(base: GenerationRequest, outputDirectory: String, nameTemplate: NameTemplate,
-                baseSeed: UInt64, shard: Shard? = nil, resume: Bool = false, pipeline: String? = nil) {
+                baseSeed: UInt64, shard: Shard? = nil, shardSource: String? = nil, resume: Bool = false,
+                pipeline: String? = nil) {
         self.base = base
         self.outputDirectory = outputDirectory
         self.nameTemplate = nameTemplate
         self.baseSeed = baseSeed
         self.shard = shard
+        self.shardSource = shardSource
         self.resume = resume
         self.pipeline = pipeline
     }

@@ -2,8 +2,8 @@ import Foundation
 
 /// One line of a batch manifest (`manifest.jsonl` in the output folder).
 ///
-/// `status` is `run` for the header a batch writes when it starts (base seed, shard, prompt
-/// file) and `done`, `failed` or `skipped` for items. A later record for the same index
+/// `status` is `run` for the header a batch writes when it starts (base seed, shard and where
+/// `--shard auto` found it, prompt file) and `done`, `failed` or `skipped` for items. A later record for the same index
 /// supersedes an earlier one. Keys are snake_case JSON.
 public struct ManifestRecord: Codable, Sendable, Equatable {
     public enum Status: String, Codable, Sendable {
@@ -83,6 +83,8 @@ public struct ManifestRecord: Codable, Sendable, Equatable {
     // Header (`run`) fields.
     public var baseSeed: UInt64?
     public var shard: String?
+    /// Where `--shard auto` found the shard (`ShardAssignment.source`); absent for `--shard I/N`.
+    public var shardSource: String?
     public var promptFile: String?
 
     enum CodingKeys: String, CodingKey {
@@ -90,6 +92,7 @@ public struct ManifestRecord: Codable, Sendable, Equatable {
         case promptHash = "prompt_hash"
         case baseSeed = "base_seed"
         case promptFile = "prompt_file"
+        case shardSource = "shard_source"
     }
 
     public init(status: Status) { self.status = status }
