@@ -90,7 +90,8 @@ extension ChildProcess {
     }
 }
 
-/// Errors of the `Benchmarks` module, with the context needed to act on them.
+/// Errors of the `Benchmarks` module and of `bottleneck-bench` (its one error type), with the
+/// context needed to act on them.
 public struct BenchmarkError: Error, Sendable, Equatable, CustomStringConvertible {
     public enum Kind: Sendable, Equatable {
         /// `posix_spawn` failed (missing executable, no permission, …).
@@ -99,6 +100,12 @@ public struct BenchmarkError: Error, Sendable, Equatable, CustomStringConvertibl
         case waitFailed(pid: Int, reason: String)
         /// An unknown comparison method name (`bottleneck-bench generate --methods`).
         case unknownMethod(name: String, known: [String])
+        /// A `bottleneck generate` run by `bottleneck-bench generate` exited non-zero; `log` is its stderr.
+        case childFailed(method: String, line: Int, status: Int32, log: String)
+        /// A child's log without the `finished` progress event that carries the stage timings.
+        case noTimings(log: String)
+        /// `--rescore` without an earlier record of a method and prompt in the `runs` file.
+        case missingRun(method: String, line: Int, runs: String)
     }
 
     public var kind: Kind
@@ -109,6 +116,11 @@ public struct BenchmarkError: Error, Sendable, Equatable, CustomStringConvertibl
         case let .spawnFailed(executable, reason): "cannot start \(executable): \(reason)"
         case let .waitFailed(pid, reason): "cannot wait for child process \(pid): \(reason)"
         case let .unknownMethod(name, known): "unknown method '\(name)'; known: \(known.joined(separator: ", "))"
+        case let .childFailed(method, line, status, log):
+            "method \(method), prompt line \(line): bottleneck generate exited with status \(status); see \(log)"
+        case let .noTimings(log): "\(log): no \"finished\" progress event with timings"
+        case let .missingRun(method, line, runs):
+            "\(runs): no record of method \(method) for prompt line \(line) to re-score; generate it first (without --rescore)"
         }
     }
 }

@@ -223,9 +223,11 @@ public final class BoundedQueue<Element: Sendable>: Sendable {
 }
 
 /// Thrown by `BoundedQueue.send` after the queue was finished (a programmer error in a stage).
-public struct BoundedQueueClosedError: Error, Sendable, CustomStringConvertible {
-    public init() {}
-    public var description: String { "internal error: item sent to a finished stage queue" }
+/// Internal, and no part of the module's error shape: the stage runner finishes a queue only
+/// after its producer's last send, so this never reaches a caller unless the runner has a bug,
+/// and then its description says so.
+struct BoundedQueueClosedError: Error, Sendable, CustomStringConvertible {
+    var description: String { "internal error: item sent to a finished stage queue" }
 }
 
 extension BoundedQueue: AsyncSequence {

@@ -103,7 +103,7 @@ extension BottleneckBench {
             let earlier = rescore ? try layout.readRuns() : [:]
             for item in items where rescore {
                 for m in methodsRun where earlier[BenchLayout.key(m.rawValue, item.line)] == nil {
-                    throw BenchGenerateError.missingRun(method: m.rawValue, line: item.line, runs: layout.runs)
+                    throw BenchmarkError(.missingRun(method: m.rawValue, line: item.line, runs: layout.runs))
                 }
             }
             let world = try WorldSpec(contentsOf: spec ?? folder.path + "/world_spec.json")
@@ -127,8 +127,8 @@ extension BottleneckBench {
                                                        pipeline: folder.path)
                         child = try ChildProcess.run(executable: executable, arguments: arguments, standardError: logFile)
                         guard child.exitStatus == 0 else {
-                            throw BenchGenerateError.childFailed(method: m.rawValue, line: item.line,
-                                                                 status: child.exitStatus, log: logFile)
+                            throw BenchmarkError(.childFailed(method: m.rawValue, line: item.line,
+                                                                  status: child.exitStatus, log: logFile))
                         }
                         timings = try StageTimingsLog.read(logFile)
                     }
@@ -266,24 +266,6 @@ enum StageTimingsLog {
                 return t
             }
         }
-        throw BenchGenerateError.noTimings(log: path)
-    }
-}
-
-/// Failures of `bench generate` that are not flag errors, with the file to look at.
-enum BenchGenerateError: Error, CustomStringConvertible {
-    case childFailed(method: String, line: Int, status: Int32, log: String)
-    case noTimings(log: String)
-    case missingRun(method: String, line: Int, runs: String)
-
-    var description: String {
-        switch self {
-        case let .childFailed(method, line, status, log):
-            "method \(method), prompt line \(line): bottleneck generate exited with status \(status); see \(log)"
-        case let .noTimings(log):
-            "\(log): no \"finished\" progress event with timings"
-        case let .missingRun(method, line, runs):
-            "\(runs): no record of method \(method) for prompt line \(line) to re-score; generate it first (without --rescore)"
-        }
+        throw BenchmarkError(.noTimings(log: path))
     }
 }

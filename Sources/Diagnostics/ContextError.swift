@@ -47,4 +47,7 @@ extension ContextError where Kind: FileErrorKind {
 
     /// The file or input the error is about (a path, or a name such as "latents").
     public var file: String { subject }
+
+    /// The 1-based line of the file, for kinds that name one.
+    public var line: Int? { kind.line }
 }

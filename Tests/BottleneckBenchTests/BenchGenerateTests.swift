@@ -53,7 +53,7 @@ import Testing
             """.write(toFile: path, atomically: true, encoding: .utf8)
         #expect(try StageTimingsLog.read(path) == .init(encode: 0.25, denoise: 2.5, decode: 1.5, total: 4.25))
         try "crashed\n".write(toFile: path, atomically: true, encoding: .utf8)
-        #expect(throws: BenchGenerateError.self) { try StageTimingsLog.read(path) }
+        #expect(throws: BenchmarkError.self) { try StageTimingsLog.read(path) }
     }
 
     /// `--rescore` reads runs.jsonl back (infinite PSNR included) and rewrites it with the

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// One line of a batch manifest (`manifest.jsonl` in the output folder).
@@ -114,7 +115,7 @@ public final class ManifestWriter: Sendable {
     public init(path: String) throws {
         self.path = path
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ManifestError(path: path, line: nil, message: String(cString: strerror(errno))) }
+        guard fd >= 0 else { throw ManifestError(.system(reason: String(cString: strerror(errno))), file: path) }
         self.fd = fd
         // A run killed mid-append can leave a last line without its newline: terminate it.
         var size = stat()
@@ -139,7 +140,7 @@ public final class ManifestWriter: Sendable {
         data.append(0x0A)
         try writeAll(data)
         guard fsync(fd) == 0 else {
-            throw ManifestError(path: path, line: nil, message: "fsync: \(String(cString: strerror(errno)))")
+            throw ManifestError(.system(reason: "fsync: \(String(cString: strerror(errno)))"), file: path)
         }
     }
 
@@ -150,7 +151,7 @@ public final class ManifestWriter: Sendable {
                 let n = write(fd, buffer.baseAddress! + offset, buffer.count - offset)
                 if n < 0 {
                     if errno == EINTR { continue }
-                    throw ManifestError(path: path, line: nil, message: String(cString: strerror(errno)))
+                    throw ManifestError(.system(reason: String(cString: strerror(errno))), file: path)
                 }
                 offset += n
             }
@@ -163,7 +164,7 @@ public enum ManifestReader {
     public static func read(path: String) throws -> (records: [ManifestRecord], problems: [ManifestError]) {
         guard FileManager.default.fileExists(atPath: path) else { return ([], []) }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ManifestError(path: path, line: nil, message: "cannot read the manifest")
+            throw ManifestError(.unreadable, file: path)
         }
         var records: [ManifestRecord] = []
         var problems: [ManifestError] = []
@@ -172,17 +173,34 @@ public enum ManifestReader {
             do {
                 records.append(try decoder.decode(ManifestRecord.self, from: Data(raw)))
             } catch {
-                problems.append(ManifestError(path: path, line: n + 1,
-                                              message: "unreadable record skipped (an interrupted write?)"))
+                problems.append(ManifestError(.skippedRecord(line: n + 1), file: path))
             }
         }
         return (records, problems)
     }
 }
 
-public struct ManifestError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var path: String
-    public var line: Int?
-    public var message: String
-    public var description: String { "\(path)\(line.map { ":\($0)" } ?? ""): \(message)" }
+/// A batch manifest that cannot be written or read, or one of its records that is skipped;
+/// the subject is the manifest's path.
+public typealias ManifestError = ContextError<ManifestErrorKind>
+
+/// The cases of `ManifestError`.
+public enum ManifestErrorKind: FileErrorKind {
+    /// Opening, writing or syncing failed; `reason` is the OS's (with the call, for fsync).
+    case system(reason: String)
+    case unreadable
+    /// A line that does not decode as a record (an interrupted write); reading goes on.
+    case skippedRecord(line: Int)
+
+    public var message: String {
+        switch self {
+        case .system(let reason): reason
+        case .unreadable: "cannot read the manifest"
+        case .skippedRecord: "unreadable record skipped (an interrupted write?)"
+        }
+    }
+
+    public var line: Int? {
+        if case .skippedRecord(let line) = self { line } else { nil }
+    }
 }

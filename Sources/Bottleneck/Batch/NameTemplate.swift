@@ -24,20 +24,20 @@ public struct NameTemplate: Sendable, Equatable {
     let parts: [Part]
 
     /// Parses `text`. - Throws: `NameTemplateError` naming the bad token.
-    public init(_ text: String) throws {
+    public init(_ text: String) throws(NameTemplateError) {
         self.text = text
         var parts: [Part] = []
         var literal = ""
         var rest = Substring(text)
         while let c = rest.first {
-            if c == "}" { throw NameTemplateError(template: text, message: "unmatched '}'") }
+            if c == "}" { throw NameTemplateError(.unmatchedClose, subject: text) }
             guard c == "{" else {
                 literal.append(c)
                 rest = rest.dropFirst()
                 continue
             }
             guard let close = rest.firstIndex(of: "}") else {
-                throw NameTemplateError(template: text, message: "unclosed '{'")
+                throw NameTemplateError(.unclosedOpen, subject: text)
             }
             let token = rest[rest.index(after: rest.startIndex)..<close]
             rest = rest[rest.index(after: close)...]
@@ -45,34 +45,31 @@ public struct NameTemplate: Sendable, Equatable {
             let pieces = token.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
             let name = String(pieces[0])
             let arg = pieces.count > 1 ? String(pieces[1]) : nil
-            func number(_ fallback: Int, range: ClosedRange<Int>) throws -> Int {
+            func number(_ fallback: Int, range: ClosedRange<Int>) throws(NameTemplateError) -> Int {
                 guard let arg else { return fallback }
                 guard let n = Int(arg), range.contains(n) else {
-                    throw NameTemplateError(template: text,
-                                            message: "'{\(token)}' needs a number in \(range.lowerBound)...\(range.upperBound) after ':'")
+                    throw NameTemplateError(.badFormat(token: String(token), range: range), subject: text)
                 }
                 return n
             }
             switch name {
             case "index": parts.append(.index(width: try number(0, range: 0...12)))
             case "seed":
-                if arg != nil { throw NameTemplateError(template: text, message: "'{seed}' takes no format") }
+                if arg != nil { throw NameTemplateError(.seedTakesNoFormat, subject: text) }
                 parts.append(.seed)
             case "slug": parts.append(.slug(maxLength: try number(48, range: 1...200)))
             case "hash": parts.append(.hash(digits: try number(8, range: 1...16)))
             default:
-                throw NameTemplateError(template: text,
-                                        message: "unknown token '{\(token)}'; use {index}, {index:04}, {seed}, {slug}, {hash}")
+                throw NameTemplateError(.unknownToken(String(token)), subject: text)
             }
         }
         if !literal.isEmpty { parts.append(.literal(literal)) }
         self.parts = parts
         if text.contains("/") {
-            throw NameTemplateError(template: text, message: BatchFolder.nameRule)
+            throw NameTemplateError(.subfolder, subject: text)
         }
         if !parts.contains(where: { if case .literal = $0 { return false } else { return true } }) {
-            throw NameTemplateError(template: text,
-                                    message: "every item would get the same name; include {index}, {seed}, {slug} or {hash}")
+            throw NameTemplateError(.sameNameForAll, subject: text)
         }
     }
 
@@ -126,10 +123,35 @@ public struct NameTemplate: Sendable, Equatable {
     public static func promptHash(_ prompt: String) -> String { ContentHash.fnv1a64(prompt.utf8) }
 }
 
-public struct NameTemplateError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var template: String
-    public var message: String
-    public var description: String { "name template '\(template)': \(message)" }
+/// A `--name` template that cannot name the items; the subject is the template.
+public typealias NameTemplateError = ContextError<NameTemplateErrorKind>
+
+/// The cases of `NameTemplateError`.
+public enum NameTemplateErrorKind: ErrorKind {
+    case unmatchedClose
+    case unclosedOpen
+    /// A token's format (`{index:04}`) that is not a number in `range`.
+    case badFormat(token: String, range: ClosedRange<Int>)
+    case seedTakesNoFormat
+    case unknownToken(String)
+    /// A `/` in the template (`BatchFolder.nameRule`).
+    case subfolder
+    /// A template of literals only, which gives every item the same name.
+    case sameNameForAll
+
+    public func description(subject template: String) -> String {
+        let message = switch self {
+        case .unmatchedClose: "unmatched '}'"
+        case .unclosedOpen: "unclosed '{'"
+        case .badFormat(let token, let range):
+            "'{\(token)}' needs a number in \(range.lowerBound)...\(range.upperBound) after ':'"
+        case .seedTakesNoFormat: "'{seed}' takes no format"
+        case .unknownToken(let token): "unknown token '{\(token)}'; use {index}, {index:04}, {seed}, {slug}, {hash}"
+        case .subfolder: BatchFolder.nameRule
+        case .sameNameForAll: "every item would get the same name; include {index}, {seed}, {slug} or {hash}"
+        }
+        return "name template '\(template)': \(message)"
+    }
 }
 
 /// `--shard I/N`: this machine runs the items whose index `i` satisfies `i % N == I - 1`.
@@ -143,24 +165,24 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
     public var count: Int
 
     /// - Throws: `ShardError` unless `1 <= number <= count <= maxCount`.
-    public init(number: Int, count: Int) throws {
+    public init(number: Int, count: Int) throws(ShardError) {
         let text = "\(number)/\(count)"
         if let violation = IntegerBound(1...Self.maxCount).violation(count) {
-            throw ShardError(text: text, message: "N \(violation)")
+            throw ShardError(.badCount(violation), subject: text)
         }
         if let violation = IntegerBound(1...count, reason: "shards are 1-based").violation(number) {
-            throw ShardError(text: text, message: "I \(violation)")
+            throw ShardError(.badNumber(violation), subject: text)
         }
         self.number = number
         self.count = count
     }
 
     /// Parses `I/N`.
-    public init(parsing text: String) throws {
+    public init(parsing text: String) throws(ShardError) {
         let pieces = text.split(separator: "/", omittingEmptySubsequences: false)
         guard pieces.count == 2, let i = Int(pieces[0].trimmingCharacters(in: .whitespaces)),
               let n = Int(pieces[1].trimmingCharacters(in: .whitespaces)) else {
-            throw ShardError(text: text, message: "use I/N with 1 <= I <= N <= \(Self.maxCount), e.g. 1/4")
+            throw ShardError(.notINOverN, subject: text)
         }
         try self.init(number: i, count: n)
     }
@@ -169,10 +191,29 @@ public struct Shard: Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(number)/\(count)" }
 }
 
-public struct ShardError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var text: String
-    public var message: String
-    public var description: String { "shard '\(text)': \(message)" }
+/// A `--shard` value that names no shard; the subject is the value as given.
+public typealias ShardError = ContextError<ShardErrorKind>
+
+/// The cases of `ShardError`.
+public enum ShardErrorKind: ErrorKind {
+    /// Not `I/N` with two integers.
+    case notINOverN
+    /// `auto/` followed by something that is not an integer.
+    case autoWithoutCount
+    /// The shard count `N` outside `1...Shard.maxCount`.
+    case badCount(BoundViolation)
+    /// The shard number `I` outside `1...N`.
+    case badNumber(BoundViolation)
+
+    public func description(subject text: String) -> String {
+        let message = switch self {
+        case .notINOverN: "use I/N with 1 <= I <= N <= \(Shard.maxCount), e.g. 1/4"
+        case .autoWithoutCount: "use auto/N with N the number of shards, e.g. auto/4"
+        case .badCount(let violation): "N \(violation)"
+        case .badNumber(let violation): "I \(violation)"
+        }
+        return "shard '\(text)': \(message)"
+    }
 }
 
 /// Seeds for batch items that give none: SplitMix64 of `base + index × golden ratio`, so the

@@ -111,19 +111,45 @@ public enum PromptFileFormat: String, Sendable, CaseIterable {
 
 /// A whole-file problem (unreadable, unknown extension, unusable CSV header, a CSV quote that
 /// is never closed): the batch does not start.
-public struct PromptFileError: Error, Sendable, Equatable, CustomStringConvertible {
-    public var file: String
-    /// 1-based line, when the problem has one.
-    public var line: Int?
-    public var message: String
+public typealias PromptFileError = ContextError<PromptFileErrorKind>
 
-    public init(file: String, line: Int? = nil, message: String) {
-        self.file = file
-        self.line = line
-        self.message = message
+/// The cases of `PromptFileError`; the subject is the batch file.
+public enum PromptFileErrorKind: FileErrorKind {
+    case unknownType
+    case unreadable
+    /// A CSV quote opened on `line` and never closed.
+    case unclosedQuote(line: Int)
+    /// The CSV header row on `line` cannot give the columns.
+    case header(line: Int, HeaderProblem)
+
+    public enum HeaderProblem: Sendable, Equatable {
+        case notCSV
+        case invalidUTF8
+        case unknownColumn(String)
+        case noPromptColumn
     }
 
-    public var description: String { "\(file)\(line.map { ":\($0)" } ?? ""): \(message)" }
+    public var message: String {
+        switch self {
+        case .unknownType: "unknown batch file type; use .txt, .jsonl or .csv"
+        case .unreadable: "cannot read the file"
+        case .unclosedQuote:
+            "this quoted field is never closed, so every row after it would be "
+                + "read as part of it; close it (a quote inside a field is written \"\")"
+        case .header(_, .notCSV): "the header row is not readable CSV"
+        case .header(_, .invalidUTF8): "invalid UTF-8 in the header row"
+        case .header(_, .unknownColumn(let name)):
+            "unknown column '\(name)'; known columns: \(PromptOverrides.keys.joined(separator: ", "))"
+        case .header(_, .noPromptColumn): "the header needs a 'prompt' column"
+        }
+    }
+
+    public var line: Int? {
+        switch self {
+        case .unknownType, .unreadable: nil
+        case .unclosedQuote(let line), .header(let line, _): line
+        }
+    }
 }
 
 /// A parsed batch file: good entries plus the issues of the lines that were skipped.
@@ -135,10 +161,10 @@ public struct PromptFile: Sendable, Equatable {
     /// Reads and parses `path` (format from its extension).
     public static func load(path: String) throws -> PromptFile {
         guard let format = PromptFileFormat(path: path) else {
-            throw PromptFileError(file: path, message: "unknown batch file type; use .txt, .jsonl or .csv")
+            throw PromptFileError(.unknownType, file: path)
         }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw PromptFileError(file: path, message: "cannot read the file")
+            throw PromptFileError(.unreadable, file: path)
         }
         return try parse(data, format: format, file: path)
     }
@@ -219,27 +245,24 @@ public struct PromptFile: Sendable, Equatable {
     private mutating func parseCSV(_ bytes: [UInt8]) throws {
         let records: [CSVReader.Record]
         do { records = try CSVReader.records(bytes) } catch {
-            throw PromptFileError(file: file, line: error.line,
-                                  message: "this quoted field is never closed, so every row after it would be "
-                                      + "read as part of it; close it (a quote inside a field is written \"\")")
+            throw PromptFileError(.unclosedQuote(line: error.line), file: file)
         }
         guard let header = records.first else { return }
         guard case .fields(let headerFields) = header.content else {
-            throw PromptFileError(file: file, line: header.line, message: "the header row is not readable CSV")
+            throw PromptFileError(.header(line: header.line, .notCSV), file: file)
         }
         var columns: [String] = []
         for raw in headerFields {
             guard let name = String(validatingUTF8Bytes: raw)?.trimmingCharacters(in: .whitespaces).lowercased() else {
-                throw PromptFileError(file: file, line: header.line, message: "invalid UTF-8 in the header row")
+                throw PromptFileError(.header(line: header.line, .invalidUTF8), file: file)
             }
             guard PromptOverrides.keys.contains(name) else {
-                throw PromptFileError(file: file, line: header.line, message: "unknown column '\(name)'; "
-                                      + "known columns: \(PromptOverrides.keys.joined(separator: ", "))")
+                throw PromptFileError(.header(line: header.line, .unknownColumn(name)), file: file)
             }
             columns.append(name)
         }
         guard columns.contains("prompt") else {
-            throw PromptFileError(file: file, line: header.line, message: "the header needs a 'prompt' column")
+            throw PromptFileError(.header(line: header.line, .noPromptColumn), file: file)
         }
         var index = 0
         for record in records.dropFirst() {
