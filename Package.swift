@@ -68,7 +68,7 @@ let package = Package(
             ]),
         // What the test targets share: repository and fixture paths, temporary folders, tensor
         // comparison (`expectClose`).
-        .target(name: "TestSupport", dependencies: ["Tensor"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Tensor", "Sampling"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics"]),
         .testTarget(name: "SafeTensorsTests", dependencies: ["SafeTensors"]),

@@ -24,7 +24,7 @@ import Testing
     }
 
     @Test func seedIsResolvedOnlyWhenMissing() {
-        var g = SplitMix(seed: 1)
+        var g = SplitMix64(seed: 1)
         var r = GenerationRequest(prompt: "x")
         let drawn = r.resolvingSeed(using: &g).seed
         #expect(drawn != nil)

@@ -4,6 +4,7 @@ import Models
 import Sampling
 import Synchronization
 import Tensor
+import TestSupport
 @testable import Bottleneck
 
 /// Small real stages for runner tests: they compute actual values (seeded noise, Euler steps
@@ -75,7 +76,7 @@ struct TestGenerator: LatentGenerator {
         log.begin("denoise", index)
         defer { log.end("denoise", index) }
         let shape = [1] + request.latentSize.extents + [Self.channels]
-        var rng = SplitMix(seed: request.seed!)
+        var rng = SplitMix64(seed: request.seed!)
         var x = Tensor(shape: shape) { buf in
             for i in buf.indices { buf[i] = Float(Double(rng.next() >> 11) / Double(1 << 53)) * 2 - 1 }
         }
@@ -100,18 +101,6 @@ struct TestGenerator: LatentGenerator {
                                       cleanEstimate: observer.wantsCleanEstimate(step) ? x : nil))
         }
         return Latents(x)
-    }
-}
-
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
