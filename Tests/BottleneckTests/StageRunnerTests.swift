@@ -204,7 +204,7 @@ import Testing
     @Test func cancellationRemovesUnfinishedOutputAndKeepsFinished() async throws {
         let dir = try makeTemporaryDirectory()
         let log = ActivityLog()
-        let sinks = TestSinkFactory(slowItemPrompt: "slow")
+        let sinks = TestSinkFactory(stallingItemPrompt: "slow")
         let runner = StageRunner(stages: stages(log: log, sinks: sinks))
         let items = [
             WorkItem(index: 0, request: testRequest("quick 0", output: "\(dir)/0.rgb")),

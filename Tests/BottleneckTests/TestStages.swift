@@ -156,9 +156,12 @@ actor TestFileSink: VideoSink {
     var frames = 0
     var bytes = 0
     let writeDelay: Duration
+    /// Blocks every write after the first until the task is cancelled, so a test can cancel in
+    /// the middle of this output however the machine schedules it.
+    let stallsAfterFirstBatch: Bool
     let flow: FlowCounter?
 
-    init(path: String, writeDelay: Duration, flow: FlowCounter?) throws {
+    init(path: String, writeDelay: Duration, stallsAfterFirstBatch: Bool = false, flow: FlowCounter?) throws {
         self.path = path
         temporaryPath = TemporaryOutputName.path(for: path)
         _ = FileManager.default.createFile(atPath: temporaryPath, contents: nil)
@@ -167,11 +170,13 @@ actor TestFileSink: VideoSink {
         }
         handle = h
         self.writeDelay = writeDelay
+        self.stallsAfterFirstBatch = stallsAfterFirstBatch
         self.flow = flow
     }
 
     func write(_ batch: FrameBatch) async throws {
         if writeDelay != .zero { try await Task.sleep(for: writeDelay) }
+        if stallsAfterFirstBatch, frames > 0 { try await Task.sleep(for: .seconds(3600)) }
         let data = Data(batch.rgb8())
         try handle.write(contentsOf: data)
         frames += batch.frameCount
@@ -202,14 +207,15 @@ struct TestSinkError: Error, CustomStringConvertible {
 struct TestSinkFactory: VideoSinkFactory {
     var writeDelay: Duration = .zero
     var flow: FlowCounter? = nil
-    var slowItemPrompt: String? = nil
+    /// Prompt text whose output stalls after its first frame batch until cancelled.
+    var stallingItemPrompt: String? = nil
 
     func makeSink(for request: GenerationRequest) async throws -> any VideoSink {
         guard case .file(let path) = request.output else {
             throw TestSinkError(message: "test sink writes files only")
         }
-        let delay = slowItemPrompt.map { request.prompt.contains($0) } == true ? .milliseconds(200) : writeDelay
-        return try TestFileSink(path: path, writeDelay: delay, flow: flow)
+        let stalls = stallingItemPrompt.map { request.prompt.contains($0) } == true
+        return try TestFileSink(path: path, writeDelay: writeDelay, stallsAfterFirstBatch: stalls, flow: flow)
     }
 }
 
