@@ -38,7 +38,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 import world  # noqa: E402
-from models import DIT_CPU_CONFIG, VAE_CONFIG, make_dit, make_vae  # noqa: E402
+from models import DIT_CPU_CONFIG, VAE_CONFIG, make_dit, make_vae, widen_vae  # noqa: E402
 from textenc import MiniLMText  # noqa: E402
 
 T0 = time.time()
@@ -227,7 +227,29 @@ class Trainer:
             shutil.rmtree(p) if os.path.isdir(p) else (os.remove(p) if os.path.exists(p) else None)
         self.s["phase"] = "vae"
         self.s.pop("scaling_factor", None)  # measured anew on the new latents
+        if self.a.vae_channels and tuple(self.a.vae_channels) != tuple(self.s["vae_config"]["block_out_channels"]):
+            self.widen_vae(self.a.vae_channels)
         log(f"VAE phase again from step {self.s['vae']['step']}; pools rebuilt after it")
+
+    def widen_vae(self, channels):
+        """Weights and EMA widened to `channels` computing the same function (models.widen_vae);
+        the optimiser starts afresh (its moments have the old shapes)."""
+        ck = self.path("vae.pt")
+        if not os.path.exists(ck):
+            sys.exit(f"--vae-channels: no VAE checkpoint in {self.dir} to widen")
+        c = torch.load(ck, map_location="cpu", weights_only=False)
+        widened = {}
+        for key in ("model", "ema"):
+            vae = make_vae(self.s["vae_config"]); vae.load_state_dict(c[key])
+            try:
+                widened[key] = widen_vae(vae, channels, torch.Generator().manual_seed(self.s["vae"]["step"])).state_dict()
+            except ValueError as e:
+                sys.exit(f"--vae-channels: {e}")
+        atomic_save(dict(c, model=widened["model"], ema=widened["ema"], opt=None), ck)
+        self.s["vae_config"] = dict(self.s["vae_config"], block_out_channels=list(channels))
+        self.s["vae"].setdefault("widened", []).append({"step": self.s["vae"]["step"], "block_out_channels": list(channels)})
+        self.save_state()
+        log(f"VAE widened to block_out_channels {list(channels)} at step {self.s['vae']['step']} (same function, fresh optimiser)")
 
     def inherit(self, path):
         """A committed pipeline made by this trainer is a checkpoint without optimiser state: its
@@ -304,8 +326,10 @@ class Trainer:
         ema = copy.deepcopy(vae).requires_grad_(False)
         opt = torch.optim.AdamW(vae.parameters(), lr=a.vae_lr, betas=(0.9, 0.99), weight_decay=0.0)
         if c is not None:
-            ema.load_state_dict(c["ema"]); opt.load_state_dict(c["opt"]); set_rng_state(c["rng"])
-        else:
+            ema.load_state_dict(c["ema"]); set_rng_state(c["rng"])
+        if c is not None and c["opt"] is not None:
+            opt.load_state_dict(c["opt"])
+        else:  # a fresh start, or just widened: the learning rate warms up again from here
             st["opt_from"] = st["step"]
         gen = torch.Generator().manual_seed(a.seed + st["step"])
         if c is not None:
@@ -660,6 +684,9 @@ def main():
     ap.add_argument("--vae-steps", type=int, default=4000)
     ap.add_argument("--vae-lr", type=float, default=5e-4)
     ap.add_argument("--vae-groups", type=int, default=VAE_CONFIG["norm_num_groups"])
+    ap.add_argument("--vae-channels", type=lambda v: [int(x) for x in v.split(",")], metavar="C0,C1,C2,C3",
+                    help="with --resume --redo-vae: widen the VAE's levels to these widths (each kept or doubled, "
+                    "same function to start from; e.g. 8,16,32,128)")
     ap.add_argument("--vae-scratch", action="store_true", help="do not start the VAE from the committed weights")
     ap.add_argument("--object-weight", type=float, default=8.0, help="loss weight of object pixels against background ones")
     ap.add_argument("--colour-weight", type=float, default=4.0, help="weight of the object patches' mean-colour L1")
@@ -671,6 +698,8 @@ def main():
         ap.error("--hours is required (the chunk's wall-clock budget)")
     if a.redo_vae and not a.resume:
         ap.error("--redo-vae continues a run: give --resume too")
+    if a.vae_channels and not a.redo_vae:
+        ap.error("--vae-channels widens a trained VAE: give --resume --redo-vae too")
     torch.set_num_threads(a.threads)
     if a.snapshot:
         a.resume = True

@@ -1,4 +1,5 @@
 """Model configs of the embedded 'shapes' pipeline (diffusers 0.42.1 classes)."""
+import torch
 
 # norm_num_groups=1: with 4 groups the decoder's last GroupNorm normalised 2-channel groups over the
 # whole clip and erased a flat background's colour (Docs/training.md, "Known problems").
@@ -36,3 +37,33 @@ def make_vae(config=VAE_CONFIG):
 def make_dit(config=DIT_CONFIG):
     from diffusers import HunyuanVideoTransformer3DModel
     return HunyuanVideoTransformer3DModel(**config)
+
+
+def widen_vae(vae, block_out_channels, generator):
+    """The same function at wider levels (Net2Net): each level of `block_out_channels` keeps its
+    width or doubles it. A doubled channel is copied (its copy's incoming weights get 1 % noise, so
+    the two can learn apart) and every consumer of it reads each copy at half weight; GroupNorm with
+    one group sees the same statistics over duplicated channels. The mid-block attention is one head
+    as wide as the level: its queries are scaled by 1/sqrt 2 so q.k/sqrt(width) is unchanged.
+    Only widths whose resnets keep their shortcut type (1x1 conv or identity) are allowed, so every
+    tensor maps one to one (e.g. (8, 16, 32, 64) -> (8, 16, 32, 128) or (8, 16, 64, 128))."""
+    old = vae.config.block_out_channels
+    if len(block_out_channels) != len(old) or any(n not in (o, 2 * o) for o, n in zip(old, block_out_channels)):
+        raise ValueError(f"widen_vae: {tuple(block_out_channels)} must keep or double each level of {tuple(old)}")
+    wide = make_vae(dict(vae.config, block_out_channels=tuple(block_out_channels)))
+    target = wide.state_dict()
+    if set(target) != set(vae.state_dict()):
+        raise ValueError(f"widen_vae: {tuple(block_out_channels)} changes which resnets have a 1x1 shortcut")
+    out = {}
+    for k, w in vae.state_dict().items():
+        v, n = w.clone(), target[k]
+        if n.shape[0] == 2 * v.shape[0]:
+            copy = v + (0.01 * v.std() * torch.randn(v.shape, generator=generator) if v.dim() > 1 else 0)
+            v = torch.cat([v, copy], 0)
+            if ".attentions.0.to_q." in k:
+                v = v * 2 ** -0.5
+        if n.dim() > 1 and n.shape[1] == 2 * v.shape[1]:
+            v = torch.cat([v / 2, v / 2], 1)
+        out[k] = v
+    wide.load_state_dict(out)
+    return wide
