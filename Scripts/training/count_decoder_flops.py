@@ -1,10 +1,13 @@
 """Count VAE decoder FLOPs for one 129x128x128 clip (latent 33x16x16): conv FLOPs = 2*k^3*Cin*Cout*out_voxels,
-mid-block attention 4*N^2*C, for a whole-clip decode and for diffusers' default temporal-tiled decode."""
-import sys, os, json, torch
+mid-block attention 4*N^2*C, for a whole-clip decode and for diffusers' default temporal-tiled decode.
+usage: count_decoder_flops.py [--channels 8,16,32,64]   (block_out_channels; default models.VAE_CONFIG's)"""
+import argparse, sys, os, json, torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from models import make_vae
+from models import VAE_CONFIG, make_vae
+ap = argparse.ArgumentParser()
+ap.add_argument("--channels", type=lambda v: tuple(int(x) for x in v.split(",")), default=VAE_CONFIG["block_out_channels"])
 with torch.device("meta"):
-    vae = make_vae()
+    vae = make_vae(dict(VAE_CONFIG, block_out_channels=ap.parse_args().channels))
 tot = {"conv": 0, "attn": 0}
 def conv_hook(m, i, o):
     k = m.weight.shape[2] * m.weight.shape[3] * m.weight.shape[4]
