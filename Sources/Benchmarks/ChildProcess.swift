@@ -106,6 +106,9 @@ public struct BenchmarkError: Error, Sendable, Equatable, CustomStringConvertibl
         case noTimings(log: String)
         /// `--rescore` without an earlier record of a method and prompt in the `runs` file.
         case missingRun(method: String, line: Int, runs: String)
+        /// A `bottleneck-bench transformer` run of one weight precision, run by
+        /// `transformer --precision both`, exited non-zero or printed no result.
+        case precisionRunFailed(precision: String, status: Int32, output: String)
     }
 
     public var kind: Kind
@@ -118,6 +121,8 @@ public struct BenchmarkError: Error, Sendable, Equatable, CustomStringConvertibl
         case let .unknownMethod(name, known): "unknown method '\(name)'; known: \(known.joined(separator: ", "))"
         case let .childFailed(method, line, status, log):
             "method \(method), prompt line \(line): bottleneck generate exited with status \(status); see \(log)"
+        case let .precisionRunFailed(precision, status, output):
+            "the \(precision) transformer run exited with status \(status)\(output.isEmpty ? "" : ": \(output)")"
         case let .noTimings(log): "\(log): no \"finished\" progress event with timings"
         case let .missingRun(method, line, runs):
             "\(runs): no record of method \(method) for prompt line \(line) to re-score; generate it first (without --rescore)"

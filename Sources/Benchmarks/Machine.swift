@@ -59,9 +59,15 @@ public enum SgemmPeak {
 }
 
 /// Peak resident set size of this process so far, in bytes (`VmHWM` on Linux).
-public func peakResidentBytes() -> Int? {
+public func peakResidentBytes() -> Int? { processStatusBytes("VmHWM") }
+
+/// Resident set size of this process now, in bytes (`VmRSS` on Linux; mapped file pages included).
+public func residentBytes() -> Int? { processStatusBytes("VmRSS") }
+
+/// A size in kB from `/proc/self/status`, in bytes.
+private func processStatusBytes(_ field: String) -> Int? {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
-    for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+    for line in status.split(separator: "\n") where line.hasPrefix(field + ":") {
         let parts = line.split(separator: " ", omittingEmptySubsequences: true)
         if parts.count >= 2, let kb = Int(parts[1]) { return kb * 1024 }
     }

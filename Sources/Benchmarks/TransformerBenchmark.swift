@@ -1,15 +1,16 @@
 import Foundation
 import Models
+import SafeTensors
 import Tensor
 
 /// One timed transformer forward configuration and its measurements.
 public struct TransformerBenchmark: Sendable {
     /// Where the weights come from.
     public enum Weights: Sendable {
-        /// Seeded random weights for `configuration` (no weights file needed).
+        /// Seeded random Float32 weights for `configuration` (no weights file needed).
         case random(TransformerConfiguration)
-        /// A diffusers `transformer/` folder.
-        case folder(String)
+        /// A diffusers `transformer/` folder, its 16-bit matrices loaded at `MatrixPrecision`.
+        case folder(String, MatrixPrecision)
     }
 
     public var weights: Weights
@@ -58,6 +59,12 @@ public struct TransformerBenchmark: Sendable {
         public var fractionOfSgemmPeakCPU: Double
         /// Attention scratch of one call: tiles and the K/V copy (`Attention.scratchBytes`).
         public var attentionScratchBytes: Int
+        /// How 16-bit weight matrices were loaded (nil: random Float32 weights).
+        public var precision: MatrixPrecision?
+        /// Seconds to build or load the model.
+        public var loadSeconds: Double
+        /// Resident set size once the model was loaded (weights, their mapped file pages, runtime).
+        public var residentAfterLoadBytes: Int?
         /// Peak resident set size of the process after the run (includes weights).
         public var peakResidentBytes: Int?
     }
@@ -66,10 +73,13 @@ public struct TransformerBenchmark: Sendable {
     /// all text tokens valid, t = 1000, guidance 6000 when embedded) and measures the sgemm peak.
     public func run(threads: Int) throws -> Result {
         let model: HunyuanVideoTransformer
+        let loadStart = DispatchTime.now().uptimeNanoseconds
         switch weights {
         case .random(let c): model = try HunyuanVideoTransformer(configuration: c, parameters: RandomParameters(seed: 1))
-        case .folder(let path): model = try HunyuanVideoTransformer(directory: path)
+        case .folder(let path, let precision): model = try HunyuanVideoTransformer(directory: path, matrices: precision)
         }
+        let loadSeconds = Double(DispatchTime.now().uptimeNanoseconds - loadStart) / 1e9
+        let residentAfterLoad = residentBytes()
         let c = model.configuration
         let (t, h, w) = (latent[0], latent[1], latent[2])
         let latents = RandomParameters(seed: 2).uniform(shape: [batch, t, h, w, c.inChannels])
@@ -104,7 +114,25 @@ public struct TransformerBenchmark: Sendable {
                       fractionOfSgemmPeakCPU: total / cpuSeconds * Double(threads) / 1e9 / machine.sgemmPeakCPUGFLOPS,
                       attentionScratchBytes: Attention.scratchBytes(batch: batch, keys: ni + textTokens, heads: c.numAttentionHeads,
                                                                     headDim: c.attentionHeadDim),
+                      precision: precision, loadSeconds: loadSeconds, residentAfterLoadBytes: residentAfterLoad,
                       peakResidentBytes: peakResidentBytes())
+    }
+
+    /// How this run loads 16-bit matrices (nil for random Float32 weights).
+    var precision: MatrixPrecision? {
+        if case .folder(_, let precision) = weights { precision } else { nil }
+    }
+
+    /// Writes seeded random weights for the configuration in `configFile` as a diffusers
+    /// `transformer/` folder in `directory`: the config and one safetensors file in `storage`
+    /// (every value rounded to it, as a checkpoint of that precision holds them).
+    public static func writeRandomWeights(configFile: String, storage: StorageType, to directory: String) throws {
+        let c = try TransformerConfiguration(contentsOf: configFile)
+        let recorder = RecordingParameters(RandomParameters(seed: 1, precision: storage.precision))
+        _ = try HunyuanVideoTransformer(configuration: c, parameters: recorder)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try Data(contentsOf: URL(fileURLWithPath: configFile)).write(to: URL(fileURLWithPath: directory + "/config.json"))
+        try recorder.write(to: directory + "/\(HunyuanVideoTransformer.weightsName).safetensors", storage: storage)
     }
 }
 
@@ -112,16 +140,18 @@ extension TransformerBenchmark.Result {
     /// Human-readable summary (what `bench transformer` prints without `--json`).
     public var text: String {
         func f(_ x: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", x) }
-        let rss = peakResidentBytes.map { "\(f(Double($0) / 1048576, 1)) MiB" } ?? "n/a"
+        func mib(_ bytes: Int?) -> String { bytes.map { "\(f(Double($0) / 1048576, 1)) MiB" } ?? "n/a" }
+        let weights = precision.map { $0 == .stored ? "16-bit kept as stored" : "expanded to float32" } ?? "random float32"
         return """
-        transformer forward: D=\(innerDim) (\(heads)×\(headDim)), \(doubleBlocks) double + \(singleBlocks) single blocks
+        transformer forward: D=\(innerDim) (\(heads)×\(headDim)), \(doubleBlocks) double + \(singleBlocks) single blocks, weights \(weights)
           latent \(latent.map(String.init).joined(separator: "x")) -> \(imageTokens) image + \(textTokens) text tokens, batch \(batch)
           time: best \(f(bestSeconds, 3)) s  (runs: \(seconds.map { f($0, 3) }.joined(separator: ", ")))
           counted: \(f(flops / 1e9, 1)) GFLOP (\(f(attentionFraction * 100, 0)) % attention) -> \(f(gflops, 1)) GFLOP/s
           sgemm peak: \(f(machine.sgemmPeakGFLOPS, 1)) GFLOP/s (n=\(machine.sgemmPeakSize)) -> \(f(fractionOfSgemmPeak * 100, 1)) % of peak
           per CPU second: forward \(f(cpuSeconds, 3)) CPU-s -> \(f(fractionOfSgemmPeakCPU * 100, 1)) % of the sgemm CPU-time peak (\(f(machine.sgemmPeakCPUGFLOPS, 1)) GFLOP/s)
           machine: \(machine.cores) cores, \(machine.threads) threads, OpenBLAS core \(machine.blasCore)
-          attention scratch: \(f(Double(attentionScratchBytes) / 1048576, 2)) MiB, peak RSS: \(rss)
+          load: \(f(loadSeconds, 2)) s, RSS after load: \(mib(residentAfterLoadBytes))
+          attention scratch: \(f(Double(attentionScratchBytes) / 1048576, 2)) MiB, peak RSS: \(mib(peakResidentBytes))
         """
     }
 }

@@ -1,16 +1,41 @@
 import Diagnostics
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Tensor
 
-/// Element types this reader accepts; all are converted to Float32 on load.
+/// Element types this reader accepts. Tensors are read as Float32; weight matrices of a 16-bit
+/// type can stay as stored (`matrix(_:precision:)`).
 public enum StorageType: String, Sendable, CaseIterable {
     case f32 = "F32", f16 = "F16", bf16 = "BF16"
     public var byteSize: Int { self == .f32 ? 4 : 2 }
+    /// The same element type as a weight matrix holds it.
+    public var precision: WeightMatrix.Precision {
+        switch self {
+        case .f32: .float32
+        case .f16: .float16
+        case .bf16: .bfloat16
+        }
+    }
+}
+
+/// What a load does with weight matrices stored in 16 bits (F16, BF16).
+public enum MatrixPrecision: String, Sendable, CaseIterable, Codable {
+    /// Keep them as stored, views of the mapped file widened a panel at a time in products:
+    /// resident weights cost their bytes on disk.
+    case stored
+    /// Convert them to Float32 while loading (twice their bytes on disk), as every tensor was
+    /// before 16-bit weights were kept. Float32 files load this way whatever is asked.
+    case float32
 }
 
 /// One memory-mapped `.safetensors` file (format: 8-byte little-endian header length, JSON
 /// header `{name: {dtype, shape, data_offsets}}`, raw little-endian row-major data).
-/// The header is validated completely on open, so later reads cannot go out of bounds.
+/// The header is validated completely on open, so later reads cannot go out of bounds. The
+/// mapping lasts while this value or a 16-bit `WeightMatrix` read from it lives.
 public struct SafeTensorsFile: Sendable {
     public struct Entry: Sendable, Equatable {
         public var dtype: StorageType
@@ -22,33 +47,30 @@ public struct SafeTensorsFile: Sendable {
     public let path: String
     public let entries: [String: Entry]
     public let metadata: [String: String]
-    private let bytes: Data
+    private let bytes: any StableBytes
     private let dataStart: Int
 
     public init(path: String) throws {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        } catch {
-            throw SafeTensorsError(.cannotRead(reason: (error as NSError).localizedDescription), file: path)
-        }
-        try self.init(path: path, data: data)
+        try self.init(path: path, bytes: try MappedFile.contents(of: path))
     }
 
-    /// Parses an in-memory file (tests, and the mapped path above).
+    /// Parses an in-memory file (tests, fuzzing).
     public init(path: String, data: Data) throws {
+        try self.init(path: path, bytes: MappedFile(copying: data))
+    }
+
+    private init(path: String, bytes: any StableBytes) throws {
         self.path = path
-        self.bytes = data
-        guard data.count >= 8 else { throw SafeTensorsError(.truncated(fileSize: data.count), file: path) }
-        var length: UInt64 = 0
-        for i in 0..<8 { length |= UInt64(data[data.startIndex + i]) << (8 * UInt64(i)) }
-        guard length <= UInt64(data.count - 8) else {
-            throw SafeTensorsError(.headerBeyondFile(headerLength: length, fileSize: data.count), file: path)
+        self.bytes = bytes
+        let size = bytes.byteCount
+        guard size >= 8 else { throw SafeTensorsError(.truncated(fileSize: size), file: path) }
+        let length = UInt64(littleEndian: bytes.baseAddress.loadUnaligned(as: UInt64.self))
+        guard length <= UInt64(size - 8) else {
+            throw SafeTensorsError(.headerBeyondFile(headerLength: length, fileSize: size), file: path)
         }
-        let headerStart = data.startIndex + 8
-        let header = data[headerStart..<(headerStart + Int(length))]
+        let header = Data(bytes: bytes.baseAddress + 8, count: Int(length))
         dataStart = 8 + Int(length)
-        let dataSize = data.count - dataStart
+        let dataSize = size - dataStart
         let json: Any
         do { json = try JSONSerialization.jsonObject(with: header) } catch {
             // The place as a file offset: the header starts after the 8-byte length.
@@ -129,30 +151,90 @@ public struct SafeTensorsFile: Sendable {
     ///   `nonFinite` when it holds a NaN or an infinity (one vectorised pass over the converted
     ///   values; a NaN weight or latent would otherwise end as an all-black video).
     public func tensor(_ name: String) throws -> Tensor {
-        guard let entry = entries[name] else { throw SafeTensorsError(.missingTensor(key: name), file: path) }
-        let tensor = converted(entry)
-        if let values = tensor.nonFiniteValues {
-            throw SafeTensorsError(.nonFinite(tensor: name, shape: entry.shape, values: values), file: path)
+        let entry = try self.entry(name)
+        let tensor = Tensor(shape: entry.shape) { dst in
+            guard let out = dst.baseAddress else { return }
+            HalfPrecision.widen(entry.dtype.precision, start(of: entry), count: dst.count, into: out)
         }
+        try check(tensor.nonFiniteValues, name, entry)
         return tensor
     }
 
-    /// The stored values of `entry` as Float32.
-    private func converted(_ entry: Entry) -> Tensor {
-        let n = entry.shape.reduce(1, *)
-        let base = bytes.startIndex + dataStart + entry.range.lowerBound
-        return bytes.withUnsafeBytes { raw in
-            let src = UnsafeRawBufferPointer(rebasing: raw[(base - bytes.startIndex)..<(base - bytes.startIndex + entry.range.count)])
-            return Tensor(shape: entry.shape) { dst in
-                switch entry.dtype {
-                case .f32:
-                    for i in 0..<n { dst[i] = Float(bitPattern: UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
-                case .f16:
-                    for i in 0..<n { dst[i] = HalfPrecision.float(fromHalf: UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
-                case .bf16:
-                    for i in 0..<n { dst[i] = HalfPrecision.float(fromBFloat16: UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
-                }
+    /// Reads a tensor as a weight matrix `[shape[0], product of the other extents]` (a conv
+    /// kernel `[out, in, kt, kh, kw]` is `[out, in·kt·kh·kw]`): F16 and BF16 as stored (a view of
+    /// the mapping) unless `precision` is `.float32`, F32 as Float32.
+    /// - Throws: as `tensor(_:)`, `nonFinite` checked on the stored bits.
+    public func matrix(_ name: String, precision: MatrixPrecision) throws -> WeightMatrix {
+        let entry = try self.entry(name)
+        let rows = entry.shape.first ?? 1
+        let columns = entry.shape.dropFirst().reduce(1, *)
+        guard entry.dtype != .f32, precision == .stored else {
+            return WeightMatrix(rows: rows, columns: columns, values: try tensor(name).data)
+        }
+        let matrix = WeightMatrix(rows: rows, columns: columns, precision: entry.dtype.precision, bytes: bytes,
+                                  byteOffset: dataStart + entry.range.lowerBound)
+        try check(matrix.nonFiniteValues, name, entry)
+        return matrix
+    }
+
+    private func entry(_ name: String) throws -> Entry {
+        guard let entry = entries[name] else { throw SafeTensorsError(.missingTensor(key: name), file: path) }
+        return entry
+    }
+
+    private func start(of entry: Entry) -> UnsafeRawPointer { bytes.baseAddress + dataStart + entry.range.lowerBound }
+
+    private func check(_ values: NonFiniteValues?, _ name: String, _ entry: Entry) throws {
+        if let values { throw SafeTensorsError(.nonFinite(tensor: name, shape: entry.shape, values: values), file: path) }
+    }
+}
+
+/// The bytes of one safetensors file: a regular file mapped read-only and private (pages come
+/// from the page cache, so 16-bit weights viewed in place cost no memory of their own and can be
+/// dropped and read again under memory pressure); anything that cannot be mapped (an empty
+/// file, a device) read as Foundation reads it, and data given in memory, copied.
+final class MappedFile: StableBytes, @unchecked Sendable {
+    // Unchecked: the bytes are never written after init (a PROT_READ mapping or a copy made
+    // there) and are released only in deinit, when nothing can read them.
+    let baseAddress: UnsafeRawPointer
+    let byteCount: Int
+    private let mapped: Bool
+
+    /// Maps `path` when it is a regular file that is not empty, else reads it.
+    static func contents(of path: String) throws -> MappedFile {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw error(path) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw error(path) }
+        guard (info.st_mode & S_IFMT) == S_IFREG, info.st_size > 0 else {
+            do { return MappedFile(copying: try Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+                throw SafeTensorsError(.cannotRead(reason: (error as NSError).localizedDescription), file: path)
             }
         }
+        guard let p = mmap(nil, Int(info.st_size), PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else { throw error(path) }
+        return MappedFile(mapping: UnsafeRawPointer(p), byteCount: Int(info.st_size))
+    }
+
+    private init(mapping: UnsafeRawPointer, byteCount: Int) {
+        (baseAddress, self.byteCount, mapped) = (mapping, byteCount, true)
+    }
+
+    init(copying data: Data) {
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(data.count, 1), alignment: 64)
+        data.copyBytes(to: buffer.assumingMemoryBound(to: UInt8.self), count: data.count)
+        (baseAddress, byteCount, mapped) = (UnsafeRawPointer(buffer), data.count, false)
+    }
+
+    deinit {
+        if mapped {
+            munmap(UnsafeMutableRawPointer(mutating: baseAddress), byteCount)
+        } else {
+            UnsafeMutableRawPointer(mutating: baseAddress).deallocate()
+        }
+    }
+
+    private static func error(_ path: String) -> SafeTensorsError {
+        SafeTensorsError(.cannotRead(reason: String(cString: strerror(errno))), file: path)
     }
 }

@@ -55,9 +55,16 @@ public struct WeightArchive: Sendable {
 
     public func shape(of key: String) -> [Int]? { location[key].flatMap { files[$0].entries[key]?.shape } }
 
-    public func tensor(_ key: String) throws -> Tensor {
+    public func tensor(_ key: String) throws -> Tensor { try file(holding: key).tensor(key) }
+
+    /// `key` as a weight matrix (`SafeTensorsFile.matrix`).
+    public func matrix(_ key: String, precision: MatrixPrecision) throws -> WeightMatrix {
+        try file(holding: key).matrix(key, precision: precision)
+    }
+
+    private func file(holding key: String) throws -> SafeTensorsFile {
         guard let i = location[key] else { throw SafeTensorsError(.missingTensor(key: key), file: directory) }
-        return try files[i].tensor(key)
+        return files[i]
     }
 
     /// Total bytes of stored tensor data.

@@ -7,23 +7,28 @@ import Tensor
 public final class WeightReader: Sendable {
     public let archive: WeightArchive
     public let prefix: String
+    /// How `matrix` returns 16-bit weight matrices.
+    public let matrixPrecision: MatrixPrecision
     private let used: SharedKeySet
 
-    public init(_ archive: WeightArchive) {
+    public init(_ archive: WeightArchive, matrices: MatrixPrecision = .stored) {
         self.archive = archive
         self.prefix = ""
+        self.matrixPrecision = matrices
         self.used = SharedKeySet()
     }
 
-    private init(archive: WeightArchive, prefix: String, used: SharedKeySet) {
+    private init(archive: WeightArchive, prefix: String, matrices: MatrixPrecision, used: SharedKeySet) {
         self.archive = archive
         self.prefix = prefix
+        self.matrixPrecision = matrices
         self.used = used
     }
 
     /// A reader whose keys are prefixed by `name.` (nested scopes join with dots).
     public func scope(_ name: String) -> WeightReader {
-        WeightReader(archive: archive, prefix: prefix.isEmpty ? name : "\(prefix).\(name)", used: used)
+        WeightReader(archive: archive, prefix: prefix.isEmpty ? name : "\(prefix).\(name)", matrices: matrixPrecision,
+                     used: used)
     }
 
     public func key(_ name: String) -> String { prefix.isEmpty ? name : "\(prefix).\(name)" }
@@ -31,8 +36,19 @@ public final class WeightReader: Sendable {
     /// Whether `name` exists in this scope (for optional layers such as `conv_shortcut`).
     public func contains(_ name: String) -> Bool { archive.shape(of: key(name)) != nil }
 
-    /// Reads `name` and checks its shape.
+    /// Reads `name` as Float32 and checks its shape.
     public func tensor(_ name: String, shape expected: [Int]) throws -> Tensor {
+        try archive.tensor(checkedKey(name, shape: expected))
+    }
+
+    /// Reads `name`, of shape `expected` (`[rows, …]`), as a weight matrix
+    /// `[expected[0], product of the rest]` at `matrixPrecision`.
+    public func matrix(_ name: String, shape expected: [Int]) throws -> WeightMatrix {
+        try archive.matrix(checkedKey(name, shape: expected), precision: matrixPrecision)
+    }
+
+    /// The full key of `name`, after checking its shape and marking it read.
+    private func checkedKey(_ name: String, shape expected: [Int]) throws -> String {
         let k = key(name)
         guard let found = archive.shape(of: k) else {
             throw SafeTensorsError(.missingTensor(key: k), file: archive.directory)
@@ -41,7 +57,7 @@ public final class WeightReader: Sendable {
             throw SafeTensorsError(.shapeMismatch(key: k, expected: expected, found: found), file: archive.directory)
         }
         used.insert(k)
-        return try archive.tensor(k)
+        return k
     }
 
     /// Throws `unexpectedTensors` listing every stored tensor that was not read, unless its

@@ -1,4 +1,4 @@
-/// Conversions from 16-bit storage formats to Float32 (weights are computed in float32).
+/// Conversions between 16-bit storage formats and Float32 (weights are computed in float32).
 public enum HalfPrecision {
     /// IEEE 754 binary16 bits to Float32 (exact; subnormals, inf and NaN preserved).
     @inlinable
@@ -50,5 +50,50 @@ public enum HalfPrecision {
     @inlinable
     public static func float(fromBFloat16 bits: UInt16) -> Float {
         Float(bitPattern: UInt32(bits) << 16)
+    }
+
+    /// Float32 to bfloat16 bits, rounding to nearest even (NaN stays a quiet NaN; used by the
+    /// safetensors writer and seeded 16-bit weights).
+    @inlinable
+    public static func bfloat16(fromFloat value: Float) -> UInt16 {
+        let bits = value.bitPattern
+        if value.isNaN { return UInt16(bits >> 16) | 0x40 }
+        let rounding = 0x7fff + ((bits >> 16) & 1)
+        return UInt16((bits &+ rounding) >> 16)
+    }
+
+    /// Widens `count` 16-bit values of `format` at `source` (any alignment; little-endian, as
+    /// safetensors stores them and x86-64 and arm64 load them) to
+    /// Float32, exactly as `float(fromHalf:)` / `float(fromBFloat16:)` do, 16 at a time (F16C's
+    /// `vcvtph2ps` for float16, a shift for bfloat16). Not inlinable: it must be compiled with
+    /// this module's F16C flag, which other modules do not have.
+    public static func widen(_ format: WeightMatrix.Precision, _ source: UnsafeRawPointer, count: Int,
+                             into destination: UnsafeMutablePointer<Float>) {
+        let out = UnsafeMutableRawPointer(destination)
+        var i = 0
+        switch format {
+        case .float16:
+            while i + 16 <= count {
+                let h = source.loadUnaligned(fromByteOffset: 2 * i, as: SIMD16<Float16>.self)
+                out.storeBytes(of: SIMD16<Float>(h), toByteOffset: 4 * i, as: SIMD16<Float>.self)
+                i += 16
+            }
+            while i < count {
+                destination[i] = float(fromHalf: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+                i += 1
+            }
+        case .bfloat16:
+            while i + 16 <= count {
+                let h = source.loadUnaligned(fromByteOffset: 2 * i, as: SIMD16<UInt16>.self)
+                out.storeBytes(of: SIMD16<UInt32>(truncatingIfNeeded: h) &<< 16, toByteOffset: 4 * i, as: SIMD16<UInt32>.self)
+                i += 16
+            }
+            while i < count {
+                destination[i] = float(fromBFloat16: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+                i += 1
+            }
+        case .float32:
+            out.copyMemory(from: source, byteCount: 4 * count)
+        }
     }
 }

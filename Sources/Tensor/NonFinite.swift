@@ -29,21 +29,36 @@ public struct NonFiniteValues: Sendable, Equatable, CustomStringConvertible {
     /// exponent bits are all ones); only data that holds one is counted element by element.
     public static func find(in values: UnsafeBufferPointer<Float>) -> NonFiniteValues? {
         guard let base = values.baseAddress else { return nil }
-        let raw = UnsafeRawPointer(base)
-        let exponent = SIMD16<UInt32>(repeating: 0x7f80_0000)
-        let n = values.count
+        return find(UnsafeRawPointer(base), count: values.count, exponent: UInt32(0x7f80_0000), mantissa: 0x7f_ffff)
+    }
+
+    /// The non-finite elements of `count` 16-bit values of `format` at `bits` (any alignment):
+    /// the same pass on weights kept in their stored precision (`WeightMatrix`).
+    public static func find(_ format: WeightMatrix.Precision, _ bits: UnsafeRawPointer, count: Int) -> NonFiniteValues? {
+        switch format {
+        case .float32: find(bits, count: count, exponent: UInt32(0x7f80_0000), mantissa: 0x7f_ffff)
+        case .float16: find(bits, count: count, exponent: UInt16(0x7c00), mantissa: 0x3ff)
+        case .bfloat16: find(bits, count: count, exponent: UInt16(0x7f80), mantissa: 0x7f)
+        }
+    }
+
+    /// NaN: exponent bits all ones and a mantissa; infinity: all ones and none.
+    private static func find<Bits: FixedWidthInteger & SIMDScalar>(_ raw: UnsafeRawPointer, count n: Int,
+                                                                   exponent: Bits, mantissa: Bits) -> NonFiniteValues? {
+        let stride = MemoryLayout<Bits>.size
+        let mask = SIMD16<Bits>(repeating: exponent)
         var i = 0
         while i + 16 <= n {
-            let bits = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<UInt32>.self)
-            if any(bits & exponent .== exponent) { break }
+            let bits = raw.loadUnaligned(fromByteOffset: stride * i, as: SIMD16<Bits>.self)
+            if any(bits & mask .== mask) { break }
             i += 16
         }
         var found: NonFiniteValues?
         while i < n {
-            let x = values[i]
-            if !x.isFinite {
+            let x = raw.loadUnaligned(fromByteOffset: stride * i, as: Bits.self)
+            if x & exponent == exponent {
                 if found == nil { found = NonFiniteValues(nanCount: 0, infiniteCount: 0, firstIndex: i) }
-                if x.isNaN { found!.nanCount += 1 } else { found!.infiniteCount += 1 }
+                if x & mantissa != 0 { found!.nanCount += 1 } else { found!.infiniteCount += 1 }
             }
             i += 1
         }

@@ -9,21 +9,19 @@ public enum RowKernels {
 
     // MARK: - Linear
 
-    /// `out[r, 0..<outFeatures] = x[r, 0..<inFeatures] · Wᵀ + bias` for `rows` rows.
+    /// `out[r, 0..<out] = x[r, 0..<in] · Wᵀ + bias` for `rows` rows, `[out, in]` = the weight's shape.
     /// - Parameters:
-    ///   - x: `[rows, inFeatures]` with row stride `xStride`.
-    ///   - weight: `[outFeatures, inFeatures]` contiguous (PyTorch `nn.Linear.weight`).
-    ///   - bias: `[outFeatures]` or nil.
-    ///   - out: `[rows, outFeatures]` with row stride `outStride`.
-    public static func linear(_ x: UnsafePointer<Float>, rows: Int, inFeatures: Int, xStride: Int,
-                              weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outFeatures: Int,
-                              out: UnsafeMutablePointer<Float>, outStride: Int) {
-        guard rows > 0, outFeatures > 0 else { return }
+    ///   - x: `[rows, in]` with row stride `xStride`.
+    ///   - weight: `[out, in]` (PyTorch `nn.Linear.weight`), in its stored precision.
+    ///   - bias: `[out]` or nil.
+    ///   - out: `[rows, out]` with row stride `outStride`.
+    public static func linear(_ x: UnsafePointer<Float>, rows: Int, xStride: Int, weight: WeightMatrix,
+                              bias: UnsafePointer<Float>?, out: UnsafeMutablePointer<Float>, outStride: Int) {
+        guard rows > 0, weight.rows > 0 else { return }
         if let bias {
-            for r in 0..<rows { (out + r * outStride).update(from: bias, count: outFeatures) }
+            for r in 0..<rows { (out + r * outStride).update(from: bias, count: weight.rows) }
         }
-        BLAS.sgemm(transB: true, m: rows, n: outFeatures, k: inFeatures, a: x, lda: xStride,
-                   b: weight, ldb: inFeatures, beta: bias == nil ? 0 : 1, c: out, ldc: outStride)
+        weight.multiplyTransposed(x, m: rows, lda: xStride, beta: bias == nil ? 0 : 1, c: out, ldc: outStride)
     }
 
     // MARK: - Norms

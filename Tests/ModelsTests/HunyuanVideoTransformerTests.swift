@@ -25,9 +25,9 @@ struct TransformerFixture {
     let io: SafeTensorsFile
     let valid: [Int]
 
-    init(_ name: String) throws {
+    init(_ name: String, matrices: MatrixPrecision = .stored) throws {
         let dir = TestPaths.fixture(name)
-        model = try HunyuanVideoTransformer(directory: dir)
+        model = try HunyuanVideoTransformer(directory: dir, matrices: matrices)
         io = try SafeTensorsFile(path: dir + "/io.safetensors")
         let mask = try io.tensor("text_mask")
         let l = mask.shape[1]

@@ -75,6 +75,67 @@ func rawFile(header: String, data: [UInt8]) -> Data {
         let error = SafeTensorsError(.nonFinite(tensor: "bad", shape: [4, 5], values: expected), file: path)
         #expect(throws: error) { try file.tensor("bad") }
         #expect(error.description.hasPrefix("\(path): tensor 'bad' [4, 5] holds "))
+        // Kept in 16 bits or expanded, a weight matrix is checked the same way.
+        for precision in MatrixPrecision.allCases {
+            #expect(throws: error) { try file.matrix("bad", precision: precision) }
+        }
+    }
+
+    // MARK: - Weight matrices at their stored precision
+
+    /// F16 and BF16 matrices stay 16-bit views of the mapped file (a conv kernel as `[out, rest]`)
+    /// with the values the Float32 read gives; `.float32` expands them; F32 is Float32 either way.
+    /// The BF16 writer rounds to nearest even, and a streamed write gives the same file.
+    @Test(arguments: [StorageType.f16, .bf16, .f32])
+    func matricesKeepTheirStoredPrecision(storage: StorageType) throws {
+        let kernel = Tensor(shape: [4, 3, 1, 2, 2], data: (0..<48).map { Float($0) * 0.37 - 8 })
+        let bias = Tensor(shape: [4], data: [0.1, 0.2, 0.3, 0.4])
+        let path = dir + "/m-\(storage.rawValue).safetensors"
+        try SafeTensorsWriter.write([("proj.weight", kernel), ("proj.bias", bias)], to: path, storage: storage)
+        let streamed = dir + "/s-\(storage.rawValue).safetensors"
+        try SafeTensorsWriter.write(names: ["proj.weight", "proj.bias"], shapes: [kernel.shape, bias.shape], to: streamed,
+                                    storage: storage) { [kernel, bias][$0] }
+        #expect(FileManager.default.contents(atPath: streamed) == FileManager.default.contents(atPath: path))
+
+        let file = try SafeTensorsFile(path: path)
+        let asFloat = try file.tensor("proj.weight")
+        // Half a unit in the last place at |9.4|: float16 0.004, bfloat16 0.031.
+        #expect(asFloat.maxAbsDifference(kernel) <= (storage == .f32 ? 0 : storage == .f16 ? 4e-3 : 0.032))
+        let kept = try file.matrix("proj.weight", precision: .stored)
+        #expect(kept.rows == 4 && kept.columns == 12)
+        #expect(kept.precision == storage.precision && kept.storedBytes == 48 * storage.byteSize)
+        #expect(kept.widened() == asFloat.data)
+        let expanded = try file.matrix("proj.weight", precision: .float32)
+        #expect(expanded.precision == .float32 && expanded.widened() == asFloat.data)
+        // The view outlives the file value that mapped it.
+        let view = try SafeTensorsFile(path: path).matrix("proj.weight", precision: .stored)
+        #expect(view.widened() == asFloat.data)
+        #expect(throws: SafeTensorsError(.missingTensor(key: "nope"), file: path)) { try file.matrix("nope", precision: .stored) }
+    }
+
+    /// An empty file, which cannot be mapped, is read instead and reported as truncated; a
+    /// missing file names the system's reason.
+    @Test func emptyAndMissingFilesAreTypedErrors() throws {
+        let empty = dir + "/empty.safetensors"
+        FileManager.default.createFile(atPath: empty, contents: Data())
+        #expect(throws: SafeTensorsError(.truncated(fileSize: 0), file: empty)) { try SafeTensorsFile(path: empty) }
+        #expect(throws: SafeTensorsError(.cannotRead(reason: "No such file or directory"), file: dir + "/none")) {
+            try SafeTensorsFile(path: dir + "/none")
+        }
+    }
+
+    /// A reader built for `.float32` expands 16-bit matrices; its shape check comes first.
+    @Test func weightReaderReadsMatricesAtItsPrecision() throws {
+        let folder = dir + "/reader"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try SafeTensorsWriter.write([("w", Tensor(shape: [2, 3], data: [1, 2, 3, 4, 5, 6]))],
+                                    to: folder + "/model.safetensors", storage: .bf16)
+        let archive = try WeightArchive(directory: folder, baseName: "model")
+        #expect(try WeightReader(archive).matrix("w", shape: [2, 3]).precision == .bfloat16)
+        #expect(try WeightReader(archive, matrices: .float32).matrix("w", shape: [2, 3]).precision == .float32)
+        #expect(throws: SafeTensorsError(.shapeMismatch(key: "w", expected: [3, 2], found: [2, 3]), file: folder)) {
+            try WeightReader(archive).matrix("w", shape: [3, 2])
+        }
     }
 
     @Test func weightReaderChecksShapesAndUnreadKeys() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 @testable import Tensor
 
@@ -9,19 +10,15 @@ import Testing
 /// its AVX2 ones, whose blocks of rows round differently from the same rows of one call
 /// (`BLAS.splitAlignment`).
 @Suite struct BLASThreadingTests {
-    /// Whether OpenBLAS runs kernels whose split products are bit-identical to one call: its
-    /// SkylakeX and Cooperlake ones (AVX-512 machines), measured; not its Haswell and Zen ones.
-    static let splitIsBitIdentical = ["skylakex", "cooperlake"].contains(BLAS.coreName.lowercased())
-
     /// `sgemm` splits by rows (m ≥ n) or by columns (m < n); with and without transposes every
     /// element is within float32 rounding of the one-call result (the gemm error bound
-    /// k·ε·Σ|α·a·b|), and equal bit for bit where `splitIsBitIdentical`.
+    /// k·ε·Σ|α·a·b|), and equal bit for bit where `blasSplitIsBitIdentical`.
     @Test(arguments: [(m: 300, n: 64, k: 200), (m: 333, n: 100, k: 77), (m: 7, n: 2100, k: 160),
                       (m: 5, n: 1500, k: 300), (m: 160, n: 160, k: 96)])
     func parallelSplitEqualsOneCall(m: Int, n: Int, k: Int) {
         #expect(Threads.count > 1)
         #expect(m * n * k >= BLAS.parallelThreshold, "the product must be large enough to be split")
-        let bitIdentical = BLASThreadingTests.splitIsBitIdentical
+        let bitIdentical = blasSplitIsBitIdentical
         for (transA, transB) in [(false, false), (true, false), (false, true), (true, true)] {
             let a = testValues(m * k, seed: 11), b = testValues(k * n, seed: 12)
             let c0 = testValues(m * n, seed: 13)
@@ -100,7 +97,7 @@ import Testing
         }
         let one = Threads.withWorkers(1) { product() }, split = product()
         #expect(elementsBeyondGemmRounding(split, one, a: a, b: b, c0: zero, alpha: 1, m: m, n: n, k: k) == 0)
-        if BLASThreadingTests.splitIsBitIdentical { #expect(one == split) }
+        if blasSplitIsBitIdentical { #expect(one == split) }
     }
 }
 

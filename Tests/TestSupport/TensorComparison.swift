@@ -28,3 +28,8 @@ public func expectClose(_ actual: Tensor, _ expected: Tensor, tolerance: Float,
             "max abs diff \(error) at index \(index) (actual \(actual.data[index]), expected \(expected.data[index]))",
             sourceLocation: sourceLocation)
 }
+
+/// Whether OpenBLAS runs kernels whose products split at `BLAS.splitAlignment` are bit-identical
+/// to one call: its SkylakeX and Cooperlake ones (AVX-512 machines), measured; not its Haswell
+/// and Zen ones (AVX2-only machines), whose split products differ in the last bits.
+public let blasSplitIsBitIdentical = ["skylakex", "cooperlake"].contains(BLAS.coreName.lowercased())

@@ -4,7 +4,7 @@ import Tensor
 
 /// Port of diffusers 0.42.1 `HunyuanVideoTransformer3DModel`
 /// (`src/diffusers/models/transformers/transformer_hunyuan_video.py`), text-to-video only,
-/// float32 on the CPU. Property names follow the diffusers module tree (state-dict prefixes).
+/// computed in float32 on the CPU (16-bit weights are widened inside each product). Property names follow the diffusers module tree (state-dict prefixes).
 ///
 /// Latent layout is ours, channels-last `[B, T, H, W, C]`; the loader keeps diffusers' weights
 /// as stored (the conv patch kernel is flattened in its (c, kt, kh, kw) order).
@@ -43,11 +43,13 @@ public final class HunyuanVideoTransformer: Sendable {
     /// Loads a diffusers `transformer/` folder: `config.json` plus
     /// `diffusion_pytorch_model.safetensors` (single or sharded). Every stored tensor must be
     /// read with its expected shape; missing, misshapen or unexpected tensors throw
-    /// `SafeTensorsError` naming the key. F16/BF16 tensors are converted to Float32.
-    public convenience init(directory: String) throws {
+    /// `SafeTensorsError` naming the key. F16/BF16 weight matrices (every linear layer and the
+    /// patch embedding) stay as stored, views of the mapped files, unless `matrices` is
+    /// `.float32`; vectors (biases, norm weights) are converted to Float32.
+    public convenience init(directory: String, matrices: MatrixPrecision = .stored) throws {
         let config = try TransformerConfiguration(contentsOf: (directory as NSString).appendingPathComponent("config.json"))
         let archive = try WeightArchive(directory: directory, baseName: Self.weightsName)
-        let reader = WeightReader(archive)
+        let reader = WeightReader(archive, matrices: matrices)
         try self.init(configuration: config, parameters: reader)
         try reader.finish()
     }

@@ -9,10 +9,7 @@ public struct PatchEmbed: Sendable {
 
     init(_ w: any ParameterSource, _ c: TransformerConfiguration) throws {
         let p = c.patchSize, pt = c.patchSizeT
-        let conv = try w.scoped("proj").tensor("weight", shape: [c.innerDim, c.inChannels, pt, p, p])
-        let bias = try w.scoped("proj").tensor("bias", shape: [c.innerDim])
-        proj = try Linear(FixedParameters(["weight": conv.reshaped([c.innerDim, c.patchFeaturesIn]), "bias": bias]),
-                          in: c.patchFeaturesIn, out: c.innerDim)
+        proj = try Linear(w.scoped("proj"), weightShape: [c.innerDim, c.inChannels, pt, p, p])
         channels = c.inChannels
         patchSize = p
         patchSizeT = pt
@@ -38,17 +35,4 @@ public struct PatchEmbed: Sendable {
             } } } }
         }
     }
-}
-
-/// Parameters given directly by name (used to reshape a conv kernel into a linear weight).
-struct FixedParameters: ParameterSource {
-    let values: [String: Tensor]
-    init(_ values: [String: Tensor]) { self.values = values }
-    func tensor(_ name: String, shape: [Int]) throws -> Tensor {
-        guard let t = values[name], t.shape == shape else {
-            throw ModelError(.badConfiguration(reason: "internal parameter '\(name)' missing or misshapen"), file: "")
-        }
-        return t
-    }
-    func scoped(_ name: String) -> any ParameterSource { self }
 }

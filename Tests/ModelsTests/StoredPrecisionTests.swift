@@ -1,0 +1,98 @@
+import Foundation
+import SafeTensors
+import Tensor
+import TestSupport
+import Testing
+@testable import Models
+
+/// The transformer with its 16-bit weight matrices kept as stored (views of the mapped file,
+/// widened a panel at a time) against the same weights expanded to Float32 at load.
+@Suite(.serialized) struct StoredPrecisionTests {
+    /// Kept and expanded weights are the same numbers; only how each product is split differs
+    /// (panels of weight rows against `BLAS.sgemm`'s blocks), which changes at most the last bits
+    /// of a product (none at all on the fixtures and the config below with the AVX-512
+    /// Cooperlake kernels, measured). The parity tolerance against diffusers (1e-4 on outputs of
+    /// magnitude ~10, which sum in another order altogether) bounds it on both CPU generations.
+    static let tolerance = Tolerance.smallTimestep
+
+    /// A small config whose products are large enough to be split over two workers into several
+    /// panels: 2 heads × 64, one block of each kind, latent 3×16×16 in patches of 2 (192 image
+    /// tokens + 8 text tokens).
+    static let splitConfig = """
+        {"in_channels": 4, "out_channels": 4, "num_attention_heads": 2, "attention_head_dim": 64,
+         "num_layers": 1, "num_single_layers": 1, "num_refiner_layers": 1, "mlp_ratio": 4.0,
+         "patch_size": 2, "patch_size_t": 1, "qk_norm": "rms_norm", "guidance_embeds": true,
+         "text_embed_dim": 32, "pooled_projection_dim": 24, "rope_theta": 256.0, "rope_axes_dim": [16, 24, 24]}
+        """
+
+    /// The F16 (patch 2, batch 2, padded text) and BF16 (no guidance) parity fixtures: the kept
+    /// model's output is the expanded model's, at both timestep ranges.
+    @Test(arguments: ["transformer-patch2", "transformer-noguidance"])
+    func keptFixtureWeightsGiveTheExpandedOutput(fixture: String) throws {
+        let kept = try TransformerFixture(fixture), expanded = try TransformerFixture(fixture, matrices: .float32)
+        for which in ["small", "large"] {
+            let (a, _) = try kept.run(which), (b, _) = try expanded.run(which)
+            let (err, index) = maxAbsError(a, b)
+            print("\(fixture) \(which): kept vs expanded max abs difference \(err) (kernels \(BLAS.coreName))")
+            #expect(err <= Self.tolerance, "\(fixture) \(which): max abs difference \(err) at \(index)")
+        }
+    }
+
+    /// Random BF16 weights written to a file by `RecordingParameters` load back to the model they
+    /// were made as (bit for bit: the same stored values and products); kept and expanded loads of
+    /// that file agree, with products split into several panels over two workers.
+    @Test func keptRandomWeightsGiveTheExpandedOutput() throws {
+        let c = try JSONDecoder().decode(TransformerConfiguration.self, from: Data(Self.splitConfig.utf8))
+        let dir = try makeTemporaryDirectory(prefix: "stored-precision")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Data(Self.splitConfig.utf8).write(to: URL(fileURLWithPath: dir + "/config.json"))
+        let recorder = RecordingParameters(RandomParameters(seed: 5, precision: .bfloat16))
+        let made = try HunyuanVideoTransformer(configuration: c, parameters: recorder)
+        try recorder.write(to: dir + "/\(HunyuanVideoTransformer.weightsName).safetensors", storage: .bf16)
+        let kept = try HunyuanVideoTransformer(directory: dir)
+        let expanded = try HunyuanVideoTransformer(directory: dir, matrices: .float32)
+
+        let latents = Tensor(shape: [1, 3, 16, 16, 4], data: testInput(3 * 16 * 16 * 4, seed: 1))
+        let text = Tensor(shape: [1, 8, 32], data: testInput(8 * 32, seed: 2))
+        let pooled = Tensor(shape: [1, 24], data: testInput(24, seed: 3))
+        let mask = [[true, true, true, true, true, true, false, false]]
+        func run(_ m: HunyuanVideoTransformer) throws -> Tensor {
+            try m(latents: latents, timestep: [3], text: text, textMask: mask, pooled: pooled, guidance: [2])
+        }
+        // The fused q|k|v product, 200 rows × 384 × 128 = 9.8 M multiply-adds, is over
+        // `BLAS.parallelThreshold` (2 M), so its panels go to two workers.
+        #expect(Threads.count > 1)
+        let a = try run(kept), b = try run(expanded)
+        #expect(try run(made) == a)
+        let (err, index) = maxAbsError(a, b)
+        print("random bf16: kept vs expanded max abs difference \(err) (kernels \(BLAS.coreName))")
+        #expect(err <= Self.tolerance, "max abs difference \(err) at \(index)")
+        #expect(a.data.map(abs).max()! > 0.1, "the output must not be trivially small")
+    }
+
+    /// Every weight matrix the F16 fixture's model holds is 16-bit, two bytes per weight (the
+    /// file's own bytes); expanded, four. Vectors (biases, norm weights) are Float32 either way.
+    @Test func keptMatricesHoldTheirStoredBytes() throws {
+        let dir = TestPaths.fixture("transformer-patch2")
+        let c = try TransformerConfiguration(contentsOf: dir + "/config.json")
+        let archive = try WeightArchive(directory: dir, baseName: HunyuanVideoTransformer.weightsName)
+        let matrixElements = archive.keys.compactMap(archive.shape(of:)).filter { $0.count >= 2 }.map { $0.reduce(1, *) }
+            .reduce(0, +)
+        for (precision, bytes) in [(MatrixPrecision.stored, 2), (.float32, 4)] {
+            let recorder = RecordingParameters(WeightReader(archive, matrices: precision))
+            _ = try HunyuanVideoTransformer(configuration: c, parameters: recorder)
+            let matrices = recorder.records.compactMap { r -> WeightMatrix? in
+                if case .matrix(let m) = r.value { m } else { nil }
+            }
+            #expect(Set(matrices.map(\.precision)) == [precision == .stored ? .float16 : .float32])
+            #expect(matrices.reduce(0) { $0 + $1.storedBytes } == bytes * matrixElements)
+            #expect(recorder.records.count == archive.keys.count)
+        }
+    }
+}
+
+/// Seeded values in [-1, 1) for model inputs.
+private func testInput(_ count: Int, seed: UInt64) -> [Float] {
+    var rng = SplitMix64(seed: seed)
+    return (0..<count).map { _ in Float.random(in: -1..<1, using: &rng) }
+}
