@@ -34,7 +34,9 @@ public enum BLAS {
     /// sgemm register tile (at most 16 × 8): each block ends on a tile boundary and only the last
     /// block has a partial tile, where a single call has it too. With OpenBLAS's SkylakeX and
     /// Cooperlake kernels (AVX-512 machines) that makes the result bit for bit a single call's
-    /// whatever the thread count. With its Haswell and Zen kernels (AVX2-only machines) a block
+    /// whatever the thread count, as long as no block is only a few rows: m = 130 on two workers
+    /// leaves a 2-row block that differs from one call in the last bits (measured), so nothing
+    /// may rely on bit-identity across thread counts. With its Haswell and Zen kernels (AVX2-only machines) a block
     /// of rows is not computed as the same rows inside a larger call: a split product differs
     /// from one call in the last bits (m = n = 160, k = 96: 8 % of the elements, by up to
     /// 2.9e-6), at any alignment. `BLASThreadingTests` checks both.
