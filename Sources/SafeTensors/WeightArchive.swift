@@ -70,8 +70,23 @@ public struct WeightArchive: Sendable {
     /// Total bytes of stored tensor data.
     public var storedBytes: Int { files.reduce(0) { $0 + $1.entries.values.reduce(0) { $0 + $1.range.count } } }
 
-    /// Bytes of every tensor once loaded (all are converted to Float32), from the headers alone.
-    public var floatBytes: Int {
-        files.reduce(0) { $0 + $1.entries.values.reduce(0) { $0 + $1.shape.reduce(1, *) * MemoryLayout<Float>.size } }
+    /// The tensors a model that reads `isMatrix` shapes as weight matrices keeps in 16 bits when
+    /// it loads at `MatrixPrecision.stored`: its F16 and BF16 matrices (F32 ones are copied).
+    public func storedMatrices(_ isMatrix: ([Int]) -> Bool) -> [SafeTensorsFile.Entry] {
+        files.flatMap(\.entries.values).filter { Self.staysStored($0, isMatrix) }
+    }
+
+    /// Bytes the weights hold in memory once such a model has loaded them at `.stored`, from the
+    /// headers alone: the files' data, which is mapped and touched by the load (kept matrices are
+    /// read in place, everything else once by its conversion), plus a Float32 copy of each tensor
+    /// that is converted.
+    public func residentBytes(_ isMatrix: ([Int]) -> Bool) -> Int {
+        files.flatMap(\.entries.values).reduce(storedBytes) { total, entry in
+            total + (Self.staysStored(entry, isMatrix) ? 0 : entry.shape.reduce(1, *) * MemoryLayout<Float>.size)
+        }
+    }
+
+    private static func staysStored(_ entry: SafeTensorsFile.Entry, _ isMatrix: ([Int]) -> Bool) -> Bool {
+        entry.dtype != .f32 && isMatrix(entry.shape)
     }
 }

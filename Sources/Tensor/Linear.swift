@@ -90,6 +90,13 @@ extension WeightMatrix {
         let share = ((rows + workers - 1) / workers + align - 1) / align * align
         return min(fitting, share)
     }
+
+    /// The most scratch one thread holds for products with a 16-bit `[rows, columns]` matrix: its
+    /// largest panel (one worker's), at most `panelElements` floats. The scratch is kept until
+    /// the thread exits, so a thread holds this for the largest matrix it has multiplied.
+    public static func scratchBytes(rows: Int, columns: Int) -> Int {
+        panelRows(rows: rows, columns: columns, workers: 1) * columns * MemoryLayout<Float>.size
+    }
 }
 
 /// One Float32 buffer per thread, grown to the largest panel asked for and kept until the thread

@@ -89,6 +89,38 @@ import Testing
             #expect(recorder.records.count == archive.keys.count)
         }
     }
+
+    /// What the resource check counts before loading (`WeightArchive.residentBytes` with the
+    /// model's `readsAsMatrix`) is what the F16 fixture's load holds: the file's bytes, plus four
+    /// bytes a value for each tensor it converts and nothing for the matrices it keeps (issue
+    /// #18: kept matrices were still counted as Float32, twice their size).
+    @Test func residentBytesCountWhatTheLoadKeeps() throws {
+        let dir = TestPaths.fixture("transformer-patch2")
+        let c = try TransformerConfiguration(contentsOf: dir + "/config.json")
+        let archive = try WeightArchive(directory: dir, baseName: HunyuanVideoTransformer.weightsName)
+        let recorder = RecordingParameters(WeightReader(archive))
+        _ = try HunyuanVideoTransformer(configuration: c, parameters: recorder)
+        let (kept, converted) = keptAndConvertedBytes(recorder.records, rule: HunyuanVideoTransformer.readsAsMatrix)
+        #expect(kept > 0 && kept + converted / 2 == archive.storedBytes)
+        #expect(archive.residentBytes(HunyuanVideoTransformer.readsAsMatrix) == archive.storedBytes + converted)
+    }
+}
+
+/// The stored bytes of the 16-bit matrices a load kept and the Float32 bytes of what it
+/// converted, checking for each record that `rule` tells which is which.
+func keptAndConvertedBytes(_ records: [RecordingParameters.Record], rule: ([Int]) -> Bool,
+                           sourceLocation: SourceLocation = #_sourceLocation) -> (kept: Int, converted: Int) {
+    var (kept, converted) = (0, 0)
+    for record in records {
+        if case .matrix(let m) = record.value, m.precision != .float32 {
+            kept += m.storedBytes
+            #expect(rule(record.shape), "\(record.key) \(record.shape) is kept 16-bit", sourceLocation: sourceLocation)
+        } else {
+            converted += record.shape.reduce(1, *) * MemoryLayout<Float>.size
+            #expect(!rule(record.shape), "\(record.key) \(record.shape) is converted", sourceLocation: sourceLocation)
+        }
+    }
+    return (kept, converted)
 }
 
 /// Seeded values in [-1, 1) for model inputs.

@@ -8,7 +8,7 @@ import Sampling
 /// weight files' headers and the request's resolved plan (`ResourceFit`); this type
 /// adds the shares up, compares them with what the machine has, and words the refusal.
 ///
-/// Memory is the resident share (the process, the weights as Float32) plus the working sets of
+/// Memory is the resident share (the process, the weights as held) plus the working sets of
 /// the phases that can run at once: a `generate` denoises, then decodes; in a batch the decode
 /// of one item runs beside the denoising of the next (`StageRunner`), so both count.
 public struct ResourceEstimate: Sendable, Equatable {
@@ -40,7 +40,8 @@ public struct ResourceEstimate: Sendable, Equatable {
 
     /// Pixel frames, width and height of the video, for messages.
     public var frames: Int, width: Int, height: Int
-    /// Held from start to end: the process and its libraries, the weights as Float32.
+    /// Held from start to end: the process and its libraries, the weights (16-bit matrices at
+    /// their stored width, the rest as Float32), the threads' scratch for 16-bit products.
     public var resident: [Share]
     /// The largest denoising working set (nil for `decode`).
     public var denoise: Share?

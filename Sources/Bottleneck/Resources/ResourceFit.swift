@@ -22,6 +22,15 @@ public struct ResourceFit: Sendable {
             case .vae: CausalVideoDecoder.weightsName
             }
         }
+
+        /// Which stored shapes the component's loader reads as weight matrices (kept in 16 bits
+        /// when stored so); the text encoder and the VAE convert every tensor to Float32.
+        var readsAsMatrix: ([Int]) -> Bool {
+            switch self {
+            case .textEncoder, .vae: { _ in false }
+            case .transformer: HunyuanVideoTransformer.readsAsMatrix
+            }
+        }
     }
 
     /// The process before any weights load (Swift runtime, Foundation, libav, OpenBLAS):
@@ -39,8 +48,12 @@ public struct ResourceFit: Sendable {
 
     let transformer: TransformerConfiguration?
     let vae: VAEConfiguration
-    /// Float32 bytes of the loaded weights plus their files' bytes (mapped while converting).
+    /// The loaded weights' resident bytes: their files' bytes (mapped) plus Float32 copies of
+    /// the tensors that are converted (`WeightArchive.residentBytes`), i.e. 16-bit matrices
+    /// count once, at their stored width.
     let weightBytes: Int
+    /// Scratch one thread keeps for products with the largest 16-bit matrix (0 if none stays 16-bit).
+    let productScratchBytes: Int
     /// What the machine has (nil where it cannot be told).
     let memory: AvailableMemory?
 
@@ -52,11 +65,16 @@ public struct ResourceFit: Sendable {
                 environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         transformer = components.contains(.transformer) ? try pipeline.transformerConfiguration() : nil
         vae = try VAEConfiguration.load(contentsOf: pipeline.path + "/vae/config.json")
-        weightBytes = try components.reduce(0) { total, component in
-            let archive = try WeightArchive(directory: pipeline.path + "/" + component.rawValue,
-                                            baseName: component.weightsName)
-            return total + archive.floatBytes + archive.storedBytes
+        let archives = try components.map { component in
+            (component, try WeightArchive(directory: pipeline.path + "/" + component.rawValue,
+                                          baseName: component.weightsName))
         }
+        weightBytes = archives.reduce(0) { $0 + $1.1.residentBytes($1.0.readsAsMatrix) }
+        // A fused q|k|v (3·D × D) is smaller than the largest stored matrix of these models (the
+        // 6·D × D modulation, a feed-forward layer), so the stored shapes bound the panel.
+        productScratchBytes = archives.flatMap { $0.1.storedMatrices($0.0.readsAsMatrix) }.map {
+            WeightMatrix.scratchBytes(rows: $0.shape[0], columns: $0.shape.dropFirst().reduce(1, *))
+        }.max() ?? 0
         memory = try AvailableMemory.current(environment: environment)
     }
 
@@ -67,9 +85,15 @@ public struct ResourceFit: Sendable {
     public func estimate(_ request: GenerationRequest, stages: [ResolvedStage]?, lanes: Int = 0,
                          frameQueueCapacity: Int = 2) -> ResourceEstimate {
         let base = request.latentSize
+        var resident = [ResourceEstimate.Share("weights and runtime", bytes: Self.runtimeBytes + weightBytes)]
+        if productScratchBytes > 0 {
+            // Threads that multiply 16-bit weights: the workers, and each lane's passes' own threads.
+            let threads = Threads.count + max(lanes, 1) * DiTGenerator.guidance(for: request).passesPerStep
+            resident.append(.init("16-bit product scratch (\(threads) threads)", bytes: threads * productScratchBytes))
+        }
         return ResourceEstimate(
             frames: request.frames, width: request.width, height: request.height,
-            resident: [.init("weights and runtime", bytes: Self.runtimeBytes + weightBytes)],
+            resident: resident,
             denoise: stages.flatMap { denoising(request, stages: $0) },
             decode: decoding(request, base: base, frameQueueCapacity: frameQueueCapacity),
             denoisingBesideDecode: stages == nil ? 0 : lanes,

@@ -24,6 +24,11 @@ public final class HunyuanVideoTransformer: Sendable {
     public let finalLayer: FinalLayer
     /// The weight file's name without `.safetensors` (or its `.index.json` shards).
     public static let weightsName = "diffusion_pytorch_model"
+    /// Whether the loader reads a stored tensor of `shape` as a weight matrix (every linear
+    /// layer's weight and the patch embedding's kernel, i.e. every tensor of rank 2 or more; the
+    /// rest are vectors), so that its resident bytes can be counted before it loads
+    /// (`WeightArchive.residentBytes`).
+    public static func readsAsMatrix(_ shape: [Int]) -> Bool { shape.count >= 2 }
 
     /// Builds the model from `parameters` (keys as in diffusers' state dict).
     public init(configuration c: TransformerConfiguration, parameters w: any ParameterSource) throws {
