@@ -28,8 +28,8 @@ public struct BottleneckPipeline: Sendable {
     public let stages: PipelineStages
 
     /// Loads every model of `folder`: text encoder and tokenizer, transformer, VAE.
-    /// - Throws: the first model's loading error (`LoadError`, `SafeTensorsError`,
-    ///   `PipelineError.badPipeline` for a bad scheduler config).
+    /// - Throws: the first model's loading error (`SafeTensorsError`, `TextEncoderError`,
+    ///   `ModelError`, `VAEError`; `PipelineError.badPipeline` for a bad scheduler config).
     public init(folder: PipelineFolder) throws {
         let root = folder.path
         let text = try MiniLMStage(encoder: MiniLMTextEncoder(

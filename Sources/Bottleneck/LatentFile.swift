@@ -42,28 +42,28 @@ public enum LatentFile {
     /// - Throws: `PipelineError.badLatents` naming the file and what is wrong (also latents that
     ///   hold a NaN or an infinity, which would decode to a black video).
     public static func read(from path: String) throws -> (latents: Latents, request: GenerationRequest) {
+        func bad(_ reason: String) -> PipelineError { PipelineError(.badLatents(reason: reason), subject: path) }
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(path: path) } catch {
-            throw PipelineError(.badLatents(path: path, reason: String(describing: error)))
+            throw bad(String(describing: error))
         }
         guard file.metadata["format"] == formatTag else {
-            throw PipelineError(.badLatents(
-                path: path, reason: "not a bottleneck latents file (metadata format is "
-                    + "\(file.metadata["format"].map { "'\($0)'" } ?? "missing"), expected '\(formatTag)')"))
+            throw bad("not a bottleneck latents file (metadata format is "
+                      + "\(file.metadata["format"].map { "'\($0)'" } ?? "missing"), expected '\(formatTag)')")
         }
         guard file.entries[tensorName] != nil else {
-            throw PipelineError(.badLatents(path: path, reason: "no tensor named '\(tensorName)'"))
+            throw bad("no tensor named '\(tensorName)'")
         }
         let tensor: Tensor
         do { tensor = try file.tensor(tensorName) } catch let error as SafeTensorsError {
-            throw PipelineError(.badLatents(path: path, reason: error.kind.message))  // e.g. a NaN
+            throw bad(error.kind.message)  // e.g. a NaN
         }
         guard tensor.rank == 5 else {
-            throw PipelineError(.badLatents(path: path, reason: "latents have shape \(tensor.shape); expected [B, T, H, W, C]"))
+            throw bad("latents have shape \(tensor.shape); expected [B, T, H, W, C]")
         }
         func int(_ key: String) throws -> Int {
             guard let s = file.metadata[key], let v = Int(s) else {
-                throw PipelineError(.badLatents(path: path, reason: "metadata '\(key)' is missing or not an integer"))
+                throw bad("metadata '\(key)' is missing or not an integer")
             }
             return v
         }
@@ -82,13 +82,12 @@ public enum LatentFile {
         // The stored settings against the request bounds, named as metadata keys (decode has no
         // --frames for a message to blame).
         do { try request.validateNumbers() } catch {
-            throw PipelineError(.badLatents(path: path, reason: error.kind.description(subject: "metadata '\(error.field)'")))
+            throw bad(error.kind.description(subject: "metadata '\(error.field)'"))
         }
         let expected = request.latentSize.extents
         guard Array(tensor.shape[1...3]) == expected else {
-            throw PipelineError(.badLatents(
-                path: path, reason: "latent extent \(Array(tensor.shape[1...3])) does not match "
-                    + "\(request.frames) frames of \(request.width)x\(request.height) (expected \(expected))"))
+            throw bad("latent extent \(Array(tensor.shape[1...3])) does not match "
+                      + "\(request.frames) frames of \(request.width)x\(request.height) (expected \(expected))")
         }
         return (Latents(tensor), request)
     }

@@ -89,63 +89,52 @@ public enum RequestErrorKind: ErrorKind {
     }
 }
 
-/// A failure while running the pipeline; `item` is the batch index (0 for `generate`).
-public struct PipelineError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable, Equatable {
-        /// A stage reported an error; `stage` names it (text, denoise, decode, mux, latents).
-        case stageFailed(stage: GenerationStage, message: String)
-        /// The latents file is not usable.
-        case badLatents(path: String, reason: String)
-        /// No implementation is plugged in for the stage (e.g. previews without a renderer).
-        case engineUnavailable(stage: GenerationStage)
-        /// A pipeline folder file is missing or unusable.
-        case badPipeline(path: String, reason: String)
-        /// The pipeline folder given explicitly (`--pipeline`) is not a folder.
-        case pipelineFolderMissing(path: String)
-        /// No pipeline folder was given and none was found; `tried` lists where it was looked for.
-        case noPipelineFolder(tried: [String])
-        /// Another batch holds the output folder's lock (`BatchFolderLock`); `holders` names
-        /// it ("pid 123", or its running shards), empty when it cannot be told.
-        case outputFolderInUse(path: String, holders: [String])
-        /// The output folder's lock file cannot be created or locked.
-        case outputFolderLock(path: String, reason: String)
-        /// Decoded frames holding NaN or infinite values (checked batch by batch before they
-        /// reach the muxer, which would write them as black).
-        case nonFiniteFrames(frames: Range<Int>, values: NonFiniteValues)
-        /// An environment variable the run reads whose value cannot be used.
-        case badEnvironment(name: String, value: String, reason: String)
-    }
+/// A failure while running the pipeline or preparing a run: the subject is what it is about
+/// (a file or folder, an environment variable, a stage, a range of frames). A failed batch item
+/// carries its index in the `.failed(item:stage:error:)` event, so the error does not repeat it.
+public typealias PipelineError = ContextError<PipelineErrorKind>
 
-    public var kind: Kind
-    public var item: Int?
+/// The cases of `PipelineError`.
+public enum PipelineErrorKind: ErrorKind {
+    /// The latents file (the subject) is not usable.
+    case badLatents(reason: String)
+    /// No implementation is plugged in for the stage named by the subject (e.g. previews
+    /// without a renderer).
+    case engineUnavailable
+    /// A pipeline folder file (the subject) is missing or unusable.
+    case badPipeline(reason: String)
+    /// The pipeline folder given explicitly (`--pipeline`, the subject) is not a folder.
+    case pipelineFolderMissing
+    /// No pipeline folder was given and none was found; `tried` lists where it was looked for,
+    /// the subject is the environment variable that would name one.
+    case noPipelineFolder(tried: [String])
+    /// Another batch holds the output folder's lock (`BatchFolderLock`); `holders` names
+    /// it ("pid 123", or its running shards), empty when it cannot be told.
+    case outputFolderInUse(holders: [String])
+    /// The output folder's lock file cannot be created or locked.
+    case outputFolderLock(reason: String)
+    /// Decoded frames (the subject, `frames 1..<5`) holding NaN or infinite values, checked
+    /// batch by batch before they reach the muxer, which would write them as black.
+    case nonFiniteFrames(NonFiniteValues)
+    /// An environment variable the run reads (the subject) whose value cannot be used.
+    case badEnvironment(value: String, reason: String)
 
-    public init(_ kind: Kind, item: Int? = nil) {
-        self.kind = kind
-        self.item = item
-    }
-
-    public var description: String {
-        let prefix = item.map { "item \($0): " } ?? ""
-        switch kind {
-        case .stageFailed(let stage, let message): return "\(prefix)\(stage.rawValue) stage failed: \(message)"
-        case .badLatents(let path, let reason): return "\(prefix)\(path): \(reason)"
-        case .engineUnavailable(let stage): return "\(prefix)no \(stage.rawValue) renderer is available in this build"
-        case .badPipeline(let path, let reason): return "\(prefix)\(path): \(reason)"
-        case .pipelineFolderMissing(let path): return "\(prefix)pipeline folder '\(path)' does not exist"
+    public func description(subject: String) -> String {
+        switch self {
+        case .badLatents(let reason), .badPipeline(let reason): "\(subject): \(reason)"
+        case .engineUnavailable: "no \(subject) renderer is available in this build"
+        case .pipelineFolderMissing: "pipeline folder '\(subject)' does not exist"
         case .noPipelineFolder(let tried):
-            return "\(prefix)no pipeline folder found; pass --pipeline DIR or set \(PipelineFolder.environmentKey). Tried: "
-                + tried.joined(separator: ", ")
-        case .outputFolderInUse(let path, let holders):
-            let who = holders.isEmpty ? "" : " (\(holders.joined(separator: "; ")))"
-            return "\(prefix)\(path): another batch is writing to this folder\(who); "
-                + "let it finish (then --resume), or give this one another output folder"
-        case .outputFolderLock(let path, let reason):
-            return "\(prefix)\(path): cannot lock the output folder: \(reason)"
-        case .nonFiniteFrames(let frames, let values):
-            return "\(prefix)frames \(frames.lowerBound)..<\(frames.upperBound) hold \(values); the VAE's output "
-                + "was not finite, so the video would be black (nothing was kept)"
-        case .badEnvironment(let name, let value, let reason):
-            return "\(prefix)\(name)=\(value): \(reason)"
+            "no pipeline folder found; pass --pipeline DIR or set \(subject). Tried: " + tried.joined(separator: ", ")
+        case .outputFolderInUse(let holders):
+            "\(subject): another batch is writing to this folder"
+                + (holders.isEmpty ? "" : " (\(holders.joined(separator: "; ")))")
+                + "; let it finish (then --resume), or give this one another output folder"
+        case .outputFolderLock(let reason): "\(subject): cannot lock the output folder: \(reason)"
+        case .nonFiniteFrames(let values):
+            "\(subject) hold \(values); the VAE's output was not finite, so the video would be black "
+                + "(nothing was kept)"
+        case .badEnvironment(let value, let reason): "\(subject)=\(value): \(reason)"
         }
     }
 }

@@ -210,7 +210,7 @@ public struct StageRunner: Sendable {
                 guard let cleanEstimate = step.cleanEstimate else { return }
                 do {
                     guard let preview else {
-                        throw PipelineError(.engineUnavailable(stage: .preview), item: item.index)
+                        throw PipelineError(.engineUnavailable, subject: GenerationStage.preview.rawValue)
                     }
                     try preview.writePreview(Latents(cleanEstimate), request: request, to: settings.path)
                     events(.previewWritten(item: item.index, step: step.index, path: settings.path))
@@ -234,7 +234,9 @@ public struct StageRunner: Sendable {
                         // One pass per batch: a NaN frame fails the item (its partial output is
                         // removed) instead of being written as black.
                         if let values = batch.pixels.nonFiniteValues {
-                            throw PipelineError(.nonFiniteFrames(frames: batch.frameRange, values: values))
+                            let range = batch.frameRange
+                            throw PipelineError(.nonFiniteFrames(values),
+                                                subject: "frames \(range.lowerBound)..<\(range.upperBound)")
                         }
                         try await frames.send(.frames(item: index, batch))
                     }

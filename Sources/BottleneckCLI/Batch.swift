@@ -173,7 +173,7 @@ extension Bottleneck {
             let fit = try PlanFit(pipeline: pipeline)
             let resources = try ResourceFit(pipeline: pipeline)
             let (flagSteps, lanes, queueCapacity) = (sampling.steps, lanes, queueCapacity)
-            return { request, entry throws(PromptFileIssue.Kind) in
+            return { request, entry throws(PromptLineProblem) in
                 do {
                     try request.takeStepsFromPlanFile(explicit: entry.overrides.steps ?? flagSteps)
                     let stages = try fit.check(request)

@@ -300,7 +300,7 @@ import Sampling
                                             executable: "\(root)/bin/bottleneck", currentDirectory: "/")
         #expect(env.path == root)
         #expect { try PipelineFolder.locate(explicit: "\(root)/nope") } throws: {
-            ($0 as? PipelineError)?.kind == .pipelineFolderMissing(path: "\(root)/nope")
+            $0 as? PipelineError == PipelineError(.pipelineFolderMissing, subject: "\(root)/nope")
         }
         #expect { try PipelineFolder.locate(explicit: nil, environment: [:], executable: "/x/y/z", currentDirectory: "/") } throws: {
             guard case .noPipelineFolder(let tried) = ($0 as? PipelineError)?.kind else { return false }

@@ -14,7 +14,7 @@ import Testing
         let dir = try makeTemporaryDirectory()
         var first: BatchFolderLock? = try BatchFolderLock(folder: dir)
         let error = #expect(throws: PipelineError.self) { try BatchFolderLock(folder: dir) }
-        #expect(error?.kind == .outputFolderInUse(path: dir, holders: ["pid \(getpid())"]))
+        #expect(error == PipelineError(.outputFolderInUse(holders: ["pid \(getpid())"]), subject: dir))
         #expect(error?.description == "\(dir): another batch is writing to this folder (pid \(getpid())); "
                 + "let it finish (then --resume), or give this one another output folder")
         #expect(throws: PipelineError.self) { try BatchFolderLock(folder: dir, shard: Shard(number: 1, count: 2)) }
@@ -30,10 +30,10 @@ import Testing
         let one = try BatchFolderLock(folder: dir, shard: Shard(number: 1, count: 2))
         let two = try BatchFolderLock(folder: dir, shard: Shard(number: 2, count: 2))
         let again = #expect(throws: PipelineError.self) { try BatchFolderLock(folder: dir, shard: Shard(number: 2, count: 2)) }
-        #expect(again?.kind == .outputFolderInUse(path: dir, holders: ["shard 2/2, pid \(getpid())"]))
+        #expect(again == PipelineError(.outputFolderInUse(holders: ["shard 2/2, pid \(getpid())"]), subject: dir))
         let whole = #expect(throws: PipelineError.self) { try BatchFolderLock(folder: dir) }
-        #expect(whole?.kind == .outputFolderInUse(path: dir, holders: ["shard 1/2, pid \(getpid())",
-                                                                       "shard 2/2, pid \(getpid())"]))
+        #expect(whole == PipelineError(.outputFolderInUse(holders: ["shard 1/2, pid \(getpid())",
+                                                                    "shard 2/2, pid \(getpid())"]), subject: dir))
         withExtendedLifetime((one, two)) {}
     }
 }

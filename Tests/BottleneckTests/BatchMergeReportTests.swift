@@ -7,7 +7,7 @@ import Testing
     /// Four prompts on lines 1…4 and a bad line 5 (index 4).
     let file = PromptFile(
         file: "lists/p.txt", entries: (0..<4).map { PromptEntry(index: $0, line: $0 + 1, prompt: "prompt \($0)") },
-        issues: [PromptFileIssue(file: "p.txt", line: 5, index: 4, kind: .missingPrompt)])
+        issues: [PromptFileIssue(.missingPrompt, file: "p.txt", line: 5, index: 4)])
 
     func record(_ status: ManifestRecord.Status, _ index: Int, prompt: String? = nil, bytes: Int = 100,
                 error: String? = nil) -> ManifestRecord {

@@ -146,7 +146,7 @@ import Testing
         file.entries[1].overrides.output = "same.rgb"
         let plan = BatchPlanner.plan(file, settings: try settings(try makeTemporaryDirectory()), manifest: [])
         #expect(plan.toRun.map(\.index) == [0])
-        #expect(plan.invalid.map(\.index) == [1])
+        #expect(plan.invalid.map(\.kind.index) == [1])
     }
 
     // MARK: Manifest and resume

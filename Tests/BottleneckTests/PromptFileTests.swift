@@ -28,7 +28,7 @@ import Testing
         let f = try PromptFile.parse(Data(bytes), format: .txt, file: "x.txt")
         #expect(f.entries.map(\.prompt) == ["first", "third"])
         #expect(f.entries.map(\.index) == [0, 2])
-        #expect(f.issues == [PromptFileIssue(file: "x.txt", line: 2, index: 1, kind: .invalidUTF8)])
+        #expect(f.issues == [PromptFileIssue(.invalidUTF8, file: "x.txt", line: 2, index: 1)])
         #expect(f.issues[0].description.hasPrefix("x.txt:2: invalid UTF-8"))
     }
 
@@ -67,11 +67,11 @@ import Testing
         #expect(f.entries.map(\.prompt) == ["ok", "last"])
         #expect(f.entries.map(\.index) == [0, 9])
         #expect(f.issues.map(\.line) == [2, 3, 4, 5, 6, 7, 8, 9])
-        #expect(f.issues[1].kind == .notAnObject)
-        #expect(f.issues[2].kind == .missingPrompt)
-        #expect(f.issues[3].kind == .unknownKey("seeed"))
-        #expect(f.issues[4].kind == .wrongType(key: "frames", expected: "an integer"))
-        #expect(f.issues[7].kind == .wrongType(key: "frames", expected: "an integer"))
+        #expect(f.issues[1].kind.problem == .notAnObject)
+        #expect(f.issues[2].kind.problem == .missingPrompt)
+        #expect(f.issues[3].kind.problem == .unknownKey("seeed"))
+        #expect(f.issues[4].kind.problem == .wrongType(key: "frames", expected: "an integer"))
+        #expect(f.issues[7].kind.problem == .wrongType(key: "frames", expected: "an integer"))
         #expect(f.issues[3].description.contains("p.jsonl:5:"))
     }
 
@@ -136,9 +136,9 @@ import Testing
         let f = try PromptFile.parse(Data(bytes), format: .csv, file: "b.csv")
         #expect(f.entries.map(\.prompt) == ["ok", "fine"])
         #expect(f.issues.map(\.line) == [3, 4, 5])
-        #expect(f.issues[0].kind == .columnCount(expected: 2, found: 3))
-        #expect(f.issues[1].kind == .invalidUTF8)
-        #expect(f.issues[2].kind == .wrongType(key: "seed", expected: "an integer"))
+        #expect(f.issues[0].kind.problem == .columnCount(expected: 2, found: 3))
+        #expect(f.issues[1].kind.problem == .invalidUTF8)
+        #expect(f.issues[2].kind.problem == .wrongType(key: "seed", expected: "an integer"))
     }
 
     @Test func csvHeaderMustNamePromptAndKnownColumns() {

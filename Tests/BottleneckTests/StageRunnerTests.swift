@@ -169,7 +169,7 @@ import Testing
         #expect(failures.map(\.0) == [0, 1])
         #expect(failures.map(\.1) == [.text, .decode])
         // The stage's own error value arrives, not its text.
-        #expect((failures.first?.2 as? PipelineError)?.kind == .stageFailed(stage: .text, message: "cannot encode"))
+        #expect(failures.first?.2 as? TestStageError == TestStageError(message: "cannot encode"))
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/0.rgb"))
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/1.rgb"))
         #expect(partials(of: "\(dir)/1.rgb").isEmpty)

@@ -48,7 +48,7 @@ struct TestTextEncoder: TextEncodingStage {
     /// One token per word; token `t` has components `sin(Σ bytes · (k+1))`.
     func encode(prompt: String, negativePrompt: String?) async throws -> PromptEmbeddings {
         if prompt.contains("FAIL-TEXT") {
-            throw PipelineError(.stageFailed(stage: .text, message: "cannot encode"))
+            throw TestStageError(message: "cannot encode")
         }
         let words = prompt.split(separator: " ")
         var data: [Float] = []
@@ -118,7 +118,7 @@ struct TestDecoder: FrameDecoding {
         log.begin("decode", index)
         defer { log.end("decode", index) }
         if request.prompt.contains("FAIL-DECODE") {
-            throw PipelineError(.stageFailed(stage: .decode, message: "bad latents"))
+            throw TestStageError(message: "bad latents")
         }
         let (lh, lw, c) = (latents.height, latents.width, latents.channels)
         var next = 0
@@ -166,7 +166,7 @@ actor TestFileSink: VideoSink {
         temporaryPath = TemporaryOutputName.path(for: path)
         _ = FileManager.default.createFile(atPath: temporaryPath, contents: nil)
         guard let h = FileHandle(forWritingAtPath: temporaryPath) else {
-            throw TestSinkError(message: "\(path): cannot open")
+            throw TestStageError(message: "\(path): cannot open")
         }
         handle = h
         self.writeDelay = writeDelay
@@ -187,7 +187,7 @@ actor TestFileSink: VideoSink {
     func finish() async throws -> OutputSummary {
         try handle.close()
         if rename(temporaryPath, path) != 0 {
-            throw TestSinkError(message: "\(path): cannot move \(temporaryPath) into place")
+            throw TestStageError(message: "\(path): cannot move \(temporaryPath) into place")
         }
         return OutputSummary(destination: path, bytes: bytes, frames: frames)
     }
@@ -198,8 +198,9 @@ actor TestFileSink: VideoSink {
     }
 }
 
-/// What the test sink throws when its file cannot be opened or committed.
-struct TestSinkError: Error, CustomStringConvertible {
+/// What the test stages throw: text or latents a prompt marks as failing, a file the sink
+/// cannot open or commit.
+struct TestStageError: Error, Equatable, CustomStringConvertible {
     var message: String
     var description: String { message }
 }
@@ -212,7 +213,7 @@ struct TestSinkFactory: VideoSinkFactory {
 
     func makeSink(for request: GenerationRequest) async throws -> any VideoSink {
         guard case .file(let path) = request.output else {
-            throw TestSinkError(message: "test sink writes files only")
+            throw TestStageError(message: "test sink writes files only")
         }
         let stalls = stallingItemPrompt.map { request.prompt.contains($0) } == true
         return try TestFileSink(path: path, writeDelay: writeDelay, stallsAfterFirstBatch: stalls, flow: flow)

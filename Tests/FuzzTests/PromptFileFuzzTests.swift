@@ -33,10 +33,10 @@ import Testing
                 #expect((1...lines).contains(entry.line), "\(label): entry at line \(entry.line) of \(lines)")
             }
             for issue in parsed.issues {
-                #expect((1...lines).contains(issue.line), "\(label): \(issue)")
-                #expect(issue.description.hasPrefix("\(file):\(issue.line): "), "\(label): \(issue)")
+                #expect((1...lines).contains(issue.kind.entryLine), "\(label): \(issue)")
+                #expect(issue.description.hasPrefix("\(file):\(issue.kind.entryLine): "), "\(label): \(issue)")
             }
-            let indices = parsed.entries.map(\.index) + parsed.issues.map(\.index)
+            let indices = parsed.entries.map(\.index) + parsed.issues.map(\.kind.index)
             #expect(Set(indices).count == indices.count, "\(label): indices \(indices)")
         } catch let error as PromptFileError {
             #expect(error.line.map { (1...lines).contains($0) } == true, "\(label): \(error)")

@@ -36,7 +36,7 @@ public enum BatchExecution {
         try manifest.append(header)
         for issue in plan.invalid {
             var r = ManifestRecord(status: .skipped)
-            r.index = issue.index
+            r.index = issue.kind.index
             r.line = issue.line
             r.error = issue.description
             try manifest.append(r)

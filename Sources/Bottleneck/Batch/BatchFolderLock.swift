@@ -73,7 +73,7 @@ public final class BatchFolderLock: Sendable {
         let path = (folder as NSString).appendingPathComponent(name)
         let fd = Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
-            throw PipelineError(.outputFolderLock(path: folder, reason: "\(name): \(String(cString: strerror(errno)))"))
+            throw PipelineError(.outputFolderLock(reason: "\(name): \(String(cString: strerror(errno)))"), subject: folder)
         }
         return fd
     }
@@ -86,8 +86,8 @@ public final class BatchFolderLock: Sendable {
             let e = errno
             if e == EINTR { continue }
             let error = e == EWOULDBLOCK
-                ? PipelineError(.outputFolderInUse(path: folder, holders: holders()))
-                : PipelineError(.outputFolderLock(path: folder, reason: String(cString: strerror(e))))
+                ? PipelineError(.outputFolderInUse(holders: holders()), subject: folder)
+                : PipelineError(.outputFolderLock(reason: String(cString: strerror(e))), subject: folder)
             close(fd)
             throw error
         }

@@ -79,7 +79,7 @@ public struct BatchMergeReport: Sendable, Equatable, Encodable {
         var list: [(index: Int, line: Int, hash: String?)] = file.entries.map {
             ($0.index, $0.line, NameTemplate.promptHash($0.prompt))
         }
-        list += file.issues.compactMap { issue in issue.index.map { ($0, issue.line, nil) } }
+        list += file.issues.map { ($0.kind.index, $0.kind.entryLine, nil) }
         list.sort { $0.index < $1.index }
         let byIndex = Dictionary(list.map { ($0.index, $0) }, uniquingKeysWith: { first, _ in first })
 

@@ -100,8 +100,8 @@ public enum BatchPlanner {
     /// What the caller checks or completes on an item's validated request before its
     /// fingerprint is taken (the CLI: steps from a plan file, the plan against the pipeline's
     /// configs), so that every item that cannot run is found before any model loads. A thrown
-    /// kind makes the item invalid: reported with its line, recorded skipped.
-    public typealias Preparation = (inout GenerationRequest, PromptEntry) throws(PromptFileIssue.Kind) -> Void
+    /// problem makes the item invalid: reported with its line, recorded skipped.
+    public typealias Preparation = (inout GenerationRequest, PromptEntry) throws(PromptLineProblem) -> Void
 
     /// Plans `file` under `settings`, consulting `manifest` when resuming.
     ///
@@ -123,7 +123,7 @@ public enum BatchPlanner {
                             }) -> BatchPlan {
         var plan = BatchPlan()
         let inShard = { (i: Int) in settings.shard?.contains(index: i) ?? true }
-        plan.invalid = file.issues.filter { $0.index.map(inShard) ?? true }
+        plan.invalid = file.issues.filter { inShard($0.kind.index) }
 
         var done: [String: ManifestRecord] = [:]
         for r in manifest where r.status == .done {
@@ -134,15 +134,14 @@ public enum BatchPlanner {
         var namesTaken: [String: Int] = [:]
         for entry in file.entries where inShard(entry.index) {
             let item: PlannedItem
-            do throws(PromptFileIssue.Kind) { item = try makeItem(entry, settings: settings, prepare: prepare) } catch {
-                plan.invalid.append(PromptFileIssue(file: file.file, line: entry.line, index: entry.index, kind: error))
-                continue
-            }
-            if let other = namesTaken[item.name] {
-                plan.invalid.append(PromptFileIssue(
-                    file: file.file, line: entry.line, index: entry.index,
-                    kind: .badValue(key: "output", message: "'\(item.name)' is also the output of item \(other); "
-                                    + "add {index} to the name template")))
+            do throws(PromptLineProblem) {
+                item = try makeItem(entry, settings: settings, prepare: prepare)
+                if let other = namesTaken[item.name] {
+                    throw .badValue(key: "output", message: "'\(item.name)' is also the output of item \(other); "
+                                    + "add {index} to the name template")
+                }
+            } catch {
+                plan.invalid.append(PromptFileIssue(error, file: file.file, line: entry.line, index: entry.index))
                 continue
             }
             namesTaken[item.name] = entry.index
@@ -163,13 +162,13 @@ public enum BatchPlanner {
                 }
             }
         }
-        plan.invalid.sort { ($0.index ?? -1, $0.line) < ($1.index ?? -1, $1.line) }
+        plan.invalid.sort { ($0.kind.index, $0.kind.entryLine) < ($1.kind.index, $1.kind.entryLine) }
         return plan
     }
 
     /// The entry's request (batch defaults, then the line's overrides), validated and prepared.
     private static func makeItem(_ entry: PromptEntry, settings: BatchSettings,
-                                 prepare: Preparation) throws(PromptFileIssue.Kind) -> PlannedItem {
+                                 prepare: Preparation) throws(PromptLineProblem) -> PlannedItem {
         var r = settings.base
         r.prompt = entry.prompt
         let o = entry.overrides

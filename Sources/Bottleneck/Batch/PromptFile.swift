@@ -40,53 +40,65 @@ public struct PromptEntry: Sendable, Equatable {
     }
 }
 
-/// A bad batch line, reported with file and line and skipped; the rest of the batch goes on.
-public struct PromptFileIssue: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: Error, Sendable, Equatable {
-        case invalidUTF8
-        case badJSON(String)
-        case notAnObject
-        case missingPrompt
-        case unknownKey(String)
-        case wrongType(key: String, expected: String)
-        case badValue(key: String, message: String)
-        case columnCount(expected: Int, found: Int)
-        case invalidRequest(RequestError)
-        /// A valid item this machine cannot hold (memory or disk), found before any model loads.
-        case exceedsMachine(ResourceShortage)
+/// A bad batch line, reported as `file:line: …` and skipped; the rest of the batch goes on.
+/// The subject is the batch file.
+public typealias PromptFileIssue = ContextError<PromptFileIssueKind>
+
+extension ContextError where Kind == PromptFileIssueKind {
+    /// `problem` of the entry `index` that starts on `line` of `file`.
+    public init(_ problem: PromptLineProblem, file: String, line: Int, index: Int) {
+        self.init(PromptFileIssueKind(problem, line: line, index: index), file: file)
     }
+}
 
-    public var file: String
-    /// 1-based line number.
-    public var line: Int
-    /// The entry index the line would have had (nil for file-level problems such as a header).
-    public var index: Int?
-    public var kind: Kind
+/// The kind of a `PromptFileIssue`: what is wrong with the entry on `entryLine`, and the
+/// entry's index, by which the planner keeps the issue to its shard and the manifest records it.
+public struct PromptFileIssueKind: FileErrorKind {
+    public var problem: PromptLineProblem
+    /// 1-based line where the entry starts.
+    public var entryLine: Int
+    /// The entry index the line has (bad entries are counted too, see `PromptEntry.index`).
+    public var index: Int
 
-    public init(file: String, line: Int, index: Int?, kind: Kind) {
-        self.file = file
-        self.line = line
+    public init(_ problem: PromptLineProblem, line: Int, index: Int) {
+        self.problem = problem
+        self.entryLine = line
         self.index = index
-        self.kind = kind
     }
 
-    public var description: String {
-        let what: String
-        switch kind {
-        case .invalidUTF8: what = "invalid UTF-8; save the file as UTF-8"
-        case .badJSON(let m): what = "not valid JSON (\(m))"
-        case .notAnObject: what = "expected a JSON object such as {\"prompt\": \"...\"}"
-        case .missingPrompt: what = "missing or empty \"prompt\""
-        case .unknownKey(let k):
-            what = "unknown key '\(k)'; known keys: \(PromptOverrides.keys.joined(separator: ", "))"
-        case .wrongType(let k, let expected): what = "'\(k)' must be \(expected)"
-        case .badValue(let k, let m): what = "'\(k)': \(m)"
-        case .columnCount(let e, let f): what = "expected \(e) fields (as in the header), found \(f)"
-        case .invalidRequest(let e): what = e.description
-        case .exceedsMachine(let e): what = e.description
+    /// `FileErrorKind`'s line, for the `file:line: ` prefix; an issue always has one.
+    public var line: Int? { entryLine }
+
+    public var message: String {
+        switch problem {
+        case .invalidUTF8: "invalid UTF-8; save the file as UTF-8"
+        case .badJSON(let m): "not valid JSON (\(m))"
+        case .notAnObject: "expected a JSON object such as {\"prompt\": \"...\"}"
+        case .missingPrompt: "missing or empty \"prompt\""
+        case .unknownKey(let k): "unknown key '\(k)'; known keys: \(PromptOverrides.keys.joined(separator: ", "))"
+        case .wrongType(let k, let expected): "'\(k)' must be \(expected)"
+        case .badValue(let k, let m): "'\(k)': \(m)"
+        case .columnCount(let e, let f): "expected \(e) fields (as in the header), found \(f)"
+        case .invalidRequest(let e): e.description
+        case .exceedsMachine(let e): e.description
         }
-        return "\(file):\(line): \(what)"
     }
+}
+
+/// What is wrong with one batch entry. Thrown while an entry is read or its item prepared,
+/// before its file and line are attached (`PromptFileIssue`).
+public enum PromptLineProblem: Error, Sendable, Equatable {
+    case invalidUTF8
+    case badJSON(String)
+    case notAnObject
+    case missingPrompt
+    case unknownKey(String)
+    case wrongType(key: String, expected: String)
+    case badValue(key: String, message: String)
+    case columnCount(expected: Int, found: Int)
+    case invalidRequest(RequestError)
+    /// A valid item this machine cannot hold (memory or disk), found before any model loads.
+    case exceedsMachine(ResourceShortage)
 }
 
 /// The formats a batch file may have, chosen by extension.
@@ -180,6 +192,10 @@ public struct PromptFile: Sendable, Equatable {
         return result
     }
 
+    private mutating func skip(_ problem: PromptLineProblem, line: Int, index: Int) {
+        issues.append(PromptFileIssue(problem, file: file, line: line, index: index))
+    }
+
     // MARK: txt
 
     private mutating func parseText(_ bytes: [UInt8]) {
@@ -188,7 +204,7 @@ public struct PromptFile: Sendable, Equatable {
             let line = n + 1
             guard let text = String(validatingUTF8Bytes: raw) else {
                 if raw.contains(where: { $0 != 0x20 && $0 != 0x09 }) {
-                    issues.append(PromptFileIssue(file: file, line: line, index: index, kind: .invalidUTF8))
+                    skip(.invalidUTF8, line: line, index: index)
                     index += 1
                 }
                 continue
@@ -207,7 +223,7 @@ public struct PromptFile: Sendable, Equatable {
         for (n, raw) in splitLines(bytes).enumerated() {
             let line = n + 1
             guard let text = String(validatingUTF8Bytes: raw) else {
-                issues.append(PromptFileIssue(file: file, line: line, index: index, kind: .invalidUTF8))
+                skip(.invalidUTF8, line: line, index: index)
                 index += 1
                 continue
             }
@@ -218,21 +234,20 @@ public struct PromptFile: Sendable, Equatable {
                 object = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
             } catch {
                 let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String
-                issues.append(PromptFileIssue(file: file, line: line, index: index,
-                                              kind: .badJSON(detail ?? "expected one JSON object per line")))
+                skip(.badJSON(detail ?? "expected one JSON object per line"), line: line, index: index)
                 continue
             }
             guard let dict = object as? [String: Any] else {
-                issues.append(PromptFileIssue(file: file, line: line, index: index, kind: .notAnObject))
+                skip(.notAnObject, line: line, index: index)
                 continue
             }
             do {
                 let fields = try dict.mapValues { try FieldValue(json: $0, key: "") }
                 entries.append(try makeEntry(fields, index: index, line: line))
-            } catch let kind as PromptFileIssue.Kind {
-                issues.append(PromptFileIssue(file: file, line: line, index: index, kind: kind))
+            } catch let problem as PromptLineProblem {
+                skip(problem, line: line, index: index)
             } catch {
-                issues.append(PromptFileIssue(file: file, line: line, index: index, kind: .badJSON("\(error)")))
+                skip(.badJSON("\(error)"), line: line, index: index)
             }
         }
     }
@@ -274,15 +289,14 @@ public struct PromptFile: Sendable, Equatable {
             }
             defer { index += 1 }
             guard fields.count == columns.count else {
-                issues.append(PromptFileIssue(file: file, line: line, index: index,
-                                              kind: .columnCount(expected: columns.count, found: fields.count)))
+                skip(.columnCount(expected: columns.count, found: fields.count), line: line, index: index)
                 continue
             }
             var values: [String: FieldValue] = [:]
             var bad = false
             for (name, raw) in zip(columns, fields) {
                 guard let text = String(validatingUTF8Bytes: raw) else {
-                    issues.append(PromptFileIssue(file: file, line: line, index: index, kind: .invalidUTF8))
+                    skip(.invalidUTF8, line: line, index: index)
                     bad = true
                     break
                 }
@@ -292,7 +306,7 @@ public struct PromptFile: Sendable, Equatable {
             do {
                 entries.append(try makeEntry(values, index: index, line: line))
             } catch {
-                issues.append(PromptFileIssue(file: file, line: line, index: index, kind: error))
+                skip(error, line: line, index: index)
             }
         }
     }
@@ -318,11 +332,11 @@ public struct PromptFile: Sendable, Equatable {
         }
     }
 
-    private func makeEntry(_ fields: [String: FieldValue], index: Int, line: Int) throws(PromptFileIssue.Kind) -> PromptEntry {
+    private func makeEntry(_ fields: [String: FieldValue], index: Int, line: Int) throws(PromptLineProblem) -> PromptEntry {
         for key in fields.keys.sorted() where !PromptOverrides.keys.contains(key) {
             throw .unknownKey(key)
         }
-        func string(_ key: String) throws(PromptFileIssue.Kind) -> String? {
+        func string(_ key: String) throws(PromptLineProblem) -> String? {
             switch fields[key] {
             case nil, .null: return nil
             case .text(let s): return s
@@ -331,7 +345,7 @@ public struct PromptFile: Sendable, Equatable {
         }
         /// An integer checked against its request bound (`GenerationRequest.Bounds`), so a value
         /// out of bounds, too large for the type or fractional is reported with what would work.
-        func integer<Value>(_ key: String, _ bound: IntegerBound<Value>) throws(PromptFileIssue.Kind) -> Value? {
+        func integer<Value>(_ key: String, _ bound: IntegerBound<Value>) throws(PromptLineProblem) -> Value? {
             let text: String
             switch fields[key] {
             case nil, .null: return nil

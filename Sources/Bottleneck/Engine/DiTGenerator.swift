@@ -38,7 +38,7 @@ struct DiTGenerator: LatentGenerator {
             observer.report(event)
         }
         guard let final = sampler.finalLatents else {
-            throw PipelineError(.badPipeline(path: pipelineName, reason: "the sampler produced no latents"))
+            throw PipelineError(.badPipeline(reason: "the sampler produced no latents"), subject: pipelineName)
         }
         return Latents(final)
     }

@@ -24,7 +24,7 @@ public struct PipelineFolder: Sendable, Equatable {
                               executable: String = CommandLine.arguments.first ?? "",
                               currentDirectory: String = FileManager.default.currentDirectoryPath) throws -> PipelineFolder {
         if let explicit {
-            guard isDirectory(explicit) else { throw PipelineError(.pipelineFolderMissing(path: explicit)) }
+            guard isDirectory(explicit) else { throw PipelineError(.pipelineFolderMissing, subject: explicit) }
             return PipelineFolder(path: explicit)
         }
         var tried: [String] = []
@@ -43,7 +43,7 @@ public struct PipelineFolder: Sendable, Equatable {
         let cwd = (currentDirectory as NSString).appendingPathComponent(embeddedName)
         tried.append(cwd)
         if isDirectory(cwd) { return PipelineFolder(path: cwd) }
-        throw PipelineError(.noPipelineFolder(tried: tried))
+        throw PipelineError(.noPipelineFolder(tried: tried), subject: environmentKey)
     }
 
     private static func isDirectory(_ path: String) -> Bool {
@@ -71,14 +71,14 @@ struct SchedulerSettings: Decodable {
     ///   plan's shifts, since it becomes every plan's base shift).
     static func load(from path: String) throws -> SchedulerSettings {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw PipelineError(.badPipeline(path: path, reason: "missing scheduler config"))
+            throw PipelineError(.badPipeline(reason: "missing scheduler config"), subject: path)
         }
         let settings: SchedulerSettings
         do { settings = try JSONDecoder().decode(SchedulerSettings.self, from: data) } catch {
-            throw PipelineError(.badPipeline(path: path, reason: "no numeric \"shift\" key"))
+            throw PipelineError(.badPipeline(reason: "no numeric \"shift\" key"), subject: path)
         }
         if let violation = BottleneckPlan.Bounds.shift.violation(settings.shift) {
-            throw PipelineError(.badPipeline(path: path, reason: "\"shift\" \(violation)"))
+            throw PipelineError(.badPipeline(reason: "\"shift\" \(violation)"), subject: path)
         }
         return settings
     }

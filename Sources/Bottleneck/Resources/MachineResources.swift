@@ -30,8 +30,8 @@ public struct AvailableMemory: Sendable, Equatable {
         throws(PipelineError) -> AvailableMemory? {
         if let text = environment[environmentKey], !text.isEmpty {
             guard let bytes = parseSize(text) else {
-                throw PipelineError(.badEnvironment(
-                    name: environmentKey, value: text, reason: "not a size in bytes, e.g. 8589934592 or 8G"))
+                throw PipelineError(.badEnvironment(value: text, reason: "not a size in bytes, e.g. 8589934592 or 8G"),
+                                    subject: environmentKey)
             }
             return AvailableMemory(bytes: bytes, source: environmentKey)
         }
