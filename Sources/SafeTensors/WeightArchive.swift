@@ -72,8 +72,8 @@ public struct WeightArchive: Sendable {
 
     /// The tensors a model that reads `isMatrix` shapes as weight matrices keeps in 16 bits when
     /// it loads at `MatrixPrecision.stored`: its F16 and BF16 matrices (F32 ones are copied).
-    public func storedMatrices(_ isMatrix: ([Int]) -> Bool) -> [SafeTensorsFile.Entry] {
-        files.flatMap(\.entries.values).filter { Self.staysStored($0, isMatrix) }
+    public func storedMatrices(_ isMatrix: ([Int]) -> Bool) -> [(key: String, entry: SafeTensorsFile.Entry)] {
+        files.flatMap { $0.entries.filter { Self.staysStored($0.value, isMatrix) }.map { ($0.key, $0.value) } }
     }
 
     /// Bytes the weights hold in memory once such a model has loaded them at `.stored`, from the

@@ -112,6 +112,18 @@ public struct WeightMatrix: Sendable {
         }
     }
 
+    /// Rows `indices` (each in `0..<rows`) as Float32 `[indices.count, columns]`, row-major: an
+    /// embedding lookup, which widens only the rows it reads.
+    public func gatheredRows(_ indices: [Int]) -> [Float] {
+        [Float](unsafeUninitializedCapacity: indices.count * columns) { buffer, count in
+            for (r, i) in indices.enumerated() {
+                precondition(i >= 0 && i < rows, "row \(i) of a \(rows)-row matrix")
+                widen(rows: i..<(i + 1), into: buffer.baseAddress! + r * columns)
+            }
+            count = indices.count * columns
+        }
+    }
+
     /// The matrix's NaN and infinite values, or nil when all are finite (one pass over the bits).
     public var nonFiniteValues: NonFiniteValues? {
         switch storage {

@@ -8,13 +8,14 @@ import Testing
 @Suite struct ResourceFitTests {
     static let pipeline = PipelineFolder(path: PipelineFolderTests.shapes)
     /// The shipped weights as they are held, from the headers (all float16): every file's data
-    /// bytes (mapped), plus Float32 copies of what is converted. Text encoder 45,426,432 + all of
-    /// it, 90,852,864; transformer 40,109,184 + only its vectors, 264,448 (its matrices stay
-    /// 16-bit: counted at 4 bytes a weight they would add 79,953,920); VAE 4,079,862 + 8,159,724.
-    static let allWeights = 45_426_432 + 90_852_864 + 40_109_184 + 264_448 + 4_079_862 + 8_159_724
-    /// Each thread's scratch for the largest 16-bit matrix, the transformer's modulation
-    /// `[6·256, 256]` in one panel: 1536 · 256 floats.
-    static let scratch = 1536 * 256 * 4
+    /// bytes (mapped), plus Float32 copies of what is converted. Text encoder 45,426,432 + only
+    /// its vectors, 124,416; transformer 40,109,184 + only its vectors, 264,448 (their matrices
+    /// and embedding tables stay 16-bit: counted at 4 bytes a weight they would add 90,728,448
+    /// and 79,953,920); VAE 4,079,862 + all of it, 8,159,724.
+    static let allWeights = 45_426_432 + 124_416 + 40_109_184 + 264_448 + 4_079_862 + 8_159_724
+    /// Each thread's scratch for the largest 16-bit matrix multiplied (the word embeddings are
+    /// only looked up), MiniLM's intermediate `[1536, 384]` in one panel: 1536 · 384 floats.
+    static let scratch = 1536 * 384 * 4
 
     static func request(frames: Int = 129, side: Int = 128, cfg: Float = 6) -> GenerationRequest {
         var r = GenerationRequest(prompt: "a red ball")

@@ -24,12 +24,19 @@ public struct ResourceFit: Sendable {
         }
 
         /// Which stored shapes the component's loader reads as weight matrices (kept in 16 bits
-        /// when stored so); the text encoder and the VAE convert every tensor to Float32.
+        /// when stored so); the VAE converts every tensor to Float32.
         var readsAsMatrix: ([Int]) -> Bool {
             switch self {
-            case .textEncoder, .vae: { _ in false }
+            case .textEncoder: BertTextEncoder.readsAsMatrix
             case .transformer: HunyuanVideoTransformer.readsAsMatrix
+            case .vae: { _ in false }
             }
+        }
+
+        /// Whether the component multiplies its stored matrix `key` (text embedding tables are
+        /// looked up by row: no product scratch).
+        var multiplies: (String) -> Bool {
+            self == .textEncoder ? { !BertTextEncoder.isEmbeddingTable($0) } : { _ in true }
         }
     }
 
@@ -72,9 +79,9 @@ public struct ResourceFit: Sendable {
         weightBytes = archives.reduce(0) { $0 + $1.1.residentBytes($1.0.readsAsMatrix) }
         // A fused q|k|v (3·D × D) is smaller than the largest stored matrix of these models (the
         // 6·D × D modulation, a feed-forward layer), so the stored shapes bound the panel.
-        productScratchBytes = archives.flatMap { $0.1.storedMatrices($0.0.readsAsMatrix) }.map {
-            WeightMatrix.scratchBytes(rows: $0.shape[0], columns: $0.shape.dropFirst().reduce(1, *))
-        }.max() ?? 0
+        productScratchBytes = archives.flatMap { component, archive in
+            archive.storedMatrices(component.readsAsMatrix).filter { component.multiplies($0.key) }.map(\.entry)
+        }.map { WeightMatrix.scratchBytes(rows: $0.shape[0], columns: $0.shape.dropFirst().reduce(1, *)) }.max() ?? 0
         memory = try AvailableMemory.current(environment: environment)
     }
 

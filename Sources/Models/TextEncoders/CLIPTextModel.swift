@@ -8,12 +8,12 @@ import Tensor
 /// (`models/clip/modeling_clip.py`).
 public final class CLIPTextModel: Sendable {
     public let configuration: CLIPTextConfiguration
-    let tokenEmbedding: Tensor      // [vocab, width]
-    let positionEmbedding: Tensor   // [maxPositions, width]
+    let tokenEmbedding: WeightMatrix      // [vocab, width]
+    let positionEmbedding: WeightMatrix   // [maxPositions, width]
     let layers: [CLIPEncoderLayer]
     let finalLayerNorm: TextLayerNorm
     /// `[projectionDim, width]`, present for `CLIPTextModelWithProjection` checkpoints.
-    let textProjection: Tensor?
+    let textProjection: Linear?
 
     /// Output of one forward pass.
     public struct Output: Sendable {
@@ -25,21 +25,32 @@ public final class CLIPTextModel: Sendable {
         public var projected: Tensor?
     }
 
+    /// Builds the model from `parameters` (keys as in transformers' state dict): the text model's
+    /// below `textModel` (`text_model` or none), `text_projection.weight` at the top when
+    /// `projection` is true.
+    public init(configuration c: CLIPTextConfiguration, parameters root: any ParameterSource, textModel: String?,
+                projection: Bool) throws {
+        configuration = c
+        let w = textModel.map { root.scoped($0) } ?? root
+        tokenEmbedding = try w.matrix("embeddings.token_embedding.weight", shape: [c.vocabSize, c.hiddenSize])
+        positionEmbedding = try w.matrix("embeddings.position_embedding.weight", shape: [c.maxPositionEmbeddings, c.hiddenSize])
+        layers = try (0..<c.numHiddenLayers).map { try CLIPEncoderLayer(w.scoped("encoder.layers.\($0)"), c) }
+        finalLayerNorm = try TextLayerNorm(w.scoped("final_layer_norm"), width: c.hiddenSize, eps: c.layerNormEps)
+        textProjection = projection
+            ? try Linear(root.scoped("text_projection"), in: c.hiddenSize, out: c.projectionDim, bias: false) : nil
+    }
+
     /// Loads `model.safetensors` with keys `text_model.*` (or unprefixed) and an optional
-    /// `text_projection.weight`.
-    public init(directory: String) throws {
+    /// `text_projection.weight`. F16/BF16 weight matrices and embedding tables stay as stored
+    /// unless `matrices` is `.float32`; vectors are converted to Float32.
+    public convenience init(directory: String, matrices: MatrixPrecision = .stored) throws {
         let c = try ModelConfigFile.load(CLIPTextConfiguration.self, directory: directory)
         try c.validate(directory: directory)
-        configuration = c
         let archive = try WeightArchive(directory: directory, baseName: "model")
-        let root = WeightReader(archive)
-        let w = root.contains("text_model.final_layer_norm.weight") ? root.scope("text_model") : root
-        tokenEmbedding = try w.tensor("embeddings.token_embedding.weight", shape: [c.vocabSize, c.hiddenSize])
-        positionEmbedding = try w.tensor("embeddings.position_embedding.weight", shape: [c.maxPositionEmbeddings, c.hiddenSize])
-        layers = try (0..<c.numHiddenLayers).map { try CLIPEncoderLayer(w.scope("encoder.layers.\($0)"), c) }
-        finalLayerNorm = try TextLayerNorm(w.scope("final_layer_norm"), width: c.hiddenSize, eps: c.layerNormEps)
-        textProjection = root.contains("text_projection.weight")
-            ? try root.tensor("text_projection.weight", shape: [c.projectionDim, c.hiddenSize]) : nil
+        let root = WeightReader(archive, matrices: matrices)
+        try self.init(configuration: c, parameters: root,
+                      textModel: root.contains("text_model.final_layer_norm.weight") ? "text_model" : nil,
+                      projection: root.contains("text_projection.weight"))
         try root.finish(ignoringPrefixes: ["text_model.embeddings.position_ids", "embeddings.position_ids"])
     }
 
@@ -53,8 +64,9 @@ public final class CLIPTextModel: Sendable {
         }
         // 1. Embeddings.
         var h = try embeddingRows(tokenEmbedding, ids.flatMap { $0 })
+        let positions = positionEmbedding.gatheredRows(Array(0..<n))
         h.data.withUnsafeMutableBufferPointer { x in
-            for r in 0..<(b * n) { for i in 0..<d { x[r * d + i] += positionEmbedding.data[(r % n) * d + i] } }
+            for r in 0..<(b * n) { for i in 0..<d { x[r * d + i] += positions[(r % n) * d + i] } }
         }
         h = h.reshaped([b, n, d])
         // 2. Causal encoder layers, 3. final norm.
@@ -67,7 +79,7 @@ public final class CLIPTextModel: Sendable {
             for k in 0..<d { pooled[i * d + k] = h.data[(i * n + position) * d + k] }
         }
         let p = Tensor(shape: [b, d], data: pooled)
-        return Output(lastHiddenState: h, pooled: p, projected: textProjection.map { p.linear($0) })
+        return Output(lastHiddenState: h, pooled: p, projected: textProjection.map { $0(p) })
     }
 }
 
@@ -86,21 +98,21 @@ extension CLIPTextModel {
 /// `encoder.layers.{i}`: `x + attn(LN1(x))` (causal), then `x + fc2(act(fc1(LN2(x))))`.
 struct CLIPEncoderLayer: Sendable {
     let layerNorm1: TextLayerNorm, layerNorm2: TextLayerNorm
-    let qProj: TextLinear, kProj: TextLinear, vProj: TextLinear, outProj: TextLinear
-    let fc1: TextLinear, fc2: TextLinear
+    let qProj: Linear, kProj: Linear, vProj: Linear, outProj: Linear
+    let fc1: Linear, fc2: Linear
     let heads: Int
     let quickGelu: Bool
 
-    init(_ w: WeightReader, _ c: CLIPTextConfiguration) throws {
+    init(_ w: any ParameterSource, _ c: CLIPTextConfiguration) throws {
         let d = c.hiddenSize
-        layerNorm1 = try TextLayerNorm(w.scope("layer_norm1"), width: d, eps: c.layerNormEps)
-        layerNorm2 = try TextLayerNorm(w.scope("layer_norm2"), width: d, eps: c.layerNormEps)
-        qProj = try TextLinear(w.scope("self_attn.q_proj"), in: d, out: d)
-        kProj = try TextLinear(w.scope("self_attn.k_proj"), in: d, out: d)
-        vProj = try TextLinear(w.scope("self_attn.v_proj"), in: d, out: d)
-        outProj = try TextLinear(w.scope("self_attn.out_proj"), in: d, out: d)
-        fc1 = try TextLinear(w.scope("mlp.fc1"), in: d, out: c.intermediateSize)
-        fc2 = try TextLinear(w.scope("mlp.fc2"), in: c.intermediateSize, out: d)
+        layerNorm1 = try TextLayerNorm(w.scoped("layer_norm1"), width: d, eps: c.layerNormEps)
+        layerNorm2 = try TextLayerNorm(w.scoped("layer_norm2"), width: d, eps: c.layerNormEps)
+        qProj = try Linear(w.scoped("self_attn.q_proj"), in: d, out: d)
+        kProj = try Linear(w.scoped("self_attn.k_proj"), in: d, out: d)
+        vProj = try Linear(w.scoped("self_attn.v_proj"), in: d, out: d)
+        outProj = try Linear(w.scoped("self_attn.out_proj"), in: d, out: d)
+        fc1 = try Linear(w.scoped("mlp.fc1"), in: d, out: c.intermediateSize)
+        fc2 = try Linear(w.scoped("mlp.fc2"), in: c.intermediateSize, out: d)
         heads = c.numAttentionHeads
         quickGelu = c.hiddenAct == "quick_gelu"
     }

@@ -8,26 +8,33 @@ import Tensor
 /// Port of transformers 5.x `LlamaModel` (`models/llama/modeling_llama.py`).
 public final class LlamaTextModel: Sendable {
     public let configuration: LlamaConfiguration
-    let embedTokens: Tensor            // [vocab, width]
+    let embedTokens: WeightMatrix      // [vocab, width]
     let layers: [LlamaDecoderLayer]
     let norm: Tensor                   // [width]
+
+    /// Builds the model from `parameters` (keys as in transformers' state dict, below the
+    /// model's prefix): the first `layers` decoder layers of `configuration`.
+    public init(configuration c: LlamaConfiguration, parameters w: any ParameterSource, layers count: Int) throws {
+        configuration = c
+        embedTokens = try w.matrix("embed_tokens.weight", shape: [c.vocabSize, c.hiddenSize])
+        layers = try (0..<count).map { try LlamaDecoderLayer(w.scoped("layers.\($0)"), c) }
+        norm = try w.tensor("norm.weight", shape: [c.hiddenSize])
+    }
 
     /// Loads `model.safetensors` (or a sharded index) with keys `embed_tokens.weight`,
     /// `layers.{i}.*`, `norm.weight` (an optional `model.` or `language_model.model.` prefix;
     /// an `lm_head.*` is ignored). Only the first `maxLayers` layers are read when given
-    /// (HunyuanVideo needs 30 of 32).
-    public init(directory: String, maxLayers: Int? = nil) throws {
+    /// (HunyuanVideo needs 30 of 32). F16/BF16 weight matrices and the embedding table stay as
+    /// stored unless `matrices` is `.float32`; norm weights are converted to Float32.
+    public convenience init(directory: String, maxLayers: Int? = nil, matrices: MatrixPrecision = .stored) throws {
         let c = try ModelConfigFile.load(LlamaConfiguration.self, directory: directory)
         try c.validate(directory: directory)
-        configuration = c
         let archive = try WeightArchive(directory: directory, baseName: "model")
-        let root = WeightReader(archive)
+        let root = WeightReader(archive, matrices: matrices)
         let prefix = ["", "model.", "language_model.model."].first { archive.shape(of: $0 + "embed_tokens.weight") != nil } ?? ""
-        let w = prefix.isEmpty ? root : root.scope(String(prefix.dropLast()))
-        embedTokens = try w.tensor("embed_tokens.weight", shape: [c.vocabSize, c.hiddenSize])
         let count = min(maxLayers ?? c.numHiddenLayers, c.numHiddenLayers)
-        layers = try (0..<count).map { try LlamaDecoderLayer(w.scope("layers.\($0)"), c) }
-        norm = try w.tensor("norm.weight", shape: [c.hiddenSize])
+        try self.init(configuration: c, parameters: prefix.isEmpty ? root : root.scope(String(prefix.dropLast())),
+                      layers: count)
         let skipped = (count..<c.numHiddenLayers).map { "\(prefix)layers.\($0)." }
         try root.finish(ignoringPrefixes: skipped + ["lm_head.", "language_model.lm_head.", "\(prefix)rotary_emb."])
     }
@@ -63,21 +70,21 @@ public final class LlamaTextModel: Sendable {
 /// `x + down_proj(silu(gate_proj(y)) · up_proj(y))` on `post_attention_layernorm(x)`.
 struct LlamaDecoderLayer: Sendable {
     let inputLayernorm: Tensor, postAttentionLayernorm: Tensor   // [width]
-    let qProj: TextLinear, kProj: TextLinear, vProj: TextLinear, oProj: TextLinear
-    let gateProj: TextLinear, upProj: TextLinear, downProj: TextLinear
+    let qProj: Linear, kProj: Linear, vProj: Linear, oProj: Linear
+    let gateProj: Linear, upProj: Linear, downProj: Linear
     let heads: Int, kvHeads: Int, headDim: Int, eps: Float
 
-    init(_ w: WeightReader, _ c: LlamaConfiguration) throws {
+    init(_ w: any ParameterSource, _ c: LlamaConfiguration) throws {
         let d = c.hiddenSize, hd = c.resolvedHeadDim
         inputLayernorm = try w.tensor("input_layernorm.weight", shape: [d])
         postAttentionLayernorm = try w.tensor("post_attention_layernorm.weight", shape: [d])
-        qProj = try TextLinear(w.scope("self_attn.q_proj"), in: d, out: c.numAttentionHeads * hd, bias: c.attentionBias)
-        kProj = try TextLinear(w.scope("self_attn.k_proj"), in: d, out: c.numKeyValueHeads * hd, bias: c.attentionBias)
-        vProj = try TextLinear(w.scope("self_attn.v_proj"), in: d, out: c.numKeyValueHeads * hd, bias: c.attentionBias)
-        oProj = try TextLinear(w.scope("self_attn.o_proj"), in: c.numAttentionHeads * hd, out: d, bias: c.attentionBias)
-        gateProj = try TextLinear(w.scope("mlp.gate_proj"), in: d, out: c.intermediateSize, bias: c.mlpBias)
-        upProj = try TextLinear(w.scope("mlp.up_proj"), in: d, out: c.intermediateSize, bias: c.mlpBias)
-        downProj = try TextLinear(w.scope("mlp.down_proj"), in: c.intermediateSize, out: d, bias: c.mlpBias)
+        qProj = try Linear(w.scoped("self_attn.q_proj"), in: d, out: c.numAttentionHeads * hd, bias: c.attentionBias)
+        kProj = try Linear(w.scoped("self_attn.k_proj"), in: d, out: c.numKeyValueHeads * hd, bias: c.attentionBias)
+        vProj = try Linear(w.scoped("self_attn.v_proj"), in: d, out: c.numKeyValueHeads * hd, bias: c.attentionBias)
+        oProj = try Linear(w.scoped("self_attn.o_proj"), in: c.numAttentionHeads * hd, out: d, bias: c.attentionBias)
+        gateProj = try Linear(w.scoped("mlp.gate_proj"), in: d, out: c.intermediateSize, bias: c.mlpBias)
+        upProj = try Linear(w.scoped("mlp.up_proj"), in: d, out: c.intermediateSize, bias: c.mlpBias)
+        downProj = try Linear(w.scoped("mlp.down_proj"), in: c.intermediateSize, out: d, bias: c.mlpBias)
         heads = c.numAttentionHeads; kvHeads = c.numKeyValueHeads; headDim = hd; eps = c.rmsNormEps
     }
 

@@ -99,25 +99,11 @@ enum ModelConfigFile {
 
 // MARK: - Layers shared by the text encoders
 
-/// `nn.Linear`: weight `[out, in]`, optional bias `[out]`.
-struct TextLinear: Sendable {
-    let weight: Tensor
-    let bias: Tensor?
-
-    init(_ w: WeightReader, in inFeatures: Int, out outFeatures: Int, bias hasBias: Bool = true) throws {
-        weight = try w.tensor("weight", shape: [outFeatures, inFeatures])
-        bias = hasBias ? try w.tensor("bias", shape: [outFeatures]) : nil
-    }
-
-    /// `[..., in] -> [..., out]`.
-    func callAsFunction(_ x: Tensor) -> Tensor { x.linear(weight, bias: bias) }
-}
-
 /// `nn.LayerNorm` with affine weight and bias `[width]`.
 struct TextLayerNorm: Sendable {
     let weight: Tensor, bias: Tensor, eps: Float
 
-    init(_ w: WeightReader, width: Int, eps: Float) throws {
+    init(_ w: any ParameterSource, width: Int, eps: Float) throws {
         weight = try w.tensor("weight", shape: [width])
         bias = try w.tensor("bias", shape: [width])
         self.eps = eps
@@ -126,17 +112,13 @@ struct TextLayerNorm: Sendable {
     func callAsFunction(_ x: Tensor) -> Tensor { x.layerNorm(eps: eps, weight: weight, bias: bias) }
 }
 
-/// Embedding lookup: `table` is `[vocab, width]`; returns `[ids.count, width]`.
-func embeddingRows(_ table: Tensor, _ ids: [Int]) throws -> Tensor {
-    let (vocab, width) = (table.shape[0], table.shape[1])
-    for id in ids where id < 0 || id >= vocab { throw TextEncoderError(.tokenOutOfRange(id: id, vocabularySize: vocab)) }
-    return table.data.withUnsafeBufferPointer { src in
-        Tensor(shape: [ids.count, width]) { dst in
-            for (r, id) in ids.enumerated() {
-                for c in 0..<width { dst[r * width + c] = src[id * width + c] }
-            }
-        }
+/// Embedding lookup: `table` is `[vocab, width]` in its stored precision; returns Float32
+/// `[ids.count, width]` (only the rows looked up are widened).
+func embeddingRows(_ table: WeightMatrix, _ ids: [Int]) throws -> Tensor {
+    for id in ids where id < 0 || id >= table.rows {
+        throw TextEncoderError(.tokenOutOfRange(id: id, vocabularySize: table.rows))
     }
+    return Tensor(shape: [ids.count, table.columns], data: table.gatheredRows(ids))
 }
 
 /// Repeats each of `kvHeads` heads `groups` times along axis 2 (grouped-query attention):

@@ -4,7 +4,8 @@ import Synchronization
 import Tensor
 
 /// Where layer parameters come from: a checked safetensors load (`WeightReader`) or seeded
-/// random values (benchmarks, tests of shapes). Keys are diffusers' state-dict names.
+/// random values (benchmarks, tests of shapes). Keys are the checkpoint's state-dict names
+/// (diffusers' for the transformer, transformers' for the text encoders).
 public protocol ParameterSource: Sendable {
     /// The tensor named `name` in this scope, with exactly `shape`, as Float32.
     func tensor(_ name: String, shape: [Int]) throws -> Tensor
