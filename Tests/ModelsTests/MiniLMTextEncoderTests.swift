@@ -5,7 +5,7 @@ import Testing
 @testable import Models
 
 @Suite struct MiniLMTextEncoderTests {
-    /// Loaded once for the suite (converting 45 MB of float16 is slow in debug builds).
+    /// Loaded once for the suite (mapping and checking 45 MB of float16 weights).
     static let shared = Result {
         try MiniLMTextEncoder(directory: TestPaths.path("pipelines/shapes/text_encoder"),
                               tokenizerDirectory: TestPaths.path("pipelines/shapes/tokenizer"))
