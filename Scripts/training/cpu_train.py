@@ -3,6 +3,7 @@
   nice -n 19 python Scripts/training/cpu_train.py --hours 2.3            # start (from the committed weights)
   nice -n 19 python Scripts/training/cpu_train.py --hours 2.3 --resume   # go on where the last chunk stopped
   python Scripts/training/cpu_train.py --snapshot /tmp/snap                # export the checkpoint now, even mid-chunk
+  python Scripts/training/cpu_train.py --save-warm-vae                     # commit-able VAE a new machine goes on from
 
 The phases run in order, each until its step target: `vae` (--vae-steps), `pools` (latents of
 rendered clips, --pool-clips), `dit` (--dit-steps), `export` (a diffusers-layout pipeline folder in
@@ -11,7 +12,8 @@ writing a checkpoint; the next one (`--resume`) carries on inside the same phase
 directory is $BOTTLENECK_TRAIN_DIR, default ~/.cache/bottleneck/train: outside the work tree, never
 committed. It holds state.json (phase, steps, data position, histories), vae.pt / dit.pt (weights,
 EMA, optimiser, RNG states) and pools.pt.
-Without --resume the run starts from the committed pipeline (--base, default pipelines/shapes):
+Without --resume the run starts from the committed pipeline (--base, default pipelines/shapes), its
+VAE phase from the committed warm-start VAE (Scripts/training/warmstart/vae) when there is one:
 its VAE weights carry over whatever --vae-groups is (GroupNorm affine weights are per channel),
 and its transformer carries over when its config is the CPU config. A committed pipeline that this trainer made
 (its training.json names it) is continued: its step counts, histories and configs carry over, and
@@ -42,6 +44,9 @@ from models import DIT_CPU_CONFIG, VAE_CONFIG, make_dit, make_vae, widen_vae  # 
 from textenc import MiniLMText  # noqa: E402
 
 T0 = time.time()
+# A VAE from an earlier CPU run, committed so a new machine does not start the VAE over
+# (--save-warm-vae writes it; float16 EMA weights + warmstart.json with its step and evaluations).
+WARM_VAE = os.path.join(HERE, "warmstart", "vae")
 PHASES = ["vae", "pools", "dit", "export", "done"]
 
 # VAE buckets (frames, px, batch, source): "full" renders px x px; "crop" renders at 128 px and cuts
@@ -209,9 +214,11 @@ class Trainer:
                       "seed": a.seed * 1_000_003, "cpu_seconds": {}, "chunks": [],
                       "vae_config": dict(VAE_CONFIG, norm_num_groups=a.vae_groups), "dit_config": DIT_CPU_CONFIG}
             self.inherit(os.path.join(a.base, "training.json"))
+            if self.s["vae"]["step"] == 0 and not a.vae_scratch and os.path.exists(os.path.join(WARM_VAE, "warmstart.json")):
+                self.warm_start_vae()
             torch.manual_seed(a.seed); random.seed(a.seed)
         self.deadline = T0 + a.hours * 3600
-        if a.snapshot:
+        if a.snapshot or a.save_warm_vae:
             return  # reads the checkpoint, writes nothing of it
         self.s["chunks"].append({"started": time.strftime("%Y-%m-%d %H:%M:%S"), "hours": a.hours,
                                  "threads": torch.get_num_threads(), "phase": self.s["phase"],
@@ -271,6 +278,32 @@ class Trainer:
             self.s["phase"] = "pools"  # retraining the VAE would move the latents under the transformer
         log(f"continuing the committed run: VAE step {v['steps']}, DiT step {d['steps']} ({d['samples']} samples)")
 
+    def warm_start_vae(self):
+        """The VAE phase goes on from the committed warm-start VAE (its step count, evaluations
+        and config), not from the base pipeline's VAE."""
+        with open(os.path.join(WARM_VAE, "warmstart.json")) as f:
+            w = json.load(f)
+        self.s["vae"] = {"step": w["step"], "history": [], "eval": w["eval"]}
+        self.s["vae_config"] = w["vae_config"]
+        self.s["cpu_seconds"]["vae"] = w["cpu_seconds"]
+        self.s["warm_vae"] = os.path.relpath(WARM_VAE, ROOT)
+        log(f"VAE starts from the committed warm start {self.s['warm_vae']} (step {w['step']})")
+
+    def save_warm_vae(self):
+        """Writes the checkpoint's VAE (EMA, float16) and its step and evaluations to WARM_VAE."""
+        tmp = WARM_VAE + ".partial"
+        shutil.rmtree(tmp, ignore_errors=True)
+        self.load_vae_ema().half().save_pretrained(tmp, safe_serialization=True)
+        st = self.s["vae"]
+        with open(os.path.join(tmp, "warmstart.json"), "w") as f:
+            json.dump({"step": st["step"], "eval": st["eval"], "vae_config": self.s["vae_config"],
+                       "cpu_seconds": round(self.s["cpu_seconds"].get("vae", 0.0), 1),
+                       "made": f"Scripts/training/cpu_train.py --save-warm-vae, {time.strftime('%Y-%m-%d')}, {cpu_name()}"},
+                      f, indent=1)
+        shutil.rmtree(WARM_VAE, ignore_errors=True)
+        os.replace(tmp, WARM_VAE)
+        log(f"wrote {WARM_VAE} (VAE step {st['step']})")
+
     # -- bookkeeping
     def next_seeds(self, n):
         s = list(range(self.s["seed"], self.s["seed"] + n)); self.s["seed"] += n
@@ -311,7 +344,8 @@ class Trainer:
             c = torch.load(ck, map_location="cpu", weights_only=False)
             vae.load_state_dict(c["model"]); return vae, c
         from safetensors.torch import load_file
-        src = os.path.join(self.a.base, "vae", "diffusion_pytorch_model.safetensors")
+        folder = os.path.join(ROOT, self.s["warm_vae"]) if "warm_vae" in self.s else os.path.join(self.a.base, "vae")
+        src = os.path.join(folder, "diffusion_pytorch_model.safetensors")
         if os.path.exists(src) and not self.a.vae_scratch:
             vae.load_state_dict({k: v.float() for k, v in load_file(src).items()})
             log(f"VAE starts from {src}")
@@ -672,6 +706,8 @@ def main():
                     "although a transformer was trained on its latents (pools are rebuilt, the transformer continues)")
     ap.add_argument("--snapshot", metavar="DIR", help="export the checkpoint's weights as they are to DIR and stop; "
                     "safe while a chunk is training (the checkpoint is only read)")
+    ap.add_argument("--save-warm-vae", action="store_true", help=f"write the checkpoint's VAE to {os.path.relpath(WARM_VAE, ROOT)} "
+                    "(committed, so a run on a new machine goes on from it) and stop")
     ap.add_argument("--restart", action="store_true", help="discard the run in the checkpoint directory and start anew")
     ap.add_argument("--dir", default=os.environ.get("BOTTLENECK_TRAIN_DIR",
                                                     os.path.join(os.path.expanduser("~"), ".cache", "bottleneck", "train")))
@@ -694,14 +730,17 @@ def main():
     ap.add_argument("--dit-steps", type=int, default=12000)
     ap.add_argument("--dit-lr", type=float, default=6e-4)
     a = ap.parse_args()
-    if a.hours <= 0 and not a.snapshot:
+    if a.hours <= 0 and not (a.snapshot or a.save_warm_vae):
         ap.error("--hours is required (the chunk's wall-clock budget)")
     if a.redo_vae and not a.resume:
         ap.error("--redo-vae continues a run: give --resume too")
     if a.vae_channels and not a.redo_vae:
         ap.error("--vae-channels widens a trained VAE: give --resume --redo-vae too")
     torch.set_num_threads(a.threads)
-    if a.snapshot:
+    if a.save_warm_vae:
+        a.resume = True
+        Trainer(a).save_warm_vae()
+    elif a.snapshot:
         a.resume = True
         tr = Trainer(a)
         if os.path.exists(tr.path("pools.pt")):
