@@ -180,6 +180,20 @@ def patch_colour_loss(rec, x, mask, patch=8):
     return d.mean() + (share * d).sum() / share.sum().clamp(min=1.0)
 
 
+def heldout_renders(n, frames, px):
+    """Ground truth of held-out prompts 0..n-1, [n, 3, frames, px, px], and its object mask."""
+    held = heldout_lines()[:n]
+    x = world.render_batch([world.clip_from_attributes(h["attributes"], h["seed"]) for h in held], frames, px, px)
+    return x, object_mask(x, x[:, :, :1, :1, :1])
+
+
+def background_object_error(rec, x, mask):
+    """Mean absolute error (0-255) of a reconstruction on background pixels and on object pixels."""
+    d = (rec - x).abs()
+    return (((d * (1 - mask)).sum() / (3 * (1 - mask).sum())).item() * 127.5,
+            ((d * mask).sum() / (3 * mask.sum())).item() * 127.5)
+
+
 def vae_encode_mean(vae, x):
     """Whole-clip encode (no temporal tiling) -> posterior mean, log-variance."""
     mean, logvar = vae.quant_conv(vae.encoder(x)).chunk(2, dim=1)

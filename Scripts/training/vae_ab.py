@@ -19,7 +19,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import world  # noqa: E402
-from cpu_train import object_mask, patch_colour_loss, render, vae_encode_mean  # noqa: E402
+from cpu_train import background_object_error, heldout_renders, object_mask, patch_colour_loss, render, vae_encode_mean  # noqa: E402
 from models import make_vae, widen_vae  # noqa: E402
 
 ap = argparse.ArgumentParser()
@@ -64,19 +64,14 @@ if a.affine_out:
     vae.decoder.conv_norm_out = ChannelAffine(vae.decoder.conv_norm_out, mu, sigma)
 
 opt = torch.optim.AdamW(vae.parameters(), lr=a.lr, betas=(0.9, 0.99), weight_decay=0)
-with open(os.path.join(HERE, "..", "..", "samples", "heldout_prompts.jsonl")) as f:
-    held = [json.loads(line) for line in f][:24]
-hx = world.render_batch([world.clip_from_attributes(h["attributes"], h["seed"]) for h in held], 9, 128, 128)
-hmask = object_mask(hx, hx[:, :, :1, :1, :1])
+hx, hmask = heldout_renders(24, 9, 128)
 
 
 def held_out_error():
     with torch.no_grad():
         r = torch.cat([vae.decoder(vae.post_quant_conv(vae_encode_mean(vae, hx[i:i + 4])[0])).clamp(-1, 1)
                        for i in range(0, 24, 4)])
-    d = (r - hx).abs()
-    return (round(((d * (1 - hmask)).sum() / (3 * (1 - hmask).sum())).item() * 127.5, 2),
-            round(((d * hmask).sum() / (3 * hmask.sum())).item() * 127.5, 2))
+    return tuple(round(e, 2) for e in background_object_error(r, hx, hmask))
 
 
 print(a.tag, "step 0: held-out background / object error", held_out_error(), flush=True)

@@ -11,7 +11,6 @@ prompts 1-32 at 128 px. Variants (Docs/training.md, "The latents, not the transf
 
 usage: vae_learnability.py VARIANT [--init VAE_DIR] [--steps 1000] [--lr 2e-3]"""
 import argparse
-import json
 import os
 import sys
 
@@ -21,7 +20,7 @@ import torch.nn as nn
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import world  # noqa: E402
-from cpu_train import object_mask, vae_encode_mean  # noqa: E402
+from cpu_train import background_object_error, heldout_renders, object_mask, vae_encode_mean  # noqa: E402
 from models import VAE_CONFIG, make_vae  # noqa: E402
 
 ap = argparse.ArgumentParser()
@@ -63,19 +62,15 @@ else:
         return model.decoder(model.post_quant_conv(z))
 
 opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.99), weight_decay=0)
-with open(os.path.join(HERE, "..", "..", "samples", "heldout_prompts.jsonl")) as f:
-    held = [json.loads(line) for line in f][:32]
-hx = world.render_batch([world.clip_from_attributes(h["attributes"], h["seed"]) for h in held], 1, 128, 128)
-hmask = object_mask(hx, hx[:, :, :1, :1, :1])
+hx, hmask = heldout_renders(32, 1, 128)
 
 
 def held_out_error():
     model.eval()
     with torch.no_grad():
-        d = (reconstruct(hx).clamp(-1, 1) - hx).abs()
+        rec = reconstruct(hx).clamp(-1, 1)
     model.train()
-    return (round(((d * (1 - hmask)).sum() / (3 * (1 - hmask).sum())).item() * 127.5, 1),
-            round(((d * hmask).sum() / (3 * hmask.sum())).item() * 127.5, 1))
+    return tuple(round(e, 1) for e in background_object_error(rec, hx, hmask))
 
 
 print(f"{a.variant} step 0: held-out background / object error {held_out_error()} (0-255)", flush=True)
