@@ -38,11 +38,12 @@ public final class HunyuanVideoTransformer: Sendable {
         timeTextEmbed = try TimeTextEmbedding(w.scoped("time_text_embed"), width: c.innerDim,
                                               pooledWidth: c.pooledProjectionDim, guidance: c.guidanceEmbeds)
         contextEmbedder = try TokenRefiner(w.scoped("context_embedder"), c)
-        transformerBlocks = try (0..<c.numLayers).map { try DoubleStreamBlock(w.scoped("transformer_blocks.\($0)"), c) }
+        let dims = c.blockDimensions
+        transformerBlocks = try (0..<c.numLayers).map { try DoubleStreamBlock(w.scoped("transformer_blocks.\($0)"), dims) }
         singleTransformerBlocks = try (0..<c.numSingleLayers).map {
-            try SingleStreamBlock(w.scoped("single_transformer_blocks.\($0)"), c)
+            try SingleStreamBlock(w.scoped("single_transformer_blocks.\($0)"), dims)
         }
-        finalLayer = try FinalLayer(w, c)
+        finalLayer = try FinalLayer(w, width: c.innerDim, outFeatures: c.patchFeaturesOut)
     }
 
     /// Loads a diffusers `transformer/` folder: `config.json` plus
@@ -97,13 +98,35 @@ public final class HunyuanVideoTransformer: Sendable {
         }
         let workspace = BlockWorkspace(rows: b * n, width: d, mlpWidth: c.mlpWidth)
         defer { workspace.deallocate() }
-        let ctx = BlockContext(tembActivated: tembActivated, rotary: rotary,
+        let ctx = BlockContext(tembActivated: tembActivated, imageRotary: rotary, textRotary: nil,
                                mask: AttentionMask(validKeyCount: validCounts.map { ni + $0 }), workspace: workspace)
         // 4. Transformer blocks.
         for block in transformerBlocks { block.forward(x, ctx) }
         for block in singleTransformerBlocks { block.forward(x, ctx) }
         // 5. Output norm, projection and unpatchify.
-        return finalLayer.forward(x, tembActivated: tembActivated, frames: t, height: h, width: w)
+        return unpatchify(finalLayer.forward(x, tembActivated: tembActivated), frames: t, height: h, width: w)
+    }
+
+    /// Scatters the final layer's patch features back to the latent grid: feature
+    /// c·(pt·p·p) + kt·p·p + kh·p + kw of token (tp, hp, wp) → `[b, t, h, w, c]`.
+    /// - Parameter tokens: `[B, Ni, C_out·pt·p·p]`, tokens in (t, h, w) row-major order.
+    /// - Returns: `[B, T, H, W, C_out]`.
+    func unpatchify(_ tokens: Tensor, frames t: Int, height h: Int, width w: Int) -> Tensor {
+        let c = configuration
+        let b = tokens.shape[0]
+        let (p, pt, co) = (c.patchSize, c.patchSizeT, c.outChannels)
+        let (tp, hp, wp) = (t / pt, h / p, w / p)
+        let features = c.patchFeaturesOut
+        let src = tokens.data
+        return Tensor(shape: [b, t, h, w, co]) { dst in
+            for bi in 0..<b { for ti in 0..<tp { for hi in 0..<hp { for wi in 0..<wp {
+                let token = ((bi * tp + ti) * hp + hi) * wp + wi
+                for ci in 0..<co { for kt in 0..<pt { for kh in 0..<p { for kw in 0..<p {
+                    let f = ((ci * pt + kt) * p + kh) * p + kw
+                    dst[((((bi * t) + ti * pt + kt) * h + hi * p + kh) * w + wi * p + kw) * co + ci] = src[token * features + f]
+                } } } }
+            } } } }
+        }
     }
 
     /// Checks every input against the configuration; returns the valid text-token counts.

@@ -39,6 +39,10 @@ public struct TransformerConfiguration: Codable, Sendable, Equatable {
     /// Features per latent patch, `C · pt · p · p`.
     public var patchFeaturesIn: Int { inChannels * patchSizeT * patchSize * patchSize }
     public var patchFeaturesOut: Int { outChannels * patchSizeT * patchSize * patchSize }
+    /// Widths of the double- and single-stream blocks.
+    var blockDimensions: BlockDimensions {
+        BlockDimensions(heads: numAttentionHeads, headDim: attentionHeadDim, mlpWidth: mlpWidth)
+    }
 
     enum CodingKeys: String, CodingKey {
         case inChannels = "in_channels", outChannels = "out_channels"

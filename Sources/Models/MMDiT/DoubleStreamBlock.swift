@@ -13,13 +13,22 @@ struct JointStream {
     func text(_ b: Int) -> UnsafeMutablePointer<Float> { pointer + (b * tokens + imageTokens) * width }
 }
 
+/// Widths of one MM-DiT block: `D = heads · headDim`, feed-forward (MLP) width `F`.
+struct BlockDimensions: Sendable, Equatable {
+    let heads: Int, headDim: Int, mlpWidth: Int
+    var width: Int { heads * headDim }
+}
+
 /// Per-forward values every block reads.
 struct BlockContext {
     /// `SiLU(temb)`, `[B, D]`.
     let tembActivated: Tensor
-    /// Image-token RoPE tables, `[Ni, headDim]`.
-    let rotary: RotaryTable
-    /// Joint key mask: `validKeyCount[b] = Ni + valid text tokens`.
+    /// RoPE tables of the image tokens, `[Ni, headDim]`.
+    let imageRotary: RotaryTable
+    /// RoPE tables of the text tokens, `[L, headDim]`; nil where text is not rotated
+    /// (HunyuanVideo rotates image tokens only, FLUX rotates both by their ids).
+    let textRotary: RotaryTable?
+    /// Joint key mask over the `[img; txt]` rows (padded text keys hidden).
     let mask: AttentionMask
     /// Scratch reused by every block of the forward (fresh allocations per block cost page faults).
     let workspace: BlockWorkspace
@@ -62,7 +71,12 @@ struct FeedForward: Sendable {
     }
 }
 
-/// Port of diffusers 0.42.1 `HunyuanVideoTransformerBlock` (double stream, hunyuan-video.md §2.6).
+/// Port of diffusers 0.42.1 `HunyuanVideoTransformerBlock` (double stream, hunyuan-video.md §2.6)
+/// and `FluxTransformerBlock` (`transformer_flux.py`): the same computation and state-dict keys —
+/// AdaLayerNormZero (shift, scale, gate) × 2 per stream, joint attention with per-head RMSNorm
+/// (eps 1e-6) on q and k, GELU(tanh) feed-forward of width 4D. The models differ only in which
+/// tokens RoPE rotates (`BlockContext.textRotary`) and in the order of the joint sequence, which
+/// attention does not depend on (diffusers' FLUX concatenates [txt; img], we keep [img; txt]).
 public struct DoubleStreamBlock: Sendable {
     /// `norm1.linear`, `norm1_context.linear`: SiLU(temb) → (shift, scale, gate) × 2, `[6D]`.
     let norm1: Linear, norm1Context: Linear
@@ -74,23 +88,23 @@ public struct DoubleStreamBlock: Sendable {
     let ff: FeedForward, ffContext: FeedForward
     let heads: Int, headDim: Int, width: Int, mlpWidth: Int
 
-    init(_ w: any ParameterSource, _ c: TransformerConfiguration) throws {
-        let d = c.innerDim
+    init(_ w: any ParameterSource, _ c: BlockDimensions) throws {
+        let d = c.width
         norm1 = try Linear(w.scoped("norm1").scoped("linear"), in: d, out: 6 * d)
         norm1Context = try Linear(w.scoped("norm1_context").scoped("linear"), in: d, out: 6 * d)
         let a = w.scoped("attn")
         toQKV = Linear(fusing: try ["to_q", "to_k", "to_v"].map { try Linear(a.scoped($0), in: d, out: d) })
         addQKV = Linear(fusing: try ["add_q_proj", "add_k_proj", "add_v_proj"].map { try Linear(a.scoped($0), in: d, out: d) })
-        normQ = try HeadNorm(a.scoped("norm_q"), headDim: c.attentionHeadDim)
-        normK = try HeadNorm(a.scoped("norm_k"), headDim: c.attentionHeadDim)
-        normAddedQ = try HeadNorm(a.scoped("norm_added_q"), headDim: c.attentionHeadDim)
-        normAddedK = try HeadNorm(a.scoped("norm_added_k"), headDim: c.attentionHeadDim)
+        normQ = try HeadNorm(a.scoped("norm_q"), headDim: c.headDim)
+        normK = try HeadNorm(a.scoped("norm_k"), headDim: c.headDim)
+        normAddedQ = try HeadNorm(a.scoped("norm_added_q"), headDim: c.headDim)
+        normAddedK = try HeadNorm(a.scoped("norm_added_k"), headDim: c.headDim)
         toOut = try Linear(a.scoped("to_out").scoped("0"), in: d, out: d)
         toAddOut = try Linear(a.scoped("to_add_out"), in: d, out: d)
         ff = try FeedForward(w.scoped("ff"), width: d, hidden: c.mlpWidth)
         ffContext = try FeedForward(w.scoped("ff_context"), width: d, hidden: c.mlpWidth)
-        heads = c.numAttentionHeads
-        headDim = c.attentionHeadDim
+        heads = c.heads
+        headDim = c.headDim
         width = d
         mlpWidth = c.mlpWidth
     }
@@ -115,13 +129,13 @@ public struct DoubleStreamBlock: Sendable {
                     toQKV.apply(joint.image(bi), rows: ni, xStride: d, out: qkv.pointer + bi * n * 3 * d, outStride: 3 * d)
                     addQKV.apply(joint.text(bi), rows: l, xStride: d, out: qkv.pointer + (bi * n + ni) * 3 * d, outStride: 3 * d)
                     let img = qkv.pointer + bi * n * 3 * d, txt = img + ni * 3 * d
-                    // 3. QK RMSNorm per head; RoPE on image tokens only.
-                    normQ.apply(img, rows: ni, stride: 3 * d, heads: heads, headDim: headDim, rotary: ctx.rotary)
-                    normK.apply(img + d, rows: ni, stride: 3 * d, heads: heads, headDim: headDim, rotary: ctx.rotary)
-                    normAddedQ.apply(txt, rows: l, stride: 3 * d, heads: heads, headDim: headDim, rotary: nil)
-                    normAddedK.apply(txt + d, rows: l, stride: 3 * d, heads: heads, headDim: headDim, rotary: nil)
+                    // 3. QK RMSNorm per head, then RoPE (text rows only with a text table).
+                    normQ.apply(img, rows: ni, stride: 3 * d, heads: heads, headDim: headDim, rotary: ctx.imageRotary)
+                    normK.apply(img + d, rows: ni, stride: 3 * d, heads: heads, headDim: headDim, rotary: ctx.imageRotary)
+                    normAddedQ.apply(txt, rows: l, stride: 3 * d, heads: heads, headDim: headDim, rotary: ctx.textRotary)
+                    normAddedK.apply(txt + d, rows: l, stride: 3 * d, heads: heads, headDim: headDim, rotary: ctx.textRotary)
                 }
-                // 4. Joint attention over [img; txt] with the prefix key mask.
+                // 4. Joint attention over [img; txt] with the key mask.
                 Attention.scaledDotProduct(q: qkv.pointer, queryStride: 3 * d, k: qkv.pointer + d, v: qkv.pointer + 2 * d,
                                            keyStride: 3 * d, out: attn.pointer, outStride: d, batch: b, queries: n,
                                            keys: n, heads: heads, headDim: headDim, mask: ctx.mask)

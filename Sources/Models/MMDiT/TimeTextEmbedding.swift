@@ -68,7 +68,9 @@ public struct EmbeddingMLP: Sendable {
     func callAsFunction(_ x: Tensor) -> Tensor { linear2(linear1(x).silu()) }
 }
 
-/// Port of diffusers 0.42.1 `HunyuanVideoConditionEmbedding` (T2V: no token-replace branch):
+/// Port of diffusers 0.42.1 `HunyuanVideoConditionEmbedding` (T2V: no token-replace branch) and
+/// of FLUX's `CombinedTimestepGuidanceTextProjEmbeddings` / `CombinedTimestepTextProjEmbeddings`
+/// (`embeddings.py`), the same sum under the same keys:
 /// `temb = MLP_t(sinus(t)) + MLP_g(sinus(guidance)) + MLP_p(pooled)`.
 public struct TimeTextEmbedding: Sendable {
     public let timestepEmbedder: EmbeddingMLP

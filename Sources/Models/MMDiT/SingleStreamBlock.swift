@@ -1,6 +1,10 @@
 import Tensor
 
-/// Port of diffusers 0.42.1 `HunyuanVideoSingleTransformerBlock` (hunyuan-video.md §2.7).
+/// Port of diffusers 0.42.1 `HunyuanVideoSingleTransformerBlock` (hunyuan-video.md §2.7) and
+/// `FluxSingleTransformerBlock` (`transformer_flux.py`): the same computation and keys —
+/// AdaLayerNormZeroSingle (shift, scale, gate), attention and a GELU(tanh) MLP of width 4D in
+/// parallel on the same normed rows, `proj_out([attn, mlp])`. As for `DoubleStreamBlock`, only
+/// the rotated tokens (`BlockContext.textRotary`) and the joint order differ.
 ///
 /// Per token the block works in one wide row `[q | k | v | attn | mlp]` (`4D + F` floats):
 /// `linear1` writes q, k, v and the MLP input side by side, attention writes its output next to
@@ -15,17 +19,17 @@ public struct SingleStreamBlock: Sendable {
     let projMLP: Linear, projOut: Linear
     let heads: Int, headDim: Int, width: Int, mlpWidth: Int
 
-    init(_ w: any ParameterSource, _ c: TransformerConfiguration) throws {
-        let d = c.innerDim
+    init(_ w: any ParameterSource, _ c: BlockDimensions) throws {
+        let d = c.width
         norm = try Linear(w.scoped("norm").scoped("linear"), in: d, out: 3 * d)
         let a = w.scoped("attn")
         toQKV = Linear(fusing: try ["to_q", "to_k", "to_v"].map { try Linear(a.scoped($0), in: d, out: d) })
-        normQ = try HeadNorm(a.scoped("norm_q"), headDim: c.attentionHeadDim)
-        normK = try HeadNorm(a.scoped("norm_k"), headDim: c.attentionHeadDim)
+        normQ = try HeadNorm(a.scoped("norm_q"), headDim: c.headDim)
+        normK = try HeadNorm(a.scoped("norm_k"), headDim: c.headDim)
         projMLP = try Linear(w.scoped("proj_mlp"), in: d, out: c.mlpWidth)
         projOut = try Linear(w.scoped("proj_out"), in: d + c.mlpWidth, out: d)
-        heads = c.numAttentionHeads
-        headDim = c.attentionHeadDim
+        heads = c.heads
+        headDim = c.headDim
         width = d
         mlpWidth = c.mlpWidth
     }
@@ -46,13 +50,13 @@ public struct SingleStreamBlock: Sendable {
             toQKV.apply(normed.pointer, rows: b * n, xStride: d, out: wide.pointer, outStride: rowWidth)
             projMLP.apply(normed.pointer, rows: b * n, xStride: d, out: wide.pointer + 4 * d, outStride: rowWidth)
             RowKernels.geluTanh(wide.pointer + 4 * d, rows: b * n, cols: f, stride: rowWidth)
-            // 3. QK RMSNorm (same weights for all tokens), RoPE on image tokens.
+            // 3. QK RMSNorm (same weights for all tokens), then RoPE (text rows only with a text table).
             for bi in 0..<b {
                 let row0 = wide.pointer + bi * n * rowWidth, text0 = row0 + ni * rowWidth
-                normQ.apply(row0, rows: ni, stride: rowWidth, heads: heads, headDim: headDim, rotary: ctx.rotary)
-                normK.apply(row0 + d, rows: ni, stride: rowWidth, heads: heads, headDim: headDim, rotary: ctx.rotary)
-                normQ.apply(text0, rows: n - ni, stride: rowWidth, heads: heads, headDim: headDim, rotary: nil)
-                normK.apply(text0 + d, rows: n - ni, stride: rowWidth, heads: heads, headDim: headDim, rotary: nil)
+                normQ.apply(row0, rows: ni, stride: rowWidth, heads: heads, headDim: headDim, rotary: ctx.imageRotary)
+                normK.apply(row0 + d, rows: ni, stride: rowWidth, heads: heads, headDim: headDim, rotary: ctx.imageRotary)
+                normQ.apply(text0, rows: n - ni, stride: rowWidth, heads: heads, headDim: headDim, rotary: ctx.textRotary)
+                normK.apply(text0 + d, rows: n - ni, stride: rowWidth, heads: heads, headDim: headDim, rotary: ctx.textRotary)
             }
             // 4. Attention, written into the `attn` columns.
             Attention.scaledDotProduct(q: wide.pointer, queryStride: rowWidth, k: wide.pointer + d, v: wide.pointer + 2 * d,
