@@ -88,14 +88,17 @@ public enum Attention {
     ///   - k: `[batch, keys, heads, headDim]`.
     ///   - v: `[batch, keys, heads, headDim]`.
     ///   - scale: logit scale; default `1/sqrt(headDim)`.
+    ///   - bias: additive logit bias `[heads, queries, keys]`, the same for every batch item and
+    ///     added after scaling (T5's relative position bias); nil = none.
     /// - Returns: `[batch, queries, heads, headDim]`.
     public static func scaledDotProduct(q: Tensor, k: Tensor, v: Tensor, mask: AttentionMask = .none,
-                                        scale: Float? = nil) -> Tensor {
+                                        scale: Float? = nil, bias: Tensor? = nil) -> Tensor {
         precondition(q.rank == 4 && k.rank == 4 && v.rank == 4, "attention expects rank-4 q/k/v")
         let (batch, nq, heads, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
         let nk = k.shape[1]
         precondition(k.shape == [batch, nk, heads, d] && v.shape == k.shape,
                      "attention: q \(q.shape) k \(k.shape) v \(v.shape)")
+        precondition(bias.map { $0.shape == [heads, nq, nk] } ?? true, "attention: bias \(bias!.shape)")
         var out = Tensor(shape: q.shape, repeating: 0)
         let rowStride = heads * d
         q.data.withUnsafeBufferPointer { qb in
@@ -104,9 +107,12 @@ public enum Attention {
                     out.data.withUnsafeMutableBufferPointer { ob in
                         guard let qp = qb.baseAddress, let kp = kb.baseAddress, let vp = vb.baseAddress,
                               let op = ob.baseAddress else { return }
-                        scaledDotProduct(q: qp, queryStride: rowStride, k: kp, v: vp, keyStride: rowStride,
-                                         out: op, outStride: rowStride, batch: batch, queries: nq, keys: nk,
-                                         heads: heads, headDim: d, mask: mask, scale: scale)
+                        let run = { (bp: UnsafePointer<Float>?) in
+                            scaledDotProduct(q: qp, queryStride: rowStride, k: kp, v: vp, keyStride: rowStride,
+                                             out: op, outStride: rowStride, batch: batch, queries: nq, keys: nk,
+                                             heads: heads, headDim: d, mask: mask, scale: scale, bias: bp)
+                        }
+                        if let bias { bias.data.withUnsafeBufferPointer { run($0.baseAddress) } } else { run(nil) }
                     }
                 }
             }
@@ -120,11 +126,14 @@ public enum Attention {
     ///   - q: batch item `b`, query `i` row at `q + (b·queries + i)·queryStride`.
     ///   - k, v: batch item `b`, key `j` row at `k + (b·keys + j)·keyStride` (same for `v`).
     ///   - out: batch item `b`, query `i` row at `out + (b·queries + i)·outStride`.
+    ///   - bias: nil, or `heads × queries × keys` floats added to the scaled logits of every
+    ///     batch item (head `h`, query `i`, key `j` at `(h·queries + i)·keys + j`).
     public static func scaledDotProduct(q: UnsafePointer<Float>, queryStride: Int,
                                         k: UnsafePointer<Float>, v: UnsafePointer<Float>, keyStride: Int,
                                         out: UnsafeMutablePointer<Float>, outStride: Int,
                                         batch: Int, queries nq: Int, keys nk: Int, heads: Int, headDim d: Int,
-                                        mask: AttentionMask = .none, scale: Float? = nil) {
+                                        mask: AttentionMask = .none, scale: Float? = nil,
+                                        bias: UnsafePointer<Float>? = nil) {
         guard batch > 0, nq > 0, heads > 0 else { return }
         let alpha = scale ?? 1 / Float(d).squareRoot()
         let kt = keyTile(keys: nk)
@@ -152,6 +161,7 @@ public enum Attention {
         }
         let pq = UncheckedPointer(UnsafeMutablePointer(mutating: q))
         let po = UncheckedPointer(out)
+        let pb = UncheckedPointer(bias.map { UnsafeMutablePointer(mutating: $0) })
         let body: @Sendable (Int) -> Void = { w in
             var scratch = TileScratch(queryTile: queryTile, keyTile: kt, headDim: d)
             var item = w
@@ -164,7 +174,8 @@ public enum Attention {
                     q: pq.value! + (b * nq + i0) * queryStride + h * d, queryStride: queryStride,
                     k: pk.value! + (b * heads + h) * headBlock, v: pv.value! + (b * heads + h) * headBlock,
                     keyStride: d, out: po.value! + (b * nq + i0) * outStride + h * d, outStride: outStride,
-                    rows: rows, keys: nk, scale: alpha, limits: limits, keyIsValid: mask.keyIsValid?[b])
+                    rows: rows, keys: nk, scale: alpha, limits: limits, keyIsValid: mask.keyIsValid?[b],
+                    bias: pb.value.map { UnsafePointer($0 + (h * nq + i0) * nk) })
                 item += workers
             }
         }
@@ -195,10 +206,11 @@ struct TileScratch {
     }
 
     /// `limits[r]`: keys `>= limits[r]` are invisible to query row `r`;
-    /// `keyIsValid`: optional per-key visibility. Single-threaded.
+    /// `keyIsValid`: optional per-key visibility; `bias`: optional `[rows, keys]` logit bias
+    /// (row stride `keys`). Single-threaded.
     mutating func run(q: UnsafePointer<Float>, queryStride: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
                       keyStride: Int, out: UnsafeMutablePointer<Float>, outStride: Int, rows: Int, keys: Int,
-                      scale: Float, limits: [Int], keyIsValid: [Bool]?) {
+                      scale: Float, limits: [Int], keyIsValid: [Bool]?, bias: UnsafePointer<Float>? = nil) {
         let d = headDim
         let maxLimit = min(keys, limits.max() ?? 0)
         let kt = keyTile
@@ -219,6 +231,10 @@ struct TileScratch {
                             for r in 0..<rows {
                                 let row = s + r * kt
                                 let visible = max(0, min(cols, limits[r] - j0))
+                                if let bias {
+                                    let add = bias + r * keys + j0
+                                    for c in 0..<visible { row[c] += add[c] }
+                                }
                                 if let valid = keyIsValid {
                                     for c in 0..<visible where !valid[j0 + c] { row[c] = -.infinity }
                                 }

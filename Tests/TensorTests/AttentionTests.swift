@@ -3,7 +3,9 @@ import Testing
 @testable import Tensor
 
 /// Reference attention that materialises the whole score matrix, for comparison only.
-func naiveAttention(q: Tensor, k: Tensor, v: Tensor, visible: (Int, Int, Int) -> Bool) -> Tensor {
+/// `bias(head, query, key)` is added to the scaled logits.
+func naiveAttention(q: Tensor, k: Tensor, v: Tensor, scale: Float? = nil, bias: ((Int, Int, Int) -> Float)? = nil,
+                    visible: (Int, Int, Int) -> Bool) -> Tensor {
     let (b, nq, h, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
     let nk = k.shape[1]
     var out = Tensor(shape: q.shape, repeating: 0)
@@ -14,7 +16,7 @@ func naiveAttention(q: Tensor, k: Tensor, v: Tensor, visible: (Int, Int, Int) ->
                 for j in 0..<nk where visible(bi, i, j) {
                     var s: Float = 0
                     for c in 0..<d { s += q.data[((bi * nq + i) * h + hi) * d + c] * k.data[((bi * nk + j) * h + hi) * d + c] }
-                    scores[j] = s / Float(d).squareRoot()
+                    scores[j] = s * (scale ?? 1 / Float(d).squareRoot()) + (bias?(hi, i, j) ?? 0)
                 }
                 let m = scores.max()!
                 let e = scores.map { m == -.infinity ? 0 : Foundation.exp($0 - m) }
@@ -42,6 +44,25 @@ func naiveAttention(q: Tensor, k: Tensor, v: Tensor, visible: (Int, Int, Int) ->
         let fast = Attention.scaledDotProduct(q: q, k: k, v: v, mask: AttentionMask(validKeyCount: valid))
         let slow = naiveAttention(q: q, k: k, v: v) { bi, _, j in j < valid[bi] }
         #expect(fast.maxAbsDifference(slow) < 2e-5)
+    }
+
+    /// A `[heads, queries, keys]` logit bias (T5's relative position bias) is added after the
+    /// scale for every batch item, in every query tile, and padded keys stay invisible.
+    @Test func additiveBiasMatchesNaive() {
+        let (b, nq, nk, h, d) = (2, 300, 40, 2, 8)
+        let q = Tensor(shape: [b, nq, h, d], data: testValues(b * nq * h * d, seed: 31))
+        let k = Tensor(shape: [b, nk, h, d], data: testValues(b * nk * h * d, seed: 32))
+        let v = Tensor(shape: [b, nk, h, d], data: testValues(b * nk * h * d, seed: 33))
+        let bias = Tensor(shape: [h, nq, nk], data: testValues(h * nq * nk, seed: 34).map { $0 * 4 })
+        let valid = [nk, 13]
+        let fast = Attention.scaledDotProduct(q: q, k: k, v: v, mask: AttentionMask(validKeyCount: valid), scale: 1,
+                                              bias: bias)
+        let slow = naiveAttention(q: q, k: k, v: v, scale: 1, bias: { bias.data[($0 * nq + $1) * nk + $2] }) {
+            bi, _, j in j < valid[bi]
+        }
+        let unbiased = naiveAttention(q: q, k: k, v: v, scale: 1) { bi, _, j in j < valid[bi] }
+        #expect(fast.maxAbsDifference(slow) < 1e-5)
+        #expect(fast.maxAbsDifference(unbiased) > 0.1)
     }
 
     @Test func causalAndRefinerMasks() {
