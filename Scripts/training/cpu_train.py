@@ -59,7 +59,7 @@ VAE_BUCKETS = [(9, 64, 8, "full"), (9, 64, 8, "crop"), (17, 64, 4, "crop"), (9, 
 DIT_BUCKETS = [(33, 64, 32, 0.40), (33, 128, 8, 0.30), (129, 64, 8, 0.15), (129, 128, 2, 0.15)]
 # Share of --pool-clips per DiT bucket (encoding a 129 x 128 clip costs 16x a 33 x 64 one).
 POOL_SHARE = {(33, 64): 0.55, (33, 128): 0.25, (129, 64): 0.12, (129, 128): 0.08}
-CAPTIONS_PER_CLIP = 2  # paraphrases drawn from the world's synonyms and word orders
+CAPTIONS_PER_CLIP = 4  # paraphrases drawn from the world's synonyms and word orders
 
 
 def now():
