@@ -42,6 +42,14 @@ public struct Conv3dKernel: Sendable {
     }
 }
 
+/// What a convolution reads outside the image (above, below, left and right of it).
+public enum ConvolutionPadding: Sendable {
+    /// The nearest edge pixel (`F.pad(…, "replicate")`, HunyuanVideo's causal convs).
+    case replicate
+    /// Zeros (`nn.Conv2d(padding=k // 2)`, diffusers' 2-D VAE).
+    case zeros
+}
+
 extension Tensor {
     /// Stride-1 causal 3-D convolution with replicate padding, as diffusers
     /// `HunyuanVideoCausalConv3d` (`F.pad(x, (kW//2, kW//2, kH//2, kH//2, kT-1, 0), "replicate")`
@@ -61,6 +69,21 @@ extension Tensor {
     ///     repeated (replicate padding in time).
     /// - Returns: `[T, H, W, Cout]` for `self` of layout `[T, H, W, Cin]` (channels last).
     public func causalConv3d(_ kernel: Conv3dKernel, past: Tensor? = nil) -> Tensor {
+        convolved(kernel, past: past, padding: .replicate)
+    }
+
+    /// Stride-1 2-D convolution with zero padding of `k/2`, as torch `nn.Conv2d(k, padding=k//2)`
+    /// on each image of a batch: the same direct kernel as `causalConv3d`, with one temporal tap.
+    /// - Parameter kernel: packed from a `[out, in, kH, kW]` weight viewed as `[out, in, 1, kH, kW]`.
+    /// - Returns: `[B, H, W, Cout]` for `self` of layout `[B, H, W, Cin]` (channels last).
+    public func conv2d(_ kernel: Conv3dKernel) -> Tensor {
+        precondition(kernel.kernelFrames == 1, "conv2d: kernel has \(kernel.kernelFrames) temporal taps")
+        return convolved(kernel, past: nil, padding: .zeros)
+    }
+
+    /// `causalConv3d` and `conv2d`: `padding` applies in height and width; in time the first
+    /// frame (or `past`) is repeated.
+    private func convolved(_ kernel: Conv3dKernel, past: Tensor?, padding: ConvolutionPadding) -> Tensor {
         precondition(rank == 4 && shape[3] == kernel.inChannels,
                      "conv3d: input \(shape) vs kernel in=\(kernel.inChannels)")
         let (frames, height, width, cin) = (shape[0], shape[1], shape[2], shape[3])
@@ -87,7 +110,7 @@ extension Tensor {
                     let po = UncheckedPointer(o.baseAddress)
                     let cost = width * kernel.taps * cin * kernel.outChannels
                     Threads.parallelFor(frames * height, costPerItem: cost) { rows in
-                        var rowConvolver = RowConvolver(kernel: kernel, height: height, width: width)
+                        var rowConvolver = RowConvolver(kernel: kernel, height: height, width: width, padding: padding)
                         defer { rowConvolver.deallocate() }
                         for row in rows {
                             rowConvolver.convolve(frame: row / height, row: row % height, source: source,
@@ -115,20 +138,22 @@ extension Tensor {
     }
 }
 
-/// One worker's state for `Tensor.causalConv3d`.
+/// One worker's state for `Tensor.causalConv3d` and `Tensor.conv2d`.
 ///
-/// Holds replicate-padded copies of the source rows the current output row reads: slot
+/// Holds padded copies of the source rows the current output row reads: slot
 /// `(dt, hh mod kH)` holds row `hh` of the frame read through temporal tap `dt`, padded by
-/// `kW/2` copies of its edge pixels on each side, so every pixel of the row is computed by the
-/// same register tile with no clamping. Moving down one row reuses `kT·(kH − 1)` of the `kT·kH`
+/// `kW/2` pixels on each side (copies of its edge pixels, or zeros), so every pixel of the row
+/// is computed by the same register tile with no clamping. With zero padding, a row above or
+/// below the image is one extra all-zero slot. Moving down one row reuses `kT·(kH − 1)` of the `kT·kH`
 /// slots, so the copies cost about one input row per temporal tap per output row.
 struct RowConvolver {
     typealias Lanes = SIMD8<Float>
     let kernel: Conv3dKernel
     let height: Int, width: Int
+    let padding: ConvolutionPadding
     /// Pixels per padded row: the row, its padding, and room for a tile running past the end.
     let paddedWidth: Int
-    /// Layout `[kT·kH slots, paddedWidth, Cin]`.
+    /// Layout `[kT·kH slots + 1 zero row, paddedWidth, Cin]`.
     let rows: UnsafeMutablePointer<Float>
     /// The frame and row each slot holds (nil: nothing yet).
     var heldFrame: [UnsafePointer<Float>?], heldRow: [Int]
@@ -139,12 +164,12 @@ struct RowConvolver {
 
     static let widestTile = 8
 
-    init(kernel: Conv3dKernel, height: Int, width: Int) {
-        (self.kernel, self.height, self.width) = (kernel, height, width)
+    init(kernel: Conv3dKernel, height: Int, width: Int, padding: ConvolutionPadding) {
+        (self.kernel, self.height, self.width, self.padding) = (kernel, height, width, padding)
         paddedWidth = Swift.max(width, Self.widestTile) + 2 * (kernel.kernelWidth / 2)
         let slots = kernel.kernelFrames * kernel.kernelHeight
-        rows = .allocate(capacity: slots * paddedWidth * kernel.inChannels)
-        rows.initialize(repeating: 0, count: slots * paddedWidth * kernel.inChannels)
+        rows = .allocate(capacity: (slots + 1) * paddedWidth * kernel.inChannels)
+        rows.initialize(repeating: 0, count: (slots + 1) * paddedWidth * kernel.inChannels)
         heldFrame = Array(repeating: nil, count: slots)
         heldRow = Array(repeating: -1, count: slots)
         taps = .allocate(capacity: kernel.taps)
@@ -163,16 +188,23 @@ struct RowConvolver {
                            into out: UnsafeMutablePointer<Float>) {
         let (kt, kh, kw) = (kernel.kernelFrames, kernel.kernelHeight, kernel.kernelWidth)
         let cin = kernel.inChannels
+        let zeroRow = rows + kt * kh * paddedWidth * cin
         var k = 0
         for dt in 0..<kt {
             let frame = source(t + dt - (kt - 1))
             for dh in 0..<kh {
-                let hh = Swift.min(Swift.max(h + dh - kh / 2, 0), height - 1)
-                let slot = dt * kh + hh % kh
-                let base = rows + slot * paddedWidth * cin
-                if heldFrame[slot] != frame || heldRow[slot] != hh {
-                    pad(frame + hh * width * cin, into: base)
-                    (heldFrame[slot], heldRow[slot]) = (frame, hh)
+                let unclamped = h + dh - kh / 2
+                let base: UnsafeMutablePointer<Float>
+                if padding == .zeros && (unclamped < 0 || unclamped >= height) {
+                    base = zeroRow
+                } else {
+                    let hh = Swift.min(Swift.max(unclamped, 0), height - 1)
+                    let slot = dt * kh + hh % kh
+                    base = rows + slot * paddedWidth * cin
+                    if heldFrame[slot] != frame || heldRow[slot] != hh {
+                        pad(frame + hh * width * cin, into: base)
+                        (heldFrame[slot], heldRow[slot]) = (frame, hh)
+                    }
                 }
                 for dw in 0..<kw { taps[k] = UnsafePointer(base + dw * cin); k += 1 }
             }
@@ -209,13 +241,21 @@ struct RowConvolver {
         }
     }
 
-    /// Copies one source row `[W, Cin]` into a slot with `kW/2` replicated edge pixels each side.
+    /// Copies one source row `[W, Cin]` into a slot with `kW/2` padding pixels each side
+    /// (replicated edge pixels, or zeros).
     private func pad(_ row: UnsafePointer<Float>, into slot: UnsafeMutablePointer<Float>) {
         let cin = kernel.inChannels, half = kernel.kernelWidth / 2
         (slot + half * cin).update(from: row, count: width * cin)
         for i in 0..<half {
-            (slot + i * cin).update(from: row, count: cin)
-            (slot + (half + width + i) * cin).update(from: row + (width - 1) * cin, count: cin)
+            let left = slot + i * cin, right = slot + (half + width + i) * cin
+            switch padding {
+            case .replicate:
+                left.update(from: row, count: cin)
+                right.update(from: row + (width - 1) * cin, count: cin)
+            case .zeros:
+                left.update(repeating: 0, count: cin)
+                right.update(repeating: 0, count: cin)
+            }
         }
     }
 

@@ -113,6 +113,15 @@ extension Tensor {
     /// - Returns: same layout as `self`, `[..., C]` (channels last).
     public func groupNorm(groups: Int, eps: Float, weight: [Float], bias: [Float],
                           statistics: GroupNormStatistics? = nil, silu: Bool = false) -> Tensor {
+        var out = self
+        out.formGroupNorm(groups: groups, eps: eps, weight: weight, bias: bias, statistics: statistics, silu: silu)
+        return out
+    }
+
+    /// `groupNorm` in place: no second tensor when `self` is uniquely referenced (a decoder
+    /// normalising a conv's output it no longer needs).
+    public mutating func formGroupNorm(groups: Int, eps: Float, weight: [Float], bias: [Float],
+                                       statistics: GroupNormStatistics? = nil, silu: Bool = false) {
         let channels = shape.last ?? 0
         precondition(weight.count == channels && bias.count == channels,
                      "GroupNorm: weight \(weight.count), bias \(bias.count) for \(channels) channels")
@@ -127,11 +136,10 @@ extension Tensor {
             scale[c] = Float(inv * Double(weight[c]))
             shift[c] = Float(Double(bias[c]) - stats.mean(g) * inv * Double(weight[c]))
         }
-        var out = self
         let rows = channels == 0 ? 0 : count / channels
         scale.withUnsafeBufferPointer { scb in
             shift.withUnsafeBufferPointer { shb in
-                out.data.withUnsafeMutableBufferPointer { buf in
+                data.withUnsafeMutableBufferPointer { buf in
                     let p = UncheckedPointer(buf.baseAddress)
                     let sc = UncheckedPointer(UnsafeMutablePointer(mutating: scb.baseAddress))
                     let sh = UncheckedPointer(UnsafeMutablePointer(mutating: shb.baseAddress))
@@ -157,7 +165,6 @@ extension Tensor {
                 }
             }
         }
-        return out
     }
 
     /// Nearest-neighbour upsampling of a channels-last video `[T, H, W, C]` by integer factors,

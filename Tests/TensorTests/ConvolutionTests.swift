@@ -20,7 +20,38 @@ func naiveCausalConv(_ x: Tensor, _ w: Tensor, _ b: Tensor) -> Tensor {
     return out
 }
 
+/// Reference: torch `nn.Conv2d(k, padding=k // 2)` (zeros outside the image), written naively
+/// over each image of `[B, H, W, C]` with PyTorch weights `[out, in, kh, kw]`.
+func naiveConv2d(_ x: Tensor, _ w: Tensor, _ b: Tensor) -> Tensor {
+    let (n, h, wd, ci) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let (co, kh, kw) = (w.shape[0], w.shape[2], w.shape[3])
+    var out = Tensor(shape: [n, h, wd, co])
+    for f in 0..<n { for y in 0..<h { for xq in 0..<wd { for o in 0..<co {
+        var s = b.data[o]
+        for dy in 0..<kh { for dx in 0..<kw { for i in 0..<ci {
+            let sy = y + dy - kh / 2, sx = xq + dx - kw / 2
+            guard sy >= 0, sy < h, sx >= 0, sx < wd else { continue }
+            s += x.data[((f * h + sy) * wd + sx) * ci + i] * w.data[((o * ci + i) * kh + dy) * kw + dx]
+        } } }
+        out.data[((f * h + y) * wd + xq) * co + o] = s
+    } } } }
+    return out
+}
+
 @Suite struct ConvolutionTests {
+    /// The 2-D conv of diffusers' image VAE pads with zeros (the causal conv replicates edges):
+    /// 1×1 and 3×3 kernels, a batch of 2 images that must not read each other's rows, rows
+    /// wider than a tile with a partial last tile, and 16- and 8-column output blocks.
+    @Test(arguments: [[2, 4, 13, 5, 24, 3], [3, 3, 9, 3, 19, 3], [2, 5, 6, 4, 8, 1], [1, 1, 1, 2, 3, 3]])
+    func conv2dMatchesNaiveZeroPaddedConv(shape: [Int]) {
+        let (n, h, w, cin, cout, k) = (shape[0], shape[1], shape[2], shape[3], shape[4], shape[5])
+        let x = Tensor(shape: [n, h, w, cin], data: testValues(n * h * w * cin, seed: 31))
+        let wt = Tensor(shape: [cout, cin, k, k], data: testValues(cout * cin * k * k, seed: 32))
+        let b = Tensor(shape: [cout], data: testValues(cout, seed: 33))
+        let y = x.conv2d(Conv3dKernel(weight: wt.reshaped([cout, cin, 1, k, k]), bias: b))
+        #expect(y.maxAbsDifference(naiveConv2d(x, wt, b)) < 1e-5)
+    }
+
     @Test(arguments: [1, 3])
     func causalConvMatchesNaiveReplicatePaddedConv(kernel: Int) {
         let x = Tensor(shape: [4, 3, 5, 6], data: testValues(360, seed: 7))

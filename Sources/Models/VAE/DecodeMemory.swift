@@ -2,10 +2,13 @@
 /// the check that refuses a video the machine cannot hold before anything loads.
 ///
 /// Counted per layer as the tensors alive while it runs (`CausalVideoDecoder.forward`); the peak
-/// is the largest layer. A resnet holds its input, the normalised input, the first conv's output,
-/// the second norm and conv outputs, and the shortcut when the width changes; an upsampler its
-/// input and the upsampled frames three times over (first frame, the rest, their concatenation,
-/// then the conv's output). Docs/benchmarks.md ("Resource estimate") compares the estimate with
+/// is the largest layer. A resnet is counted with its input, the normalised input, the first
+/// conv's output, the second norm and conv outputs, and the shortcut when the width changes
+/// (`2·Cin + 3·Cout (+ Cout)` per pixel), as it was measured; since `ResnetBlock` is shared with
+/// the 2-D decoder it releases the normalised input after conv1 and normalises conv1's output
+/// in place (`Cin + Cout + max(Cin, Cout)`), so that term is an upper bound (not re-measured
+/// since). An upsampler holds its input and the upsampled frames three times over (first frame,
+/// the rest, their concatenation, then the conv's output). Docs/benchmarks.md ("Resource estimate") compares the estimate with
 /// measured peak RSS.
 extension VAEConfiguration {
     /// Peak bytes of the activations of one decode of latents `latentFrames × latentHeight ×

@@ -52,7 +52,7 @@ struct GroupNormLayer: Sendable {
     let index: Int
     let groups: Int
     let weight: [Float], bias: [Float]
-    static let eps: Float = 1e-6  // diffusers HunyuanVideo VAE: resnet_eps / conv_norm_out eps
+    static let eps: Float = 1e-6  // diffusers HunyuanVideo VAE and AutoencoderKL: resnet_eps / conv_norm_out eps
 
     init(_ p: any ParameterSource, channels: Int, groups: Int, index: inout Int) throws {
         weight = try p.tensor("weight", shape: [channels]).data
@@ -65,21 +65,30 @@ struct GroupNormLayer: Sendable {
     /// Normalised `x`, or nil when the state gathers this layer's statistics (the chunk's
     /// forward pass ends here).
     func callAsFunction(_ x: Tensor, silu: Bool, state: inout DecodeState) -> Tensor? {
+        var y = x
+        return normalize(&y, silu: silu, state: &state) ? y : nil
+    }
+
+    /// Normalises `x` in place (no copy when `x` is uniquely referenced); false, with `x`
+    /// unchanged, when the state gathers this layer's statistics.
+    func normalize(_ x: inout Tensor, silu: Bool, state: inout DecodeState) -> Bool {
+        let statistics: GroupNormStatistics?
         switch state.norms {
         case .local:
-            return x.groupNorm(groups: groups, eps: Self.eps, weight: weight, bias: bias, silu: silu)
+            statistics = nil
         case .global(let stats):
-            return x.groupNorm(groups: groups, eps: Self.eps, weight: weight, bias: bias,
-                               statistics: stats[index], silu: silu)
+            statistics = stats[index]
         case .gather(let target, let known, var gathered):
             if index < target {
-                return x.groupNorm(groups: groups, eps: Self.eps, weight: weight, bias: bias,
-                                   statistics: known[index], silu: silu)
+                statistics = known[index]
+            } else {
+                gathered.merge(x.groupNormStatistics(groups: groups))
+                state.norms = .gather(index: target, known: known, gathered: gathered)
+                return false
             }
-            gathered.merge(x.groupNormStatistics(groups: groups))
-            state.norms = .gather(index: target, known: known, gathered: gathered)
-            return nil
         }
+        x.formGroupNorm(groups: groups, eps: Self.eps, weight: weight, bias: bias, statistics: statistics, silu: silu)
+        return true
     }
 }
 

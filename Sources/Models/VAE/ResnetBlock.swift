@@ -1,39 +1,71 @@
 import Tensor
 
-/// Port of diffusers 0.42.1 `HunyuanVideoResnetBlockCausal3D`
-/// (`src/diffusers/models/autoencoders/autoencoder_kl_hunyuan_video.py`), dropout 0.
-struct ResnetBlockCausal3D: Sendable {
-    let norm1: GroupNormLayer, conv1: CausalConv3d
-    let norm2: GroupNormLayer, conv2: CausalConv3d
-    let convShortcut: CausalConv3d?
+/// A convolution of a VAE decoder over one decode's channels-last activations `[T, H, W, C]`:
+/// HunyuanVideo's causal 3-D conv (`CausalConv3d`) or `AutoencoderKL`'s zero-padded 2-D conv
+/// (`Conv2d`, where T = 1). `ResnetBlock` is written once over either.
+protocol DecoderConvolution: Sendable {
+    /// `[T, H, W, Cin] -> [T, H, W, Cout]`.
+    func callAsFunction(_ x: Tensor, state: inout DecodeState) -> Tensor
+}
 
-    init(_ p: any ParameterSource, in cin: Int, out cout: Int, groups: Int,
-         convIndex: inout Int, normIndex: inout Int) throws {
+extension CausalConv3d: DecoderConvolution {}
+
+/// HunyuanVideo's resnet block (causal 3-D convs).
+typealias ResnetBlockCausal3D = ResnetBlock<CausalConv3d>
+
+/// Port of diffusers 0.42.1 `ResnetBlock2D` (`src/diffusers/models/resnet.py`, as the VAE
+/// decoders build it: no time embedding, dropout 0, `output_scale_factor` 1) and of
+/// `HunyuanVideoResnetBlockCausal3D` (`autoencoder_kl_hunyuan_video.py`), the same computation
+/// with causal 3-D convs: `shortcut(x) + conv2(SiLU(norm2(conv1(SiLU(norm1(x))))))`, where the
+/// shortcut is a 1×1 `conv_shortcut` when the width changes and the identity otherwise.
+struct ResnetBlock<Conv: DecoderConvolution>: Sendable {
+    let norm1: GroupNormLayer, conv1: Conv
+    let norm2: GroupNormLayer, conv2: Conv
+    let convShortcut: Conv?
+
+    /// - Parameter conv: builds the conv under a scope from its input and output widths and
+    ///   kernel size (called for `conv1`, `conv2`, then `conv_shortcut`).
+    init(_ p: any ParameterSource, in cin: Int, out cout: Int, groups: Int, normIndex: inout Int,
+         conv: (_ scope: any ParameterSource, _ in: Int, _ out: Int, _ kernelSize: Int) throws -> Conv) throws {
         norm1 = try GroupNormLayer(p.scoped("norm1"), channels: cin, groups: groups, index: &normIndex)
-        conv1 = try CausalConv3d(p.scoped("conv1"), in: cin, out: cout, kernelSize: 3, index: &convIndex)
+        conv1 = try conv(p.scoped("conv1"), cin, cout, 3)
         norm2 = try GroupNormLayer(p.scoped("norm2"), channels: cout, groups: groups, index: &normIndex)
-        conv2 = try CausalConv3d(p.scoped("conv2"), in: cout, out: cout, kernelSize: 3, index: &convIndex)
-        convShortcut = cin == cout ? nil
-            : try CausalConv3d(p.scoped("conv_shortcut"), in: cin, out: cout, kernelSize: 1, index: &convIndex)
+        conv2 = try conv(p.scoped("conv2"), cout, cout, 3)
+        convShortcut = cin == cout ? nil : try conv(p.scoped("conv_shortcut"), cin, cout, 1)
     }
 
     /// `[T, H, W, Cin] -> [T, H, W, Cout]`; nil when a statistics-gathering pass stops inside.
+    /// Besides `x` it holds at most two tensors at once: the normalised input and conv1's
+    /// output, then conv1's output (normalised in place) and conv2's, then conv2's and the
+    /// shortcut's.
     func callAsFunction(_ x: Tensor, state: inout DecodeState) -> Tensor? {
-        // 1. h = conv1(SiLU(norm1(x)))
-        guard let n1 = norm1(x, silu: true, state: &state) else { return nil }
-        var h = conv1(n1, state: &state)
-        // 2. h = conv2(SiLU(norm2(h)))
-        guard let n2 = norm2(h, silu: true, state: &state) else { return nil }
-        h = conv2(n2, state: &state)
-        // 3. residual (1×1×1 causal conv when the width changes)
+        // 1. h = conv1(SiLU(norm1(x))); the normalised copy is released by the assignment.
+        guard var h = norm1(x, silu: true, state: &state) else { return nil }
+        h = conv1(h, state: &state)
+        // 2. h = conv2(SiLU(norm2(h))), normalised in place.
+        guard norm2.normalize(&h, silu: true, state: &state) else { return nil }
+        h = conv2(h, state: &state)
+        // 3. residual
         h.add(convShortcut.map { $0(x, state: &state) } ?? x)
         return h
     }
 }
 
-/// diffusers `Attention(_from_deprecated_attn_block=True, residual_connection=True)` in
-/// `HunyuanVideoMidBlock3D`: one head of width C, GroupNorm on the input, frame-causal mask
-/// (`prepare_causal_attention_mask`: a token of frame i sees the tokens of frames ≤ i).
+extension ResnetBlock where Conv == CausalConv3d {
+    init(_ p: any ParameterSource, in cin: Int, out cout: Int, groups: Int,
+         convIndex: inout Int, normIndex: inout Int) throws {
+        try self.init(p, in: cin, out: cout, groups: groups, normIndex: &normIndex) { scope, cin, cout, k in
+            try CausalConv3d(scope, in: cin, out: cout, kernelSize: k, index: &convIndex)
+        }
+    }
+}
+
+/// diffusers `Attention(_from_deprecated_attn_block=True, residual_connection=True)`
+/// (`attention_processor.py`) in `HunyuanVideoMidBlock3D`: one head of width C, GroupNorm on
+/// the input, frame-causal mask (`prepare_causal_attention_mask`: a token of frame i sees the
+/// tokens of frames ≤ i). The same layer is `UNetMidBlock2D`'s attention in `AutoencoderKL`
+/// (`attention_head_dim` = C, so one head): there the input is one image, `T = 1`, and the
+/// mask lets every token see every token.
 struct MidBlockAttention: Sendable {
     let groupNorm: GroupNormLayer
     /// `[C, C]` PyTorch linear weights and `[C]` biases.

@@ -1,0 +1,47 @@
+import Tensor
+
+/// How much memory `AutoencoderKLDecoder.decode(latents:)` takes for its activations, from the
+/// configuration alone (no weights), so a pipeline can report or check it before loading.
+///
+/// Counted per layer as the tensors alive while it runs (`AutoencoderKLDecoder.forward`, one
+/// image at a time); the peak is the largest layer, plus the output of the whole batch, which
+/// is allocated first. With `P` the pixels at a layer's size, in floats:
+/// - the item's latents and `post_quant_conv`: `2·P·L`; `conv_in`: `P·(L + top)`;
+/// - a resnet from `Cin` to `Cout`: `P·(Cin + Cout + max(Cin, Cout))` (its input, plus the
+///   normalised input and conv1's output, or conv1's and conv2's outputs, or conv2's and the
+///   shortcut's; `ResnetBlock`);
+/// - the mid-block attention on `C = top` channels: `6·P·C` (input, normalised, q, k, v,
+///   output) plus `Attention.scratchBytes` (its K/V copy and per-worker tiles);
+/// - an upsampler with `C` channels: `2·P'·C` at the upsampled size `P' = 4P` (the upsampled
+///   image and the conv's output; its input is released first);
+/// - `conv_norm_out` (in place) and `conv_out`: `P·(bottom + out)`.
+/// For FLUX.1 at 1024² (latents 128²) the peak is the last block's first resnet, 256 → 128
+/// channels at 1024²: 640 floats a pixel, 2.5 GiB.
+extension AutoencoderKLConfiguration {
+    /// Peak bytes of the activations of one `decode(latents:)` of `batch` latents of
+    /// `latentHeight × latentWidth`, with the attention's scratch for `workers` threads.
+    public func decodeActivationBytes(batch: Int, latentHeight: Int, latentWidth: Int,
+                                      workers: Int = Threads.count) -> Int {
+        var pixels = latentHeight * latentWidth
+        let top = blockOutChannels.last!, latent = latentChannels
+        func resnet(_ cin: Int, _ cout: Int) -> Int { pixels * (cin + cout + max(cin, cout)) }
+        // 1. The item's latents, post_quant_conv, conv_in.
+        var peak = max(usePostQuantConv ? 2 * pixels * latent : 0, pixels * (latent + top))
+        // 2. Mid block: resnet, attention, resnet.
+        peak = max(peak, resnet(top, top))
+        if midBlockAddAttention {
+            let scratch = Attention.scratchBytes(keys: pixels, heads: 1, headDim: top, workers: workers)
+            peak = max(peak, 6 * pixels * top + scratch / MemoryLayout<Float>.size)
+        }
+        // 3. Up blocks.
+        for block in upBlockLayouts {
+            peak = max(peak, resnet(block.inChannels, block.outChannels), resnet(block.outChannels, block.outChannels))
+            guard block.upsamples else { continue }
+            pixels *= 4
+            peak = max(peak, 2 * pixels * block.outChannels)
+        }
+        // 4. conv_norm_out, conv_out; the batch's output is held throughout.
+        peak = max(peak, pixels * (blockOutChannels[0] + outChannels))
+        return (batch * pixels * outChannels + peak) * MemoryLayout<Float>.size
+    }
+}
