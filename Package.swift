@@ -79,7 +79,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Tensor", "SafeTensors", "Tokenizers", "TestSupport"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling", "Tensor", "TestSupport"]),
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
-        .testTarget(name: "BottleneckTests", dependencies: ["Bottleneck", "Media", "Tensor", "Models", "Sampling", "TestSupport"]),
+        .testTarget(name: "BottleneckTests", dependencies: ["Bottleneck", "Media", "Tensor", "Models", "SafeTensors", "Sampling", "TestSupport"]),
         // The library as another package sees it: `import Bottleneck` only, no `@testable`
         // (TestSupport for the pipeline's path and a temporary folder).
         .testTarget(name: "BottleneckAPITests", dependencies: ["Bottleneck", "TestSupport"]),

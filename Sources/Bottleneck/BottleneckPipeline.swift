@@ -1,6 +1,6 @@
 import Models
 
-/// Text to video from one pipeline folder: the models are loaded once, then every
+/// Text to video (or image) from one pipeline folder: the models are loaded once, then every
 /// `generate` runs through the same `StageRunner` (text encoding, denoising under the
 /// Bottleneck Sampling plan, VAE decode, muxing), reporting `GenerationEvent`s.
 ///
@@ -11,10 +11,12 @@ import Models
 /// for try await event in try pipeline.generate(request) { print(event) }
 /// ```
 ///
-/// The plumbing behind the stage protocols: MiniLM → `TextEncodingStage`, the HunyuanVideo DiT
-/// under the Bottleneck Sampling controller → `LatentGenerator`, the causal VAE (untiled or
-/// exact streaming decode) → `FrameDecoding`, Media's `VideoWriter` → `VideoSinkFactory`, a
-/// one-frame VAE decode → `PreviewRendering`.
+/// The plumbing behind the stage protocols, per `PipelineKind` (from `model_index.json`):
+/// HunyuanVideo: MiniLM → `TextEncodingStage`, the HunyuanVideo DiT under the Bottleneck
+/// Sampling controller → `LatentGenerator`, the causal VAE (untiled or exact streaming decode) →
+/// `FrameDecoding`, a one-frame VAE decode → `PreviewRendering`. FLUX.1: CLIP-L + T5 →
+/// `TextEncodingStage`, the FLUX transformer under the same controller, the image VAE for the
+/// decode and the preview. Media's `VideoWriter` (or one PNG) → `VideoSinkFactory` for both.
 public struct BottleneckPipeline: Sendable {
     /// The software version, written into every video's metadata (`software`).
     public static let version = "0.1.0"
@@ -24,25 +26,43 @@ public struct BottleneckPipeline: Sendable {
     public static let textTokens = MiniLMStage.maxTokens
 
     public let folder: PipelineFolder
+    /// What the folder holds (`model_index.json`).
+    public let kind: PipelineKind
     /// The loaded stages (immutable weights, shared by every run).
     public let stages: PipelineStages
 
-    /// Loads every model of `folder`: text encoder and tokenizer, transformer, VAE.
-    /// - Throws: the first model's loading error (`SafeTensorsError`, `TextEncoderError`,
+    /// Loads every model of `folder`: text encoder(s) and tokenizer(s), transformer, VAE.
+    /// - Throws: `PipelineError` naming `model_index.json` (unknown class, missing component),
+    ///   the first model's loading error (`SafeTensorsError`, `TextEncoderError`, `TokenizerError`,
     ///   `ModelError`, `VAEError`; `PipelineError.badPipeline` for a bad scheduler config).
     public init(folder: PipelineFolder) throws {
         let root = folder.path
-        let text = try MiniLMStage(encoder: MiniLMTextEncoder(
-            directory: root + "/text_encoder", tokenizerDirectory: root + "/tokenizer",
-            maxLength: MiniLMStage.maxTokens))
-        let transformer = try HunyuanVideoTransformer(directory: root + "/transformer")
-        let generator = DiTGenerator(transformer: transformer, baseShift: try folder.schedulerShift(),
-                                     pipelineName: folder.displayName)
-        let vae = try CausalVideoDecoder(directory: root + "/vae")
-        let decoding = LatentDecodingPipeline(vae: vae, folder: folder).stages
+        kind = try folder.kind()
+        let schedule = try folder.schedulerSettings()
+        switch kind {
+        case .hunyuanVideo:
+            let text = try MiniLMStage(encoder: MiniLMTextEncoder(
+                directory: root + "/text_encoder", tokenizerDirectory: root + "/tokenizer",
+                maxLength: MiniLMStage.maxTokens))
+            let generator = DiTGenerator(model: try HunyuanVideoTransformer(directory: root + "/transformer"),
+                                         kind: kind, schedule: schedule, pipelineName: folder.displayName)
+            let vae = try CausalVideoDecoder(directory: root + "/vae")
+            let decoding = LatentDecodingPipeline(decoder: VAEStage(decoder: vae), folder: folder).stages
+            stages = PipelineStages(textEncoder: text, generator: generator, decoder: decoding.decoder,
+                                    sinks: decoding.sinks, preview: VAEPreview(decoder: vae))
+        case .flux:
+            let text = FluxTextStage(encoder: FluxTextEncoder(
+                clip: try CLIPTextEncoder(directory: root + "/text_encoder", tokenizerDirectory: root + "/tokenizer"),
+                t5: try T5TextEncoder(directory: root + "/text_encoder_2", tokenizerDirectory: root + "/tokenizer_2",
+                                      maxSequenceLength: FluxTextStage.maxTokens)))
+            let generator = DiTGenerator(model: try FluxTransformer(directory: root + "/transformer"),
+                                         kind: kind, schedule: schedule, pipelineName: folder.displayName)
+            let vae = ImageVAEStage(decoder: try AutoencoderKLDecoder(directory: root + "/vae"))
+            let decoding = LatentDecodingPipeline(decoder: vae, folder: folder).stages
+            stages = PipelineStages(textEncoder: text, generator: generator, decoder: decoding.decoder,
+                                    sinks: decoding.sinks, preview: vae)
+        }
         self.folder = folder
-        stages = PipelineStages(textEncoder: text, generator: generator, decoder: decoding.decoder,
-                                sinks: decoding.sinks, preview: VAEPreview(decoder: vae))
     }
 
     /// One video: validates `request` (and draws a seed when it has none), then runs it as
@@ -50,7 +70,7 @@ public struct BottleneckPipeline: Sendable {
     /// cancellation.
     /// - Throws: `RequestError` for a request that `GenerationRequest.validate` refuses.
     public func generate(_ request: GenerationRequest) throws -> GenerationEvents {
-        try request.validate()
+        try request.validate(for: kind)
         return runner().events([WorkItem(index: 0, request: request.resolvingSeed())])
     }
 
@@ -65,15 +85,20 @@ public struct BottleneckPipeline: Sendable {
 public struct LatentDecodingPipeline: Sendable {
     public let stages: DecodingStages
 
-    /// Loads the VAE of `folder`.
+    /// Loads the VAE of `folder` (the causal video VAE, or FLUX.1's image VAE).
+    /// - Throws: `PipelineError` naming `model_index.json`, the VAE's loading error.
     public init(folder: PipelineFolder) throws {
-        self.init(vae: try CausalVideoDecoder(directory: folder.path + "/vae"), folder: folder)
+        let vae = folder.path + "/vae"
+        switch try folder.kind() {
+        case .hunyuanVideo: self.init(decoder: VAEStage(decoder: try CausalVideoDecoder(directory: vae)), folder: folder)
+        case .flux: self.init(decoder: ImageVAEStage(decoder: try AutoencoderKLDecoder(directory: vae)), folder: folder)
+        }
     }
 
     /// The one place the decode and write stages are built, on a loaded VAE (which
     /// `BottleneckPipeline` also gives the preview).
-    init(vae: CausalVideoDecoder, folder: PipelineFolder) {
-        stages = DecodingStages(decoder: VAEStage(decoder: vae), sinks: MediaSinks(pipelineName: folder.displayName))
+    init(decoder: any FrameDecoding, folder: PipelineFolder) {
+        stages = DecodingStages(decoder: decoder, sinks: MediaSinks(pipelineName: folder.displayName))
     }
 
     /// Decodes `latents` into `request.output` as item 0.

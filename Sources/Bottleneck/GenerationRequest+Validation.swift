@@ -36,7 +36,8 @@ extension GenerationRequest {
         if output == .stdout, !format.isStreamable {
             throw RequestError(.formatNotStreamable(format), field: "format")
         }
-        if format == .png, case .file(let path) = output, path.contains("%") || path.lowercased().hasSuffix(".png") {
+        if format == .png, !writesSingleImage, case .file(let path) = output,
+           path.contains("%") || path.lowercased().hasSuffix(".png") {
             throw RequestError(.pngNeedsFolder(path: path), field: "output")
         }
         if case .file(let path) = output, path.isEmpty {
@@ -77,11 +78,28 @@ extension GenerationRequest {
         if let threads { try Bounds.threads.check(threads, field: "threads") }
     }
 
-    /// The request's single-file outputs with the option naming each: the video (unless it
-    /// goes to stdout, or is a PNG sequence: a folder of numbered files), the latents, the preview.
+    /// `validate()` and the pipeline kind's own rule: an image model makes one frame.
+    /// - Throws: `RequestError` naming the field.
+    public func validate(for kind: PipelineKind) throws {
+        try validate()
+        try validateNumbers(for: kind)
+    }
+
+    /// `validateNumbers()` and the pipeline kind's rule (`framesForImage`: FLUX.1 makes one image).
+    public func validateNumbers(for kind: PipelineKind) throws(RequestError) {
+        try validateNumbers()
+        if kind.makesImages, frames != 1 {
+            throw RequestError(.framesForImage(frames: frames, pipeline: kind.rawValue), field: "frames")
+        }
+    }
+
+    /// The request's single-file outputs with the option naming each: the video or image (unless
+    /// it goes to stdout, or is a PNG sequence: a folder of numbered files), the latents, the preview.
     var fileOutputs: [(option: String, path: String)] {
         var outputs: [(option: String, path: String)] = []
-        if case .file(let path) = output, (try? resolvedFormat()) != .png { outputs.append(("output", path)) }
+        if case .file(let path) = output, writesSingleImage || (try? resolvedFormat()) != .png {
+            outputs.append(("output", path))
+        }
         if let saveLatentsPath { outputs.append(("save-latents", saveLatentsPath)) }
         if let preview { outputs.append(("preview", preview.path)) }
         return outputs

@@ -44,9 +44,25 @@ public struct GenerationRequest: Sendable, Equatable {
 
     public init(prompt: String) { self.prompt = prompt }
 
-    /// The container actually used: the explicit `format`, else the output file's extension.
+    /// A request with `kind`'s defaults: the video defaults above for HunyuanVideo; for FLUX.1
+    /// one 1024×1024 image (FluxPipeline's `default_sample_size` 128 × the VAE's 8) at guidance
+    /// 3.5 (its `guidance_scale`, embedded by -dev, unused by -schnell).
+    public init(prompt: String, kind: PipelineKind) {
+        self.prompt = prompt
+        if kind.makesImages { (frames, width, height, cfgScale) = (1, 1024, 1024, 3.5) }
+    }
+
+    /// Whether the output is one PNG image: a one-frame request (an image model's, or
+    /// `--frames 1`) whose output file name ends in `.png` (a folder takes PNG frames).
+    public var writesSingleImage: Bool {
+        guard frames == 1, format == nil || format == .png, case .file(let path) = output else { return false }
+        return path.lowercased().hasSuffix(".png")
+    }
+
+    /// The container actually used: the explicit `format`, else the output file's extension
+    /// (`.png` for one image, `writesSingleImage`).
     /// - Throws: `RequestError` when neither names a known container (always for stdout), and
-    ///   `pngNeedsFolder` for a `.png` file name (PNG frames go to a folder, `frames/`).
+    ///   `pngNeedsFolder` for a `.png` file name of several frames (PNG frames go to a folder, `frames/`).
     public func resolvedFormat() throws -> MediaFormat {
         if let format { return format }
         switch output {
@@ -54,6 +70,7 @@ public struct GenerationRequest: Sendable, Equatable {
             throw RequestError(.formatNeededForStdout, field: "format")
         case .file(let path):
             if let f = MediaFormat.inferred(fromPath: path) { return f }
+            if writesSingleImage { return .png }
             if path.lowercased().hasSuffix(".png") { throw RequestError(.pngNeedsFolder(path: path), field: "output") }
             throw RequestError(.unknownExtension(path: path), field: "format")
         }
@@ -102,9 +119,10 @@ public enum BottleneckChoice: Sendable, Equatable, CustomStringConvertible {
     case preset(PlanPreset)
     case file(String)
 
-    /// The presets a request can name: standard sampling and the plans derived for its size and
-    /// steps. `hunyuan`, `flux` and `5stage` are fixed plans for `bottleneck plan`.
-    public static let requestPresets: [PlanPreset] = [.off, .x2, .x2_5, .x3]
+    /// The presets a request can name: standard sampling, the plans derived for its size and
+    /// steps, and `flux` (paper Table 4, whose stages set the steps). `hunyuan` and `5stage` are
+    /// plans for `bottleneck plan`.
+    public static let requestPresets: [PlanPreset] = [.off, .x2, .x2_5, .x3, .flux]
 
     /// Parses a name of `requestPresets` (case-insensitive; `none` and `x1` mean `off`), or any
     /// other text as a file path.

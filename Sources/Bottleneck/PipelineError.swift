@@ -1,5 +1,6 @@
 import Diagnostics
 import Media
+import Sampling
 import Tensor
 
 /// An invalid generation request: `field` names the option or batch column to change.
@@ -35,6 +36,8 @@ public enum RequestErrorKind: ErrorKind {
     case sharedOutput(first: String, firstPath: String, second: String, secondPath: String)
     case badBottleneck(String)
     case badSize(String)
+    /// A frame count other than 1 for a pipeline that makes images (`pipeline`: its class).
+    case framesForImage(frames: Int, pipeline: String)
     /// A plan that cannot serve the request's size and steps (found from the pipeline's
     /// configs before any weights load); `reason` is the sampler's message.
     case planDoesNotFit(plan: BottleneckChoice, frames: Int, width: Int, height: Int, steps: Int, reason: String)
@@ -51,7 +54,8 @@ public enum RequestErrorKind: ErrorKind {
         case .stepsOfPlanFile(let n, let plan, let stageSteps):
             let total = stageSteps.reduce(0, +)
             let sum = stageSteps.count > 1 ? stageSteps.map(String.init).joined(separator: "+") + " = \(total)" : "\(total)"
-            return "\(field) \(n) does not match the plan file \(plan), whose stages run \(sum) steps; "
+            let source = PlanPreset(rawValue: plan).map { "the \($0.rawValue) plan" } ?? "the plan file \(plan)"
+            return "\(field) \(n) does not match \(source), whose stages run \(sum) steps; "
                 + "leave \(field) out (a plan file sets its own steps) or edit the file"
         case .formatNeededForStdout:
             return "writing to stdout needs --format (a pipe has no extension): one of "
@@ -77,6 +81,8 @@ public enum RequestErrorKind: ErrorKind {
                 + BottleneckChoice.requestPresets.map(\.rawValue).joined(separator: ", ") + " or a plan file path"
         case .badSize(let text):
             return "size '\(text)' is not WIDTHxHEIGHT, e.g. 128x128"
+        case .framesForImage(let frames, let pipeline):
+            return "\(field) \(frames): a \(pipeline) folder makes one image; leave \(field) out or give 1"
         case .planDoesNotFit(let plan, let frames, let width, let height, let steps, let reason):
             let remedies = switch plan {
             case .preset(.off): "use another video size"
@@ -103,6 +109,12 @@ public enum PipelineErrorKind: ErrorKind {
     case engineUnavailable
     /// A pipeline folder file (the subject) is missing or unusable.
     case badPipeline(reason: String)
+    /// `model_index.json` (the subject) names no pipeline class this package runs under
+    /// `_class_name` (nil: the key is absent).
+    case unknownPipeline(className: String?)
+    /// `model_index.json` (the subject) does not list the component `key` its pipeline needs
+    /// (`folder` nil), or lists it but `folder` does not exist.
+    case missingComponent(key: String, folder: String?)
     /// The pipeline folder given explicitly (`--pipeline`, the subject) is not a folder.
     case pipelineFolderMissing
     /// No pipeline folder was given and none was found; `tried` lists where it was looked for,
@@ -123,6 +135,12 @@ public enum PipelineErrorKind: ErrorKind {
         switch self {
         case .badLatents(let reason), .badPipeline(let reason): "\(subject): \(reason)"
         case .engineUnavailable: "no \(subject) renderer is available in this build"
+        case .unknownPipeline(let name):
+            "\(subject): \"_class_name\" " + (name.map { "'\($0)' is not a pipeline this build runs" } ?? "is missing")
+                + "; expected one of " + PipelineKind.allCases.map(\.rawValue).joined(separator: ", ")
+        case .missingComponent(let key, let folder):
+            folder.map { "\(subject): component \"\(key)\": folder \($0) does not exist" }
+                ?? "\(subject): the pipeline needs a \"\(key)\" component, which is not listed"
         case .pipelineFolderMissing: "pipeline folder '\(subject)' does not exist"
         case .noPipelineFolder(let tried):
             "no pipeline folder found; pass --pipeline DIR or set \(subject). Tried: " + tried.joined(separator: ", ")

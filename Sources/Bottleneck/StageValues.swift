@@ -1,3 +1,4 @@
+import Media
 import Models
 import Tensor
 
@@ -7,10 +8,11 @@ import Tensor
 public struct PromptEmbeddings: Sendable {
     /// The prompt.
     public var conditional: TextEmbeddings
-    /// The negative prompt (the empty text when none was given), for classifier-free guidance.
-    public var unconditional: TextEmbeddings
+    /// The negative prompt (the empty text when none was given), for classifier-free guidance;
+    /// nil for a pipeline that never runs an unconditional pass (FLUX.1).
+    public var unconditional: TextEmbeddings?
 
-    public init(conditional: TextEmbeddings, unconditional: TextEmbeddings) {
+    public init(conditional: TextEmbeddings, unconditional: TextEmbeddings?) {
         self.conditional = conditional
         self.unconditional = unconditional
     }
@@ -52,6 +54,18 @@ public struct FrameBatch: Sendable, Equatable {
     public var frameCount: Int { pixels.shape.first ?? 0 }
     /// Frame indices this batch covers.
     public var frameRange: Range<Int> { firstFrame..<(firstFrame + frameCount) }
+
+    /// The frames as Media's 8-bit RGB frames (`VideoFrame(width:height:floatRGB:)`).
+    func videoFrames() throws -> [VideoFrame] {
+        let (f, h, w) = (pixels.shape[0], pixels.shape[1], pixels.shape[2])
+        let frameSize = h * w * 3
+        return try pixels.data.withUnsafeBufferPointer { all in
+            try (0..<f).map { i in
+                try VideoFrame(width: w, height: h,
+                               floatRGB: UnsafeBufferPointer(rebasing: all[(i * frameSize)..<((i + 1) * frameSize)]))
+            }
+        }
+    }
 }
 
 /// What a sink reports after committing an output.

@@ -190,9 +190,10 @@ extension BottleneckBench {
 
         /// The plan context of the pipeline's transformer and scheduler at these settings.
         func planContext(folder: PipelineFolder) throws -> PlanContext {
-            PlanContext(base: LatentSize(videoFrames: frames, width: width, height: height),
-                        transformer: try folder.transformerConfiguration().cost(textTokens: BottleneckPipeline.textTokens),
-                        baseSteps: steps, baseShift: try folder.schedulerShift())
+            let base = LatentSize(videoFrames: frames, width: width, height: height)
+            let cost = try folder.transformerConfiguration().cost(textTokens: BottleneckPipeline.textTokens)
+            return PlanContext(base: base, transformer: cost, baseSteps: steps,
+                               baseShift: try folder.schedulerShift(imageTokens: cost.patch.tokens(base)))
         }
 
         /// `bottleneck generate` flags for one method and prompt; the plan file carries the

@@ -165,7 +165,7 @@ extension Bottleneck {
 
         /// What every item goes through before any model loads, so an item that cannot run is
         /// skipped up front (reported with its line, recorded `skipped`) while the others run:
-        /// a plan file sets its steps (`takeStepsFromPlanFile`; the explicit steps are the
+        /// a plan file sets its steps (`takeStepsFromFixedPlan`; the explicit steps are the
         /// line's `steps`, else `--steps`), then its plan must fit its size and steps on this
         /// pipeline (`PlanFit`, as `generate` checks), and the item must fit this machine
         /// (`ResourceFit`, with its decode beside the next item's denoising).
@@ -175,7 +175,7 @@ extension Bottleneck {
             let (flagSteps, lanes, queueCapacity) = (sampling.steps, lanes, queueCapacity)
             return { request, entry throws(PromptLineProblem) in
                 do {
-                    try request.takeStepsFromPlanFile(explicit: entry.overrides.steps ?? flagSteps)
+                    try request.takeStepsFromFixedPlan(explicit: entry.overrides.steps ?? flagSteps)
                     let stages = try fit.check(request)
                     try resources.check(request, stages: stages, lanes: lanes, frameQueueCapacity: queueCapacity)
                 } catch let error as RequestError {

@@ -9,7 +9,7 @@ extension Bottleneck {
     struct Generate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Generate one video from a text prompt.",
-            discussion: "Use -o - with --format (mp4, webm, mkv, y4m, nut, rawvideo) to stream to stdout; logs and progress go to stderr. PNG frames go to a folder: -o frames/ writes frames/frames_0001.png, ….")
+            discussion: "Use -o - with --format (mp4, webm, mkv, y4m, nut, rawvideo) to stream to stdout; logs and progress go to stderr. PNG frames go to a folder: -o frames/ writes frames/frames_0001.png, …. A FLUX.1 folder makes one image: -o image.png (the default name ends in .png), or a one-frame video with -o image.mp4.")
 
         @Argument(help: "The text prompt.")
         var prompt: String
@@ -24,14 +24,28 @@ extension Bottleneck {
         @OptionGroup var outputOptions: OutputOptions
         @OptionGroup var logging: LoggingOptions
 
+        /// Checks the flags against the folder's kind; a folder whose `model_index.json` is
+        /// wrong is left to `run`, which names it.
         func validate() throws {
-            _ = try request()
+            if let kind = pipelineKind { _ = try request(kind: kind) }
         }
 
-        /// The library request for these flags, with a seed drawn when none was given.
-        func request() throws -> GenerationRequest {
-            var r = try makeRequest(prompt: prompt, output: OutputDestination(argument: output ?? "placeholder.mp4"),
-                                    model: model, sampling: sampling, bottleneck: bottleneck, outputOptions: outputOptions)
+        /// The kind of `--pipeline` (or the folder `generate` would use), for the defaults while
+        /// parsing: HunyuanVideo when no folder is found yet (`run` then reports the folder),
+        /// nil when its `model_index.json` cannot be read.
+        var pipelineKind: PipelineKind? {
+            guard let folder = try? PipelineFolder.locate(explicit: model.pipeline) else { return .hunyuanVideo }
+            return try? folder.kind()
+        }
+
+        /// The library request for these flags on a pipeline of `kind` (its defaults: one
+        /// 1024² image named `….png` for FLUX.1), with a seed drawn when none was given.
+        func request(kind: PipelineKind? = nil) throws -> GenerationRequest {
+            let kind = kind ?? pipelineKind ?? .hunyuanVideo
+            let placeholder = "placeholder." + (kind.makesImages ? "png" : "mp4")
+            var r = try makeRequest(prompt: prompt, output: OutputDestination(argument: output ?? placeholder),
+                                    model: model, sampling: sampling, bottleneck: bottleneck, outputOptions: outputOptions,
+                                    kind: kind)
             r = r.resolvingSeed()
             if output == nil {
                 let name = (try? NameTemplate("{seed}_{slug}.\((try? r.resolvedFormat())?.rawValue ?? "mp4")"))?
@@ -46,22 +60,29 @@ extension Bottleneck {
         /// so a size or step count the plan cannot serve fails before the models load.
         /// - Returns: the plan's stages, for the resource check.
         /// - Throws: `ValidationError` saying what to change.
-        func checkPlan(for request: GenerationRequest, in folder: PipelineFolder) throws -> [ResolvedStage] {
-            do { return try PlanFit(pipeline: folder).check(request) } catch let error as RequestError {
+        /// Also refuses a `--guidance` the transformer cannot take (FLUX.1-schnell), rather than
+        /// ignore it.
+        func checkPlan(for request: GenerationRequest, with fit: PlanFit) throws -> [ResolvedStage] {
+            if sampling.cfg != nil, !fit.takesGuidance {
+                throw ValidationError("--guidance: this FLUX.1 transformer has no guidance embedder "
+                                      + "(guidance_embeds false, as FLUX.1-schnell); leave --guidance out")
+            }
+            do { return try fit.check(request) } catch let error as RequestError {
                 throw ValidationError(error.optionMessage)
             }
         }
 
         func run() async throws {
             let log = logging.log
-            let request = try request()
+            let folder = try PipelineFolder.locate(explicit: model.pipeline)
+            let fit = try PlanFit(pipeline: folder)
+            let request = try request(kind: fit.kind)
             log.info("seed \(request.seed!) → \(request.output)")
             Threads.configure(request.threads ?? ProcessInfo.processInfo.activeProcessorCount)
-            let folder = try PipelineFolder.locate(explicit: model.pipeline)
-            let plan = try checkPlan(for: request, in: folder)
-            let fit = try ResourceFit(pipeline: folder)
-            let estimate = try fit.check(request, stages: plan)
-            log.debug(fit.describe(estimate))
+            let plan = try checkPlan(for: request, with: fit)
+            let resources = try ResourceFit(pipeline: folder)
+            let estimate = try resources.check(request, stages: plan)
+            log.debug(resources.describe(estimate))
             let pipeline = try BottleneckPipeline.load(folder, log: log)
             let failures = try await ProgressRenderer(style: logging.progress, log: log)
                 .render(try pipeline.generate(request))

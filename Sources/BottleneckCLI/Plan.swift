@@ -27,6 +27,11 @@ extension Bottleneck {
                                    valueName: "file"))
         var config: String?
 
+        @Option(help: ArgumentHelp("Pipeline folder whose transformer, text length and scheduler shift the plan is costed for "
+                                   + "(a FLUX.1 folder: one image, 512 T5 tokens, the dynamic shift; configs alone suffice).",
+                                   valueName: "dir"))
+        var pipeline: String?
+
         /// Pixel sides of the video the plan is shown for: any size the VAE maps to whole latent
         /// cells, up to the largest a request accepts.
         static let pixelSide = IntegerBound(8...GenerationRequest.Bounds.pixelSide.largest, stride: 8,
@@ -60,13 +65,23 @@ extension Bottleneck {
 
         func validate() throws {
             if preset != nil && planSource != nil { throw ValidationError("give either --preset or --plan, not both") }
+            if config != nil && pipeline != nil { throw ValidationError("give either --config or --pipeline, not both") }
         }
 
         func run() throws {
             var transformer = TransformerCost.defaultModel
             if let config { transformer = try TransformerConfiguration(contentsOf: config).cost(textTokens: textTokens) }
             transformer.textTokens = textTokens
-            let base = LatentSize(videoFrames: frames, width: width, height: height)
+            var base = LatentSize(videoFrames: frames, width: width, height: height)
+            var shift = shift
+            if let pipeline {
+                // The folder's transformer at its own text length, one latent frame for an image
+                // model, the scheduler's shift at this size (FLUX.1's depends on it).
+                let fit = try PlanFit(pipeline: PipelineFolder.locate(explicit: pipeline))
+                transformer = fit.cost
+                if fit.kind.makesImages { base.frames = 1 }
+                shift = fit.baseShift(at: base)
+            }
             let context = PlanContext(base: base, transformer: transformer, baseSteps: steps, baseShift: shift, reading: reading)
             var plan: BottleneckPlan
             do {
@@ -96,8 +111,11 @@ struct PlanReport: Encodable {
     struct Row: Encodable {
         var stage: Int, latent: [Int], pixels: [Int], tokens: Int, steps: Int, modelCalls: Int
         var sigmaFirst: Float, sigmaLast: Float, shift: Float, strength: Double, gflops: Double
+        /// One step's transformer FLOPs at this stage (all passes), GFLOP.
+        var gflopsPerStep: Double
         enum CodingKeys: String, CodingKey {
             case stage, latent, pixels, tokens, steps, strength, shift, gflops
+            case gflopsPerStep = "gflops_per_step"
             case modelCalls = "model_calls", sigmaFirst = "sigma_first", sigmaLast = "sigma_last"
         }
     }
@@ -116,7 +134,8 @@ struct PlanReport: Encodable {
         self.stages = zip(stages, cost.stages).map { s, c in
             Row(stage: s.index, latent: s.size.extents, pixels: [4 * (s.size.frames - 1) + 1, 8 * s.size.height, 8 * s.size.width],
                 tokens: s.tokens, steps: plan.stages[s.index].steps, modelCalls: s.modelCalls,
-                sigmaFirst: s.sigmas.first!, sigmaLast: s.sigmas.last!, shift: s.shift, strength: s.strength, gflops: c.flops / 1e9)
+                sigmaFirst: s.sigmas.first!, sigmaLast: s.sigmas.last!, shift: s.shift, strength: s.strength, gflops: c.flops / 1e9,
+                gflopsPerStep: c.flops / Double(max(c.modelCalls, 1)) / 1e9)
         }
         standardGFLOPs = cost.standardFLOPs / 1e9
         planGFLOPs = cost.planFLOPs / 1e9
@@ -132,14 +151,15 @@ struct PlanReport: Encodable {
         } else {
             func f(_ x: Double, _ d: Int = 3) -> String { String(format: "%.\(d)f", x) }
             text = "plan \(plan.name) (reading \(plan.reading.rawValue), \(plan.transition.rawValue)), base latent \(base.map(String.init).joined(separator: "×"))\n"
-            text += "stage latent      pixels        tokens steps calls sigma          shift strength GFLOP\n"
+            text += "stage latent      pixels        tokens steps calls sigma          shift strength GFLOP/step GFLOP\n"
             func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
             for r in stages {
                 text += pad("\(r.stage)", 6) + pad(r.latent.map(String.init).joined(separator: "×"), 12)
                     + pad(r.pixels.map(String.init).joined(separator: "×"), 14) + pad("\(r.tokens)", 7)
                     + pad("\(r.steps)", 6) + pad("\(r.modelCalls)", 6)
                     + pad("\(f(Double(r.sigmaFirst))) → \(f(Double(r.sigmaLast)))", 15)
-                    + pad(f(Double(r.shift), 2), 6) + pad(f(r.strength, 2), 9) + f(r.gflops, 1) + "\n"
+                    + pad(f(Double(r.shift), 2), 6) + pad(f(r.strength, 2), 9) + pad(f(r.gflopsPerStep, 1), 11)
+                    + f(r.gflops, 1) + "\n"
             }
             text += "standard \(plan.baseSteps) steps: \(f(standardGFLOPs, 1)) GFLOP; plan: \(f(planGFLOPs, 1)) GFLOP; speed-up x\(f(speedup, 2))\n"
         }

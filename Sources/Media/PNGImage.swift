@@ -10,11 +10,14 @@ import Foundation
 public enum PNGImage {
     /// Encodes `frame` and puts it at `path`, replacing an existing file (through a symbolic
     /// link; a device or FIFO is written through: `OutputTarget`).
+    /// - Returns: the bytes written.
     /// - Throws: `MediaError` naming `path` (`encoderUnavailable` without a PNG encoder,
     ///   `isDirectory`, `cannotOpenOutput` when the file cannot be written or renamed).
-    public static func write(_ frame: VideoFrame, to path: String) throws {
+    @discardableResult
+    public static func write(_ frame: VideoFrame, to path: String) throws -> Int {
         let bytes = try encode(frame, path: path)
         try OutputTarget(resolving: path).write(bytes)
+        return bytes.count
     }
 
     /// The PNG file bytes of `frame`; `path` only names the output in errors.

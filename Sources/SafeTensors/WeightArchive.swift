@@ -9,6 +9,12 @@ public struct WeightArchive: Sendable {
     /// Which file holds each tensor.
     private let location: [String: Int]
 
+    /// Whether `directory` holds `baseName.safetensors` or its sharded index (what `init` opens).
+    public static func exists(directory: String, baseName: String) -> Bool {
+        let single = (directory as NSString).appendingPathComponent("\(baseName).safetensors")
+        return FileManager.default.fileExists(atPath: single) || FileManager.default.fileExists(atPath: single + ".index.json")
+    }
+
     /// Opens `directory/baseName.safetensors`, or its sharded index if that exists.
     public init(directory: String, baseName: String) throws {
         self.directory = directory

@@ -20,6 +20,10 @@ public enum PlanPreset: String, CaseIterable, Sendable, Codable {
         }
     }
 
+    /// Whether the preset is a fixed table (the paper's `hunyuan` and `flux`) whose stages set
+    /// their own steps, rather than a plan derived for the request's size and steps.
+    public var isFixed: Bool { self == .hunyuan || self == .flux }
+
     /// Looks a preset up by name; the error lists the known names.
     public init(named name: String) throws {
         guard let p = PlanPreset(rawValue: name) else {

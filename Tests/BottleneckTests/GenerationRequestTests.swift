@@ -124,11 +124,15 @@ import Testing
         #expect(try BottleneckChoice(parsing: "plans/my.json") == .file("plans/my.json"))
         #expect(throws: RequestError.self) { try BottleneckChoice(parsing: "x4") }
         #expect(throws: RequestError.self) { try BottleneckChoice(parsing: "") }
-        // The fixed plans of `bottleneck plan` are not request presets, from text or from code.
+        // The fixed plans of `bottleneck plan` are not request presets, from text or from code,
+        // but `flux` (paper Table 4) is, its stages setting the steps (34).
         #expect(try BottleneckChoice(parsing: "hunyuan") == .file("hunyuan"))
         var fixed = GenerationRequest(prompt: "x")
-        fixed.bottleneck = .preset(.flux)
-        #expect(throws: RequestError(.badBottleneck("flux"), field: "bottleneck")) { try fixed.validateNumbers() }
+        fixed.bottleneck = .preset(.hunyuan)
+        #expect(throws: RequestError(.badBottleneck("hunyuan"), field: "bottleneck")) { try fixed.validateNumbers() }
+        fixed.bottleneck = try BottleneckChoice(parsing: "flux")
+        try fixed.takeStepsFromFixedPlan(explicit: nil)
+        #expect(fixed.bottleneck == .preset(.flux) && fixed.steps == 34)
     }
 }
 

@@ -36,6 +36,6 @@ import Testing
     @Test func goodSchedulerShiftPasses() throws {
         let pipeline = try folder(scheduler: #"{"shift": 3.0, "num_train_timesteps": 1000}"#)
         defer { try? FileManager.default.removeItem(atPath: pipeline.path) }
-        #expect(try pipeline.schedulerShift() == 3)
+        #expect(try pipeline.schedulerSettings().baseShift(imageTokens: 64) == 3)
     }
 }

@@ -1,10 +1,12 @@
 import Media
 
-/// Media's `VideoWriter` as the pipeline's sink (temporary name, renamed on finish).
+/// Media's `VideoWriter` as the pipeline's sink (temporary name, renamed on finish), or Media's
+/// `PNGImage` for one image (`GenerationRequest.writesSingleImage`).
 struct MediaSinks: VideoSinkFactory {
     let pipelineName: String
 
     func makeSink(for request: GenerationRequest) async throws -> any VideoSink {
+        if request.writesSingleImage, case .file(let path) = request.output { return PNGImageSink(path: path) }
         let format = try request.resolvedFormat()
         var metadata = [
             "prompt": request.prompt, "seed": String(request.seed ?? 0), "pipeline": pipelineName,
@@ -27,15 +29,7 @@ struct MediaSink: VideoSink {
     let writer: VideoWriter
 
     func write(_ batch: FrameBatch) async throws {
-        let (f, h, w) = (batch.pixels.shape[0], batch.pixels.shape[1], batch.pixels.shape[2])
-        let frameSize = h * w * 3
-        let frames = try batch.pixels.data.withUnsafeBufferPointer { all in
-            try (0..<f).map { i in
-                try VideoFrame(width: w, height: h,
-                               floatRGB: UnsafeBufferPointer(rebasing: all[(i * frameSize)..<((i + 1) * frameSize)]))
-            }
-        }
-        try await writer.append(frames)
+        try await writer.append(try batch.videoFrames())
     }
 
     func finish() async throws -> OutputSummary {
@@ -44,4 +38,28 @@ struct MediaSink: VideoSink {
     }
 
     func cancel() async { await writer.cancel() }
+}
+
+/// One image as a PNG file: the frame is kept until `finish`, which encodes it with libavcodec's
+/// PNG encoder (`PNGImage`) to a temporary file renamed into place, so nothing is at `path`
+/// before the image is complete and `cancel` has nothing to remove.
+actor PNGImageSink: VideoSink {
+    let path: String
+    private var frame: VideoFrame?
+
+    init(path: String) { self.path = path }
+
+    func write(_ batch: FrameBatch) async throws {
+        if frame == nil { frame = try batch.videoFrames().first }
+    }
+
+    func finish() async throws -> OutputSummary {
+        guard let frame else {
+            throw PipelineError(.badPipeline(reason: "the decoder produced no image"), subject: path)
+        }
+        let bytes = try PNGImage.write(frame, to: path)
+        return OutputSummary(destination: path, bytes: bytes, frames: 1)
+    }
+
+    func cancel() async { frame = nil }
 }

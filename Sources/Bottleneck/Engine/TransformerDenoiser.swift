@@ -47,7 +47,10 @@ struct TransformerDenoiser: Denoiser {
     }
 
     private func pass(_ latents: Tensor, timestep: Float, conditional: Bool) throws -> Tensor {
-        let text = conditional ? embeddings.conditional : embeddings.unconditional
+        // MiniLMStage always encodes the negative prompt; guidance without it is a wiring bug.
+        guard let text = conditional ? embeddings.conditional : embeddings.unconditional else {
+            preconditionFailure("an unconditional pass without the negative prompt's embeddings")
+        }
         return try transformer(latents: latents, timestep: [timestep], text: text.states, textMask: text.mask,
                                pooled: text.pooled, guidance: nil)
     }

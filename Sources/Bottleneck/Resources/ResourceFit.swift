@@ -13,21 +13,23 @@ import Tensor
 public struct ResourceFit: Sendable {
     /// The pipeline's components whose weights a command loads.
     public enum Component: String, CaseIterable, Sendable {
-        case textEncoder = "text_encoder", transformer, vae
+        case textEncoder = "text_encoder", textEncoder2 = "text_encoder_2", transformer, vae
 
+        /// The weight file's name without `.safetensors` (or its `.index.json` shards).
         var weightsName: String {
             switch self {
-            case .textEncoder: BertTextEncoder.weightsName
+            case .textEncoder, .textEncoder2: BertTextEncoder.weightsName
             case .transformer: HunyuanVideoTransformer.weightsName
             case .vae: CausalVideoDecoder.weightsName
             }
         }
 
         /// Which stored shapes the component's loader reads as weight matrices (kept in 16 bits
-        /// when stored so); the VAE converts every tensor to Float32.
+        /// when stored so): every rank-2+ tensor of the text encoders (MiniLM, CLIP, T5) and
+        /// transformers; the VAEs convert every tensor to Float32.
         var readsAsMatrix: ([Int]) -> Bool {
             switch self {
-            case .textEncoder: BertTextEncoder.readsAsMatrix
+            case .textEncoder, .textEncoder2: BertTextEncoder.readsAsMatrix
             case .transformer: HunyuanVideoTransformer.readsAsMatrix
             case .vae: { _ in false }
             }
@@ -38,6 +40,29 @@ public struct ResourceFit: Sendable {
         var multiplies: (String) -> Bool {
             self == .textEncoder ? { !BertTextEncoder.isEmbeddingTable($0) } : { _ in true }
         }
+
+        /// The components `kind` loads.
+        static func loaded(by kind: PipelineKind) -> [Component] {
+            allCases.filter { kind.components.contains($0.rawValue) }
+        }
+    }
+
+    /// One component's weights as a run holds them.
+    public struct Weights: Sendable, Equatable {
+        public var component: Component
+        public var parameters: Int
+        /// Storage types on disk (`BF16`, `F32`, …), or the assumed one for a folder without
+        /// weight files (`inferredFromConfig`).
+        public var storage: [String]
+        /// Bytes of the weight files (2 a parameter when inferred).
+        public var storedBytes: Int
+        /// Bytes held once loaded (`WeightArchive.residentBytes`: 16-bit matrices once, the rest
+        /// also as Float32).
+        public var residentBytes: Int
+        /// True when the folder has no weight file for the component and the numbers come from
+        /// its `config.json` (parameter counts of the model's modules), at 2 bytes a weight
+        /// (bfloat16, as FLUX.1 ships).
+        public var inferredFromConfig: Bool
     }
 
     /// The process before any weights load (Swift runtime, Foundation, libav, OpenBLAS):
@@ -53,36 +78,114 @@ public struct ResourceFit: Sendable {
     /// 3 B-frames, 3 references and a frame per thread (1.5 × cores), libvpx up to 25 of lag.
     static func encoderFrames(cores: Int) -> Int { 48 + 2 * cores }
 
-    let transformer: TransformerConfiguration?
-    let vae: VAEConfiguration
+    /// The VAE a kind decodes with, from its `vae/config.json`.
+    enum Decoder: Sendable {
+        case causal(VAEConfiguration)
+        case image(AutoencoderKLConfiguration)
+
+        var latentChannels: Int {
+            switch self {
+            case .causal(let c): c.latentChannels
+            case .image(let c): c.latentChannels
+            }
+        }
+    }
+
+    /// The folder's pipeline kind.
+    public let kind: PipelineKind
+    let transformer: TransformerProfile?
+    let vae: Decoder
+    /// FLUX.1's T5 (`text_encoder_2`), whose activations at 512 tokens are counted.
+    let t5: T5Configuration?
+    /// Each loaded component's weights.
+    public let weights: [Weights]
     /// The loaded weights' resident bytes: their files' bytes (mapped) plus Float32 copies of
     /// the tensors that are converted (`WeightArchive.residentBytes`), i.e. 16-bit matrices
     /// count once, at their stored width.
-    let weightBytes: Int
+    var weightBytes: Int { weights.reduce(0) { $0 + $1.residentBytes } }
     /// Scratch one thread keeps for products with the largest 16-bit matrix (0 if none stays 16-bit).
     let productScratchBytes: Int
     /// What the machine has (nil where it cannot be told).
     let memory: AvailableMemory?
 
     /// Reads the configs and weight headers of `components` (the transformer's only when it
-    /// is one of them).
-    /// - Throws: the config's or weight file's error naming it, or `PipelineError.badEnvironment`
-    ///   for a `BOTTLENECK_MEMORY_LIMIT` that is not a size.
+    /// is one of them; components the folder's kind does not load are skipped). A FLUX.1
+    /// component without weight files is counted from its config (`Weights.inferredFromConfig`).
+    /// - Throws: `PipelineError` naming `model_index.json`, the config's or weight file's error
+    ///   naming it, or `PipelineError.badEnvironment` for a `BOTTLENECK_MEMORY_LIMIT` that is
+    ///   not a size.
     public init(pipeline: PipelineFolder, components: [Component] = Component.allCases,
                 environment: [String: String] = ProcessInfo.processInfo.environment) throws {
-        transformer = components.contains(.transformer) ? try pipeline.transformerConfiguration() : nil
-        vae = try VAEConfiguration.load(contentsOf: pipeline.path + "/vae/config.json")
-        let archives = try components.map { component in
-            (component, try WeightArchive(directory: pipeline.path + "/" + component.rawValue,
-                                          baseName: component.weightsName))
+        kind = try pipeline.kind()
+        let wanted = Component.loaded(by: kind).filter(components.contains)
+        transformer = wanted.contains(.transformer) ? try pipeline.transformerProfile(kind) : nil
+        let vaeConfig = pipeline.path + "/vae/config.json"
+        switch kind {
+        case .hunyuanVideo:
+            vae = .causal(try VAEConfiguration.load(contentsOf: vaeConfig))
+            t5 = nil
+        case .flux:
+            vae = .image(try AutoencoderKLConfiguration.load(contentsOf: vaeConfig))
+            t5 = wanted.contains(.textEncoder2) ? try Self.t5Configuration(pipeline) : nil
         }
-        weightBytes = archives.reduce(0) { $0 + $1.1.residentBytes($1.0.readsAsMatrix) }
-        // A fused q|k|v (3·D × D) is smaller than the largest stored matrix of these models (the
-        // 6·D × D modulation, a feed-forward layer), so the stored shapes bound the panel.
-        productScratchBytes = archives.flatMap { component, archive in
-            archive.storedMatrices(component.readsAsMatrix).filter { component.multiplies($0.key) }.map(\.entry)
-        }.map { WeightMatrix.scratchBytes(rows: $0.shape[0], columns: $0.shape.dropFirst().reduce(1, *)) }.max() ?? 0
+        var weights: [Weights] = [], scratch = 0
+        for component in wanted {
+            let directory = pipeline.path + "/" + component.rawValue
+            if kind == .flux, !WeightArchive.exists(directory: directory, baseName: component.weightsName) {
+                weights.append(try Self.inferredWeights(component, pipeline: pipeline))
+                continue
+            }
+            let archive = try WeightArchive(directory: directory, baseName: component.weightsName)
+            let entries = archive.files.flatMap(\.entries.values)
+            weights.append(Weights(component: component, parameters: entries.reduce(0) { $0 + $1.shape.reduce(1, *) },
+                                   storage: Set(entries.map(\.dtype.rawValue)).sorted(), storedBytes: archive.storedBytes,
+                                   residentBytes: archive.residentBytes(component.readsAsMatrix), inferredFromConfig: false))
+            // A fused q|k|v (3·D × D) is smaller than the largest stored matrix of these models
+            // (the 6·D × D modulation, a feed-forward layer), so the stored shapes bound the panel.
+            let panels = archive.storedMatrices(component.readsAsMatrix).filter { component.multiplies($0.key) }
+                .map { WeightMatrix.scratchBytes(rows: $0.entry.shape[0], columns: $0.entry.shape.dropFirst().reduce(1, *)) }
+            scratch = max(scratch, panels.max() ?? 0)
+        }
+        self.weights = weights
+        productScratchBytes = scratch
         memory = try AvailableMemory.current(environment: environment)
+    }
+
+    /// A text encoder's `config.json` (absent keys take transformers' defaults).
+    /// - Throws: `PipelineError.badPipeline` naming the file.
+    static func textConfiguration<T: Decodable>(_ type: T.Type, _ directory: String) throws -> T {
+        let path = directory + "/config.json"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw PipelineError(.badPipeline(reason: "missing text encoder config"), subject: path)
+        }
+        do { return try JSONDecoder().decode(type, from: data) } catch {
+            throw PipelineError(.badPipeline(reason: "\(error)"), subject: path)
+        }
+    }
+
+    static func t5Configuration(_ pipeline: PipelineFolder) throws -> T5Configuration {
+        let directory = pipeline.path + "/text_encoder_2"
+        let c = try textConfiguration(T5Configuration.self, directory)
+        try c.validate(directory: directory)
+        return c
+    }
+
+    /// A FLUX.1 component's weights from its config alone: its parameter count at 2 bytes
+    /// a weight, kept 16-bit by the text encoders and the transformer, also held as Float32 by
+    /// the VAE (which converts every tensor). The product scratch is then not counted.
+    static func inferredWeights(_ component: Component, pipeline: PipelineFolder) throws -> Weights {
+        let directory = pipeline.path + "/" + component.rawValue
+        let parameters: Int
+        switch component {
+        case .textEncoder:
+            parameters = try textConfiguration(CLIPTextConfiguration.self, directory).parameterCount()
+        case .textEncoder2: parameters = try t5Configuration(pipeline).encoderParameterCount
+        case .transformer: parameters = try FluxConfiguration(contentsOf: directory + "/config.json").parameterCount
+        case .vae: parameters = try AutoencoderKLConfiguration.load(contentsOf: directory + "/config.json").parameterCount
+        }
+        let stored = 2 * parameters
+        return Weights(component: component, parameters: parameters, storage: ["BF16"], storedBytes: stored,
+                       residentBytes: stored + (component == .vae ? 4 * parameters : 0), inferredFromConfig: true)
     }
 
     /// The estimate for `request`, whose plan resolved to `stages` (nil: decode only).
@@ -95,7 +198,7 @@ public struct ResourceFit: Sendable {
         var resident = [ResourceEstimate.Share("weights and runtime", bytes: Self.runtimeBytes + weightBytes)]
         if productScratchBytes > 0 {
             // Threads that multiply 16-bit weights: the workers, and each lane's passes' own threads.
-            let threads = Threads.count + max(lanes, 1) * DiTGenerator.guidance(for: request).passesPerStep
+            let threads = Threads.count + max(lanes, 1) * kind.guidance(for: request).passesPerStep
             resident.append(.init("16-bit product scratch (\(threads) threads)", bytes: threads * productScratchBytes))
         }
         return ResourceEstimate(
@@ -128,40 +231,58 @@ public struct ResourceFit: Sendable {
 
     /// The largest stage's working set: the transformer's passes (two side by side with
     /// classifier-free guidance), the sampler's latents and, with `--preview`, the VAE
-    /// decode of one latent frame at the stage's size.
+    /// decode of one latent frame at the stage's size; or FLUX.1's T5 encoding before it, when
+    /// that is larger.
     private func denoising(_ request: GenerationRequest, stages: [ResolvedStage]) -> ResourceEstimate.Share? {
         guard let transformer else { return nil }
-        let passes = DiTGenerator.guidance(for: request).passesPerStep
-        let text = MiniLMStage.maxTokens
-        return stages.map { stage in
+        let passes = kind.guidance(for: request).passesPerStep
+        let text = transformer.cost.textTokens
+        let largest = stages.map { stage in
             let size = stage.size
             // x, both velocities, their combination, x̂₀, the stage's noise, a resampled copy.
-            let latents = 8 * size.frames * size.height * size.width * transformer.inChannels
-            var bytes = passes * transformer.forwardBytes(imageTokens: stage.tokens, textTokens: text,
-                                                          workers: Threads.count)
-                + latents * MemoryLayout<Float>.size
-            if request.preview != nil {
-                bytes += vae.decodeActivationBytes(latentFrames: 1, latentHeight: size.height,
-                                                   latentWidth: size.width, chunkFrames: nil)
-            }
+            let latents = 8 * size.frames * size.height * size.width * transformer.latentChannels
+            var bytes = passes * transformer.forwardBytes(stage.tokens, Threads.count) + latents * MemoryLayout<Float>.size
+            if request.preview != nil { bytes += previewBytes(size) }
             let name = "transformer at stage \(stage.index) (\(passes) pass\(passes == 1 ? "" : "es") "
                 + "of \(stage.tokens + text) tokens)"
             return ResourceEstimate.Share(name, bytes: Self.withHeapSlack(bytes))
         }.max { $0.bytes < $1.bytes }
+        guard let t5, let largest else { return largest }
+        let encoding = ResourceEstimate.Share("T5 text encoder (\(text) tokens)", bytes: Self.withHeapSlack(
+            t5.forwardBytes(batch: 1, tokens: text, workers: Threads.count)))
+        return encoding.bytes > largest.bytes ? encoding : largest
+    }
+
+    /// A preview's decode of one latent frame of `size`.
+    private func previewBytes(_ size: LatentSize) -> Int {
+        switch vae {
+        case .causal(let c):
+            c.decodeActivationBytes(latentFrames: 1, latentHeight: size.height, latentWidth: size.width, chunkFrames: nil)
+        case .image(let c): c.decodeActivationBytes(batch: 1, latentHeight: size.height, latentWidth: size.width)
+        }
     }
 
     /// The decode's working set: the VAE's activations (untiled or streamed, as `VAEStage`
     /// chooses), the latents, the frame batches in flight and the encoder's frames.
     private func decoding(_ request: GenerationRequest, base: LatentSize,
                           frameQueueCapacity: Int) -> ResourceEstimate.Share {
-        let chunk = VAEStage.streamingChunk(for: base, vae)
-        let activations = vae.decodeActivationBytes(latentFrames: base.frames, latentHeight: base.height,
-                                                    latentWidth: base.width, chunkFrames: chunk)
+        let chunk: Int?, activations: Int
+        switch vae {
+        case .causal(let c):
+            chunk = VAEStage.streamingChunk(for: base, c)
+            activations = c.decodeActivationBytes(latentFrames: base.frames, latentHeight: base.height,
+                                                  latentWidth: base.width, chunkFrames: chunk)
+        case .image(let c):
+            // One image per latent frame, decoded whole (`ImageVAEStage`).
+            chunk = nil
+            activations = c.decodeActivationBytes(batch: base.frames, latentHeight: base.height, latentWidth: base.width)
+        }
         let latents = 2 * base.frames * base.height * base.width * vae.latentChannels * MemoryLayout<Float>.size
         let pixels = request.width * request.height
         let batches = StageRunner.batchesInMemory(frameQueueCapacity: frameQueueCapacity)
         // Float RGB per batch, and the batch being written again as 8-bit RGB.
-        let frames = VAEStage.framesPerBatch * pixels * 3 * (batches * MemoryLayout<Float>.size + 1)
+        let perBatch = kind.makesImages ? 1 : VAEStage.framesPerBatch  // an image is one batch of one frame
+        let frames = perBatch * pixels * 3 * (batches * MemoryLayout<Float>.size + 1)
         // Compressed formats: the encoder's frames, 4:2:0 with padding (2 bytes per pixel).
         let encoder: Int
         switch try? request.resolvedFormat() {

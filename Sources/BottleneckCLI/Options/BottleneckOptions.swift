@@ -18,7 +18,7 @@ struct BottleneckOptions: ParsableArguments {
     /// - Parameter explicitSteps: `--steps`, which must agree with a plan file's stages.
     func apply(to request: inout GenerationRequest, explicitSteps: Int?) throws {
         if let bottleneck { request.bottleneck = bottleneck }
-        do { try request.takeStepsFromPlanFile(explicit: explicitSteps) } catch let error as SamplingError {
+        do { try request.takeStepsFromFixedPlan(explicit: explicitSteps) } catch let error as SamplingError {
             throw ValidationError("--bottleneck: \(error)")
         } catch let error as RequestError {
             throw ValidationError(error.optionMessage)

@@ -1,11 +1,13 @@
 import ArgumentParser
 import Bottleneck
 
-/// The one place flags become a library `GenerationRequest`: defaults, then the preset, then
-/// explicit flags; validation errors become `ValidationError`s that say what to change.
+/// The one place flags become a library `GenerationRequest`: the pipeline kind's defaults, then
+/// the preset, then explicit flags; validation errors become `ValidationError`s that say what
+/// to change.
 func makeRequest(prompt: String, output: OutputDestination, model: ModelOptions, sampling: SamplingOptions,
-                 bottleneck: BottleneckOptions, outputOptions: OutputOptions) throws -> GenerationRequest {
-    var request = GenerationRequest(prompt: prompt)
+                 bottleneck: BottleneckOptions, outputOptions: OutputOptions,
+                 kind: PipelineKind = .hunyuanVideo) throws -> GenerationRequest {
+    var request = GenerationRequest(prompt: prompt, kind: kind)
     request.output = output
     sampling.apply(to: &request)
     try bottleneck.apply(to: &request, explicitSteps: sampling.steps)

@@ -43,9 +43,12 @@ struct SamplingOptions: ParsableArguments {
             transform: Bounds.seed.argument)
     var seed: UInt64?
 
-    @Option(name: [.customLong("cfg"), .customLong("guidance-scale"), .customLong("sample-guide-scale")],
+    @Option(name: [.customLong("cfg"), .customLong("guidance"), .customLong("guidance-scale"),
+                   .customLong("sample-guide-scale")],
             parsing: .unconditional,
-            help: ArgumentHelp("Guidance scale, \(Bounds.cfg.summary) (default: 6).", valueName: "scale"),
+            help: ArgumentHelp("Guidance scale, \(Bounds.cfg.summary) (default: 6; FLUX.1-dev: 3.5).",
+                               discussion: "Classifier-free guidance above 1 for HunyuanVideo; FLUX.1-dev's distilled guidance (one pass per step); FLUX.1-schnell takes none.",
+                               valueName: "scale"),
             transform: Bounds.cfg.argument)
     var cfg: Float?
 

@@ -173,8 +173,11 @@ public struct T5TextEncoder: Sendable {
         model = try T5EncoderModel(directory: directory, matrices: matrices)
     }
 
-    /// Layout: `[prompts, maxSequenceLength, d_model]`, Float32.
-    public func encode(_ prompts: [String]) throws -> Tensor {
-        try model(tokenizer.encodeBatch(prompts, padToMaxLength: true).ids)
+    /// - Returns: states `[prompts, maxSequenceLength, d_model]`, Float32 (computed without a
+    ///   mask), and the tokenizer's mask `[prompts][maxSequenceLength]` (true for real tokens),
+    ///   which FLUX.1 does not pass to its transformer but which counts the prompt's tokens.
+    public func encode(_ prompts: [String]) throws -> (states: Tensor, mask: [[Bool]]) {
+        let batch = tokenizer.encodeBatch(prompts, padToMaxLength: true)
+        return (try model(batch.ids), batch.mask)
     }
 }

@@ -1,0 +1,66 @@
+import Foundation
+import Sampling
+
+/// Which pipeline a folder holds, read from its `model_index.json` (`_class_name`), the way
+/// diffusers' `DiffusionPipeline.from_pretrained` picks its class. A folder without one is the
+/// layout this package has always loaded (`pipelines/shapes` before it had one): HunyuanVideo's.
+public enum PipelineKind: String, Sendable, Equatable, CaseIterable {
+    /// Text to video (`HunyuanVideoPipeline`; the shipped shapes model with its MiniLM text encoder).
+    case hunyuanVideo = "HunyuanVideoPipeline"
+    /// Text to image (`FluxPipeline`: FLUX.1-dev or -schnell).
+    case flux = "FluxPipeline"
+
+    /// The component folders (and `model_index.json` keys) this kind loads or reads.
+    public var components: [String] {
+        switch self {
+        case .hunyuanVideo: ["transformer", "vae", "text_encoder", "tokenizer", "scheduler"]
+        case .flux: ["transformer", "vae", "text_encoder", "tokenizer", "text_encoder_2", "tokenizer_2", "scheduler"]
+        }
+    }
+
+    /// Whether the pipeline makes one image rather than a video (one frame, one latent frame).
+    public var makesImages: Bool { self == .flux }
+
+    /// One pass per step or two: classifier-free guidance above a scale of 1 for HunyuanVideo
+    /// (the shapes model has no guidance embedder); FLUX.1 embeds its guidance (-dev) or has
+    /// none (-schnell) and, as `FluxPipeline` by default (`true_cfg_scale` 1), runs one pass.
+    public func guidance(for request: GenerationRequest) -> GuidanceMode {
+        switch self {
+        case .hunyuanVideo: request.cfgScale > 1 ? .classifierFree(scale: request.cfgScale) : .embedded
+        case .flux: .embedded
+        }
+    }
+}
+
+extension PipelineFolder {
+    /// `model_index.json` of the folder.
+    public var modelIndexPath: String { path + "/model_index.json" }
+
+    /// The folder's pipeline kind, with every component it loads present.
+    /// - Throws: `PipelineError` naming `model_index.json`: `unknownPipeline` for a `_class_name`
+    ///   that is absent or not one of `PipelineKind`'s, `missingComponent` for a component the
+    ///   kind needs that is not listed or whose folder is absent. A folder without
+    ///   `model_index.json` is `.hunyuanVideo`, its components checked when they load.
+    public func kind() throws -> PipelineKind {
+        let file = modelIndexPath
+        guard let data = FileManager.default.contents(atPath: file) else { return .hunyuanVideo }
+        guard let index = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw PipelineError(.badPipeline(reason: "not a JSON object"), subject: file)
+        }
+        let name = index["_class_name"] as? String
+        guard let kind = name.flatMap(PipelineKind.init(rawValue:)) else {
+            throw PipelineError(.unknownPipeline(className: name), subject: file)
+        }
+        for component in kind.components {
+            guard index[component] != nil else {
+                throw PipelineError(.missingComponent(key: component, folder: nil), subject: file)
+            }
+            var isDirectory: ObjCBool = false
+            let folder = path + "/" + component
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw PipelineError(.missingComponent(key: component, folder: folder), subject: file)
+            }
+        }
+        return kind
+    }
+}
