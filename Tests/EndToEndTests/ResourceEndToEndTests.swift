@@ -49,12 +49,16 @@ import Testing
 
     /// Under an address-space cap (`ulimit -v`) that cannot hold the run, it is refused with
     /// exit 69 naming the limit. Before: "failed to allocate" mid-run (exit 134), which left
-    /// the runtime's backtrace helpers behind.
+    /// the runtime's backtrace helpers behind. Under this cap about 170 MiB of address space is
+    /// left once the process has started (threads and mappings take the rest); 33 frames at 128²
+    /// need about 330 MiB, twice that, so the refusal does not hang on the estimate's last MiB
+    /// (9 frames at 32², about 170 MiB, went either way).
     @Test func addressSpaceLimitIsRespected() throws {
         let folder = try CLI.makeFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let command = (["ulimit -v 900000;", "exec", try CLI.executable(), "generate", "'a red ball'", "-o", "out.mp4",
-                        "--seed", "1", "--steps", "2", "--bottleneck", "off"] + CLI.small).joined(separator: " ")
+                        "--seed", "1", "--steps", "2", "--bottleneck", "off", "--frames", "33", "--width", "128",
+                        "--height", "128", "--pipeline", TestPaths.shapesPipeline, "--threads", "2"]).joined(separator: " ")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", command + " 2> err.txt"]
