@@ -46,7 +46,8 @@ from textenc import MiniLMText  # noqa: E402
 T0 = time.time()
 # A VAE from an earlier CPU run, committed so a new machine does not start the VAE over
 # (--save-warm-vae writes it; float16 EMA weights + warmstart.json with its step and evaluations).
-WARM_VAE = os.path.join(HERE, "warmstart", "vae")
+WARM = os.path.join(HERE, "warmstart")  # committed: where a run on a new machine starts
+WARM_VAE, WARM_DIT = os.path.join(WARM, "vae"), os.path.join(WARM, "transformer")
 PHASES = ["vae", "pools", "dit", "export", "done"]
 
 # VAE buckets (frames, px, batch, source): "full" renders px x px; "crop" renders at 128 px and cuts
@@ -229,10 +230,10 @@ class Trainer:
                       "vae_config": dict(VAE_CONFIG, norm_num_groups=a.vae_groups), "dit_config": DIT_CPU_CONFIG}
             self.inherit(os.path.join(a.base, "training.json"))
             if self.s["vae"]["step"] == 0 and not a.vae_scratch and os.path.exists(os.path.join(WARM_VAE, "warmstart.json")):
-                self.warm_start_vae()
+                self.warm_start()
             torch.manual_seed(a.seed); random.seed(a.seed)
         self.deadline = T0 + a.hours * 3600
-        if a.snapshot or a.save_warm_vae:
+        if a.snapshot or a.save_warm_start:
             return  # reads the checkpoint, writes nothing of it
         self.s["chunks"].append({"started": time.strftime("%Y-%m-%d %H:%M:%S"), "hours": a.hours,
                                  "threads": torch.get_num_threads(), "phase": self.s["phase"],
@@ -292,9 +293,11 @@ class Trainer:
             self.s["phase"] = "pools"  # retraining the VAE would move the latents under the transformer
         log(f"continuing the committed run: VAE step {v['steps']}, DiT step {d['steps']} ({d['samples']} samples)")
 
-    def warm_start_vae(self):
-        """The VAE phase goes on from the committed warm-start VAE (its step count, evaluations
-        and config), not from the base pipeline's VAE."""
+    def warm_start(self):
+        """A run without a checkpoint goes on from the committed warm start: the VAE (its step
+        count, evaluations and config), and the transformer when one was trained on that VAE's
+        latents (its counts, evaluations and scaling factor; the pools are rebuilt with that
+        scaling, and the VAE is not retrained under it, as with an inherited pipeline)."""
         with open(os.path.join(WARM_VAE, "warmstart.json")) as f:
             w = json.load(f)
         self.s["vae"] = {"step": w["step"], "history": [], "eval": w["eval"]}
@@ -302,21 +305,46 @@ class Trainer:
         self.s["cpu_seconds"]["vae"] = w["cpu_seconds"]
         self.s["warm_vae"] = os.path.relpath(WARM_VAE, ROOT)
         log(f"VAE starts from the committed warm start {self.s['warm_vae']} (step {w['step']})")
+        path = os.path.join(WARM_DIT, "warmstart.json")
+        if not os.path.exists(path):
+            return
+        with open(path) as f:
+            d = json.load(f)
+        if d["vae_step"] != w["step"] or d["dit_config"] != json.loads(json.dumps(self.s["dit_config"])):
+            log(f"{path}: trained on VAE step {d['vae_step']} or another config; the transformer starts afresh")
+            return
+        self.s["dit"] = {"step": d["step"], "samples": d["samples"], "history": [], "eval": d["eval"]}
+        self.s["cpu_seconds"]["dit"] = d["cpu_seconds"]
+        self.s.update(scaling_factor=d["scaling_factor"], warm_dit=os.path.relpath(WARM_DIT, ROOT), phase="pools")
+        log(f"transformer starts from the committed warm start {self.s['warm_dit']} (step {d['step']})")
 
-    def save_warm_vae(self):
-        """Writes the checkpoint's VAE (EMA, float16) and its step and evaluations to WARM_VAE."""
-        tmp = WARM_VAE + ".partial"
+    def save_warm_start(self):
+        """Writes the checkpoint's VAE and, once pools and a transformer exist, its transformer (EMA,
+        float16, with steps, evaluations and the scaling factor) to WARM, replacing it whole."""
+        tmp = WARM + ".partial"
         shutil.rmtree(tmp, ignore_errors=True)
-        self.load_vae_ema().half().save_pretrained(tmp, safe_serialization=True)
+        made = f"Scripts/training/cpu_train.py --save-warm-start, {time.strftime('%Y-%m-%d')}, {cpu_name()}"
+        vae_dir, dit_dir = os.path.join(tmp, "vae"), os.path.join(tmp, "transformer")
+        self.load_vae_ema().half().save_pretrained(vae_dir, safe_serialization=True)
         st = self.s["vae"]
-        with open(os.path.join(tmp, "warmstart.json"), "w") as f:
-            json.dump({"step": st["step"], "eval": st["eval"], "vae_config": self.s["vae_config"],
-                       "cpu_seconds": round(self.s["cpu_seconds"].get("vae", 0.0), 1),
-                       "made": f"Scripts/training/cpu_train.py --save-warm-vae, {time.strftime('%Y-%m-%d')}, {cpu_name()}"},
-                      f, indent=1)
-        shutil.rmtree(WARM_VAE, ignore_errors=True)
-        os.replace(tmp, WARM_VAE)
-        log(f"wrote {WARM_VAE} (VAE step {st['step']})")
+        atomic_json({"step": st["step"], "eval": st["eval"], "vae_config": self.s["vae_config"],
+                     "cpu_seconds": round(self.s["cpu_seconds"].get("vae", 0.0), 1), "made": made},
+                    os.path.join(vae_dir, "warmstart.json"))
+        said = f"VAE step {st['step']}"
+        if os.path.exists(self.path("pools.pt")) and os.path.exists(self.path("dit.pt")):
+            pools = torch.load(self.path("pools.pt"), map_location="cpu", weights_only=False)
+            dit = make_dit(self.s["dit_config"])
+            dit.load_state_dict(torch.load(self.path("dit.pt"), map_location="cpu", weights_only=False)["ema"])
+            dit.half().save_pretrained(dit_dir, safe_serialization=True)
+            d = self.s["dit"]
+            atomic_json({"step": d["step"], "samples": d["samples"], "eval": d["eval"], "dit_config": self.s["dit_config"],
+                         "cpu_seconds": round(self.s["cpu_seconds"].get("dit", 0.0), 1), "vae_step": st["step"],
+                         "scaling_factor": pools["scaling_factor"], "made": made},
+                        os.path.join(dit_dir, "warmstart.json"))
+            said += f", transformer step {d['step']}"
+        shutil.rmtree(WARM, ignore_errors=True)
+        os.replace(tmp, WARM)
+        log(f"wrote {WARM} ({said})")
 
     # -- bookkeeping
     def next_seeds(self, n):
@@ -358,8 +386,7 @@ class Trainer:
             c = torch.load(ck, map_location="cpu", weights_only=False)
             vae.load_state_dict(c["model"]); return vae, c
         from safetensors.torch import load_file
-        folder = os.path.join(ROOT, self.s["warm_vae"]) if "warm_vae" in self.s else os.path.join(self.a.base, "vae")
-        src = os.path.join(folder, "diffusion_pytorch_model.safetensors")
+        src = self.committed_vae()
         if os.path.exists(src) and not self.a.vae_scratch:
             vae.load_state_dict({k: v.float() for k, v in load_file(src).items()})
             log(f"VAE starts from {src}")
@@ -512,15 +539,19 @@ class Trainer:
         log("pools", {f"{f}x{p}": len(pools['buckets'][(f, p)]['captions']) for (f, p) in target})
         return done
 
+    def committed_vae(self):
+        """The VAE weights a run without vae.pt uses: the warm start's, else the base pipeline's."""
+        folder = os.path.join(ROOT, self.s["warm_vae"]) if "warm_vae" in self.s else os.path.join(self.a.base, "vae")
+        return os.path.join(folder, "diffusion_pytorch_model.safetensors")
+
     def load_vae_ema(self):
         vae = make_vae(self.s["vae_config"])
         ck = self.path("vae.pt")
         if os.path.exists(ck):
             vae.load_state_dict(torch.load(ck, map_location="cpu", weights_only=False)["ema"])
-        else:  # --vae-steps 0 on a fresh run: the committed VAE as it is
+        else:  # no VAE steps in this run (a warm start with its transformer, or --vae-steps 0): as committed
             from safetensors.torch import load_file
-            vae.load_state_dict({k: v.float() for k, v in load_file(
-                os.path.join(self.a.base, "vae", "diffusion_pytorch_model.safetensors")).items()})
+            vae.load_state_dict({k: v.float() for k, v in load_file(self.committed_vae()).items()})
         return vae.eval().requires_grad_(False)
 
     # -- DiT
@@ -546,7 +577,8 @@ class Trainer:
         if c is not None:
             dit.load_state_dict(c["model"])
         else:
-            self.maybe_load_committed_dit(dit)
+            self.maybe_load_committed_dit(dit, os.path.join(ROOT, self.s["warm_dit"]) if "warm_dit" in self.s
+                                          else os.path.join(self.a.base, "transformer"))
         ema = copy.deepcopy(dit).requires_grad_(False)
         opt = torch.optim.AdamW(dit.parameters(), lr=a.dit_lr, betas=(0.9, 0.99), weight_decay=0.01)
         gen = torch.Generator().manual_seed(a.seed + 1)
@@ -604,9 +636,8 @@ class Trainer:
         self.checkpoint_dit(dit, ema, opt, gen, ev, t_phase)
         return st["step"] >= a.dit_steps
 
-    def maybe_load_committed_dit(self, dit):
+    def maybe_load_committed_dit(self, dit, tdir):
         from safetensors.torch import load_file
-        tdir = os.path.join(self.a.base, "transformer")
         with open(os.path.join(tdir, "config.json")) as f:
             cfg = json.load(f)
         if any(cfg.get(k) != v and not (isinstance(v, tuple) and cfg.get(k) == list(v)) for k, v in self.s["dit_config"].items()):
@@ -720,8 +751,9 @@ def main():
                     "although a transformer was trained on its latents (pools are rebuilt, the transformer continues)")
     ap.add_argument("--snapshot", metavar="DIR", help="export the checkpoint's weights as they are to DIR and stop; "
                     "safe while a chunk is training (the checkpoint is only read)")
-    ap.add_argument("--save-warm-vae", action="store_true", help=f"write the checkpoint's VAE to {os.path.relpath(WARM_VAE, ROOT)} "
-                    "(committed, so a run on a new machine goes on from it) and stop")
+    ap.add_argument("--save-warm-start", action="store_true", help=f"write the checkpoint's VAE, and its transformer once "
+                    f"one is trained on that VAE's latents, to {os.path.relpath(WARM, ROOT)} (committed, so a run on a new "
+                    "machine goes on from it) and stop")
     ap.add_argument("--restart", action="store_true", help="discard the run in the checkpoint directory and start anew")
     ap.add_argument("--dir", default=os.environ.get("BOTTLENECK_TRAIN_DIR",
                                                     os.path.join(os.path.expanduser("~"), ".cache", "bottleneck", "train")))
@@ -744,16 +776,16 @@ def main():
     ap.add_argument("--dit-steps", type=int, default=12000)
     ap.add_argument("--dit-lr", type=float, default=6e-4)
     a = ap.parse_args()
-    if a.hours <= 0 and not (a.snapshot or a.save_warm_vae):
+    if a.hours <= 0 and not (a.snapshot or a.save_warm_start):
         ap.error("--hours is required (the chunk's wall-clock budget)")
     if a.redo_vae and not a.resume:
         ap.error("--redo-vae continues a run: give --resume too")
     if a.vae_channels and not a.redo_vae:
         ap.error("--vae-channels widens a trained VAE: give --resume --redo-vae too")
     torch.set_num_threads(a.threads)
-    if a.save_warm_vae:
+    if a.save_warm_start:
         a.resume = True
-        Trainer(a).save_warm_vae()
+        Trainer(a).save_warm_start()
     elif a.snapshot:
         a.resume = True
         tr = Trainer(a)
