@@ -62,39 +62,23 @@ public struct ByteLevelBPETokenizer: TextTokenizer {
             throw TokenizerError(.unsupported(path: path, feature: "normalizer \((n as? [String: Any])?["type"] ?? "?")"))
         }
         pattern = try Self.pattern(json["pre_tokenizer"] as? [String: Any], path: path)
-        // 3. Added tokens.
-        var addedTokens: [String: Int] = [:]
-        for (i, t) in (json["added_tokens"] as? [[String: Any]] ?? []).enumerated() {
-            guard let content = t["content"] as? String, let id = t["id"] as? Int else {
-                throw fail("added_tokens[\(i)]", "needs content and id")
-            }
-            addedTokens[content] = id
-        }
-        self.addedTokens = addedTokens
-        added = AddedTokenSplitter(addedTokens)
-        // 4. Post-processor template.
-        (prefixIds, suffixIds) = try Self.template(json["post_processor"] as? [String: Any], path: path)
-        let specials = prefixIds.count + suffixIds.count
-        guard maxLength > specials else {
-            throw TokenizerError(.maxLengthTooSmall(maxLength: maxLength, specialTokens: specials))
-        }
+        // 3-5. Added tokens, post-processor template, padding token.
+        let shared = try TokenizerFiles.SharedParts(json, path: path, directory: directory, maxLength: maxLength,
+                                                    padToken: padToken)
+        addedTokens = shared.addedTokens
+        added = AddedTokenSplitter(shared.addedTokens)
+        (prefixIds, suffixIds) = (shared.prefixIds, shared.suffixIds)
         self.maxLength = maxLength
-        // 5. Padding token.
-        var pad = padToken
-        let configPath = TokenizerFiles.path(directory, "tokenizer_config.json")
-        if pad == nil, TokenizerFiles.exists(configPath) {
-            let config = try TokenizerFiles.json(configPath)
-            pad = config["pad_token"] as? String ?? (config["pad_token"] as? [String: Any])?["content"] as? String
-        }
-        if let pad {
-            guard let id = addedTokens[pad] ?? vocab[pad] else {
+        if let pad = shared.padToken {
+            guard let id = shared.addedTokens[pad] ?? vocab[pad] else {
                 throw TokenizerError(.missingSpecialToken(path: path, token: pad))
             }
             padId = id
         } else if let padding = json["padding"] as? [String: Any], let id = padding["pad_id"] as? Int {
             padId = id
         } else {
-            throw TokenizerError(.missingSpecialToken(path: configPath, token: "pad_token"))
+            throw TokenizerError(.missingSpecialToken(path: TokenizerFiles.path(directory, "tokenizer_config.json"),
+                                                      token: "pad_token"))
         }
     }
 

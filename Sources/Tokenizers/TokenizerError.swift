@@ -78,6 +78,45 @@ enum TokenizerFiles {
         return object
     }
 
+    /// The parts of a `tokenizer.json` that every model type reads the same way: its added tokens,
+    /// the post-processor's special tokens (checked against `maxLength`) and the padding token
+    /// named by the caller or `tokenizer_config.json`.
+    struct SharedParts {
+        /// `added_tokens`: content → id.
+        var addedTokens: [String: Int] = [:]
+        /// Ids the post-processor template puts before and after the text.
+        var prefixIds: [Int], suffixIds: [Int]
+        /// `padToken`, else `pad_token` of `tokenizer_config.json` beside the file; nil when neither
+        /// names one (the caller decides the fallback).
+        var padToken: String?
+
+        /// - Parameter refusedFlags: added-token flags this tokenizer cannot honour (an added token
+        ///   with one of them set is an `unsupported` error).
+        init(_ json: [String: Any], path: String, directory: String, maxLength: Int, padToken: String?,
+             refusedFlags: [String] = []) throws {
+            for (i, t) in (json["added_tokens"] as? [[String: Any]] ?? []).enumerated() {
+                guard let content = t["content"] as? String, let id = t["id"] as? Int else {
+                    throw TokenizerError(.malformedJSON(path: path, key: "added_tokens[\(i)]", reason: "needs content and id"))
+                }
+                for flag in refusedFlags where t[flag] as? Bool == true {
+                    throw TokenizerError(.unsupported(path: path, feature: "added token \(content) with \(flag)"))
+                }
+                addedTokens[content] = id
+            }
+            (prefixIds, suffixIds) = try ByteLevelBPETokenizer.template(json["post_processor"] as? [String: Any], path: path)
+            let specials = prefixIds.count + suffixIds.count
+            guard maxLength > specials else {
+                throw TokenizerError(.maxLengthTooSmall(maxLength: maxLength, specialTokens: specials))
+            }
+            self.padToken = padToken
+            let configPath = TokenizerFiles.path(directory, "tokenizer_config.json")
+            if padToken == nil, TokenizerFiles.exists(configPath) {
+                let config = try TokenizerFiles.json(configPath)
+                self.padToken = config["pad_token"] as? String ?? (config["pad_token"] as? [String: Any])?["content"] as? String
+            }
+        }
+    }
+
     /// Decodes UTF-8 strictly, reporting the offset of the first invalid byte.
     static func decodeUTF8(_ data: Data) throws -> String {
         var offset = 0

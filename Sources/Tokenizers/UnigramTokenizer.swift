@@ -64,38 +64,19 @@ public struct UnigramTokenizer: TextTokenizer {
         // 2. Normalizer and pre-tokenizer.
         normalizers = try Self.normalizers(json["normalizer"], path: path, key: "normalizer")
         preTokenizers = try Self.preTokenizers(json["pre_tokenizer"], path: path, key: "pre_tokenizer")
-        // 3. Added tokens.
-        var addedTokens: [String: Int] = [:]
-        for (i, t) in (json["added_tokens"] as? [[String: Any]] ?? []).enumerated() {
-            guard let content = t["content"] as? String, let id = t["id"] as? Int else {
-                throw fail("added_tokens[\(i)]", "needs content and id")
-            }
-            for flag in ["normalized", "lstrip", "rstrip", "single_word"] where t[flag] as? Bool == true {
-                throw TokenizerError(.unsupported(path: path, feature: "added token \(content) with \(flag)"))
-            }
-            addedTokens[content] = id
-        }
-        self.addedTokens = addedTokens
-        added = AddedTokenSplitter(addedTokens)
-        // 4. Post-processor template.
-        (prefixIds, suffixIds) = try ByteLevelBPETokenizer.template(json["post_processor"] as? [String: Any], path: path)
-        let specials = prefixIds.count + suffixIds.count
-        guard maxLength > specials else {
-            throw TokenizerError(.maxLengthTooSmall(maxLength: maxLength, specialTokens: specials))
-        }
+        // 3-5. Added tokens, post-processor template, padding token.
+        let shared = try TokenizerFiles.SharedParts(json, path: path, directory: directory, maxLength: maxLength,
+                                                    padToken: padToken,
+                                                    refusedFlags: ["normalized", "lstrip", "rstrip", "single_word"])
+        addedTokens = shared.addedTokens
+        added = AddedTokenSplitter(shared.addedTokens)
+        (prefixIds, suffixIds) = (shared.prefixIds, shared.suffixIds)
         self.maxLength = maxLength
-        // 5. Padding token.
-        var pad = padToken
-        let configPath = TokenizerFiles.path(directory, "tokenizer_config.json")
-        if pad == nil, TokenizerFiles.exists(configPath) {
-            let config = try TokenizerFiles.json(configPath)
-            pad = config["pad_token"] as? String ?? (config["pad_token"] as? [String: Any])?["content"] as? String
-        }
-        if pad == nil, let padding = json["padding"] as? [String: Any], let id = padding["pad_id"] as? Int {
+        if shared.padToken == nil, let padding = json["padding"] as? [String: Any], let id = padding["pad_id"] as? Int {
             padId = id
         } else {
-            let token = pad ?? "<pad>"
-            guard let id = addedTokens[token] ?? model.ids[token] else {
+            let token = shared.padToken ?? "<pad>"
+            guard let id = shared.addedTokens[token] ?? model.ids[token] else {
                 throw TokenizerError(.missingSpecialToken(path: path, token: token))
             }
             padId = id
