@@ -25,6 +25,24 @@ public struct ChildProcessReport: Sendable, Equatable, Codable {
 
 /// Runs a program to completion with stdout and stderr redirected to files.
 public enum ChildProcess {
+    /// Runs `executable arguments --json` (a `bottleneck-bench` case measuring in its own
+    /// process, so its peak RSS is its own) and decodes the result it prints.
+    /// - Throws: `BenchmarkError.measurementRunFailed` naming `what`, with the child's output,
+    ///   when it exits non-zero or prints no result.
+    public static func measurement<R: Decodable>(_ type: R.Type, what: String, executable: String,
+                                                 arguments: [String]) throws -> R {
+        let output = FileManager.default.temporaryDirectory.path
+            + "/bottleneck-bench-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString).json"
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let report = try run(executable: executable, arguments: arguments + ["--json"], standardOutput: output)
+        let data = FileManager.default.contents(atPath: output) ?? Data()
+        guard report.exitStatus == 0, let decoded = try? JSONDecoder().decode(R.self, from: data) else {
+            throw BenchmarkError(.measurementRunFailed(what: what, status: report.exitStatus,
+                                                       output: String(decoding: data.prefix(2000), as: UTF8.self)))
+        }
+        return decoded
+    }
+
     /// - Parameters:
     ///   - executable: absolute path of the program.
     ///   - arguments: argv[1...]; stdin is /dev/null.
@@ -106,9 +124,9 @@ public struct BenchmarkError: Error, Sendable, Equatable, CustomStringConvertibl
         case noTimings(log: String)
         /// `--rescore` without an earlier record of a method and prompt in the `runs` file.
         case missingRun(method: String, line: Int, runs: String)
-        /// A `bottleneck-bench transformer` run of one weight precision, run by
-        /// `transformer --precision both`, exited non-zero or printed no result.
-        case precisionRunFailed(precision: String, status: Int32, output: String)
+        /// A measurement run in its own process (`transformer --precision both`, `flux --config`)
+        /// exited non-zero or printed no result; `what` names the run.
+        case measurementRunFailed(what: String, status: Int32, output: String)
     }
 
     public var kind: Kind
@@ -121,8 +139,8 @@ public struct BenchmarkError: Error, Sendable, Equatable, CustomStringConvertibl
         case let .unknownMethod(name, known): "unknown method '\(name)'; known: \(known.joined(separator: ", "))"
         case let .childFailed(method, line, status, log):
             "method \(method), prompt line \(line): bottleneck generate exited with status \(status); see \(log)"
-        case let .precisionRunFailed(precision, status, output):
-            "the \(precision) transformer run exited with status \(status)\(output.isEmpty ? "" : ": \(output)")"
+        case let .measurementRunFailed(what, status, output):
+            "the \(what) run exited with status \(status)\(output.isEmpty ? "" : ": \(output)")"
         case let .noTimings(log): "\(log): no \"finished\" progress event with timings"
         case let .missingRun(method, line, runs):
             "\(runs): no record of method \(method) for prompt line \(line) to re-score; generate it first (without --rescore)"

@@ -9,23 +9,12 @@ public struct PrecisionComparison: Codable, Sendable {
     public var stored: TransformerBenchmark.Result
 
     /// Runs `executable arguments --precision P --json` for `float32`, then for `stored`.
-    /// - Throws: `BenchmarkError.precisionRunFailed` with the child's output when one exits
+    /// - Throws: `BenchmarkError.measurementRunFailed` with the child's output when one exits
     ///   non-zero or prints no result.
     public static func run(executable: String, arguments: [String]) throws -> PrecisionComparison {
-        let directory = FileManager.default.temporaryDirectory.path
         func result(_ precision: MatrixPrecision) throws -> TransformerBenchmark.Result {
-            let output = directory + "/bottleneck-bench-\(ProcessInfo.processInfo.processIdentifier)-\(precision.rawValue).json"
-            defer { try? FileManager.default.removeItem(atPath: output) }
-            let report = try ChildProcess.run(executable: executable,
-                                              arguments: arguments + ["--precision", precision.rawValue, "--json"],
-                                              standardOutput: output)
-            let data = FileManager.default.contents(atPath: output) ?? Data()
-            guard report.exitStatus == 0,
-                  let decoded = try? JSONDecoder().decode(TransformerBenchmark.Result.self, from: data) else {
-                throw BenchmarkError(.precisionRunFailed(precision: precision.rawValue, status: report.exitStatus,
-                                                         output: String(decoding: data.prefix(2000), as: UTF8.self)))
-            }
-            return decoded
+            try ChildProcess.measurement(TransformerBenchmark.Result.self, what: "\(precision.rawValue) transformer",
+                                         executable: executable, arguments: arguments + ["--precision", precision.rawValue])
         }
         return PrecisionComparison(float32: try result(.float32), stored: try result(.stored))
     }

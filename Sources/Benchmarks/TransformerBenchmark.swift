@@ -98,6 +98,7 @@ public struct TransformerBenchmark: Sendable {
         for _ in 0..<warmup { _ = try forward() }
         var runs: [(wall: Double, cpu: Double)] = []
         for _ in 0..<iterations { runs.append(try forward()) }
+        let peakResident = peakResidentBytes()  // before the sgemm peak's 48 MiB of matrices
         let seconds = runs.map(\.wall)
         let cpuSeconds = runs.map(\.cpu).min() ?? .nan
         let machine = MachineInfo.measure(threads: threads)
@@ -115,7 +116,7 @@ public struct TransformerBenchmark: Sendable {
                       attentionScratchBytes: Attention.scratchBytes(batch: batch, keys: ni + textTokens, heads: c.numAttentionHeads,
                                                                     headDim: c.attentionHeadDim),
                       precision: precision, loadSeconds: loadSeconds, residentAfterLoadBytes: residentAfterLoad,
-                      peakResidentBytes: peakResidentBytes())
+                      peakResidentBytes: peakResident)
     }
 
     /// How this run loads 16-bit matrices (nil for random Float32 weights).
@@ -128,12 +129,23 @@ public struct TransformerBenchmark: Sendable {
     /// (every value rounded to it, as a checkpoint of that precision holds them).
     public static func writeRandomWeights(configFile: String, storage: StorageType, to directory: String) throws {
         let c = try TransformerConfiguration(contentsOf: configFile)
-        let recorder = RecordingParameters(RandomParameters(seed: 1, precision: storage.precision))
-        _ = try HunyuanVideoTransformer(configuration: c, parameters: recorder)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try Data(contentsOf: URL(fileURLWithPath: configFile)).write(to: URL(fileURLWithPath: directory + "/config.json"))
-        try recorder.write(to: directory + "/\(HunyuanVideoTransformer.weightsName).safetensors", storage: storage)
+        try writeRandomModel(configFile: configFile, storage: storage, to: directory,
+                             weightsName: HunyuanVideoTransformer.weightsName) {
+            _ = try HunyuanVideoTransformer(configuration: c, parameters: $0)
+        }
     }
+}
+
+/// Writes the seeded random weights `build` reads (every value rounded to `storage`, as a
+/// checkpoint of that precision holds them) with a copy of `configFile` as a diffusers model
+/// folder in `directory`: `config.json` and `<weightsName>.safetensors`.
+func writeRandomModel(configFile: String, storage: StorageType, to directory: String, weightsName: String,
+                      build: (any ParameterSource) throws -> Void) throws {
+    let recorder = RecordingParameters(RandomParameters(seed: 1, precision: storage.precision))
+    try build(recorder)
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    try Data(contentsOf: URL(fileURLWithPath: configFile)).write(to: URL(fileURLWithPath: directory + "/config.json"))
+    try recorder.write(to: directory + "/\(weightsName).safetensors", storage: storage)
 }
 
 extension TransformerBenchmark.Result {

@@ -15,7 +15,7 @@ struct BottleneckBench: AsyncParsableCommand {
         commandName: "bottleneck-bench",
         abstract: "Measure the speed of a pipeline stage, or the paper's comparisons, on this machine.",
         version: BottleneckPipeline.version,
-        subcommands: [Transformer.self, Encode.self, VAE.self, BenchText.self, Generate.self, Batch.self,
+        subcommands: [Transformer.self, Flux.self, Encode.self, VAE.self, BenchText.self, Generate.self, Batch.self,
                       Overhead.self])
 
     /// Parses and runs the case (`runAsTool`): errors print as `bottleneck-bench: error: …`.

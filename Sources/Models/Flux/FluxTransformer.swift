@@ -77,12 +77,15 @@ public final class FluxTransformer: Sendable {
     ///     `guidance_embeds`.
     ///   - imageIDs: `[Li, axes]` RoPE positions of the image tokens (`img_ids`: 0, row, column).
     ///   - textIDs: `[L, axes]` RoPE positions of the text tokens (`txt_ids`: zeros in FluxPipeline).
+    ///   - clock: when given, times the embedders, every block and the output layer.
     /// - Returns: velocity `[B, Li, patch_size² · out_channels]`, in the order of `latents`.
     public func callAsFunction(latents: Tensor, timestep: [Float], text: Tensor, textMask: [[Bool]]? = nil,
-                               pooled: Tensor, guidance: [Float]?, imageIDs: Tensor, textIDs: Tensor) throws -> Tensor {
+                               pooled: Tensor, guidance: [Float]?, imageIDs: Tensor, textIDs: Tensor,
+                               clock: ForwardClock? = nil) throws -> Tensor {
         let c = configuration
         try validate(latents: latents, timestep: timestep, text: text, textMask: textMask, pooled: pooled,
                      guidance: guidance, imageIDs: imageIDs, textIDs: textIDs)
+        clock?.start()
         let (b, ni, l, d) = (latents.shape[0], latents.shape[1], text.shape[1], c.innerDim)
         let n = ni + l
         // 1. Conditional embeddings; diffusers scales timestep and guidance by 1000 in float32.
@@ -115,11 +118,20 @@ public final class FluxTransformer: Sendable {
                                imageRotary: RotaryTable(ids: imageIDs.data, axesDim: axes, theta: theta),
                                textRotary: RotaryTable(ids: textIDs.data, axesDim: axes, theta: theta),
                                mask: mask, workspace: workspace)
+        clock?.mark("embedding")
         // 4. Transformer blocks.
-        for block in transformerBlocks { block.forward(x, ctx) }
-        for block in singleTransformerBlocks { block.forward(x, ctx) }
+        for block in transformerBlocks {
+            block.forward(x, ctx)
+            clock?.mark("double")
+        }
+        for block in singleTransformerBlocks {
+            block.forward(x, ctx)
+            clock?.mark("single")
+        }
         // 5. Output norm and projection of the image rows.
-        return finalLayer.forward(x, tembActivated: tembActivated)
+        let velocity = finalLayer.forward(x, tembActivated: tembActivated)
+        clock?.mark("final")
+        return velocity
     }
 
     /// Checks every input against the configuration and each other.
