@@ -166,6 +166,12 @@ final class EncoderSession {
                 path: path)
         }
         formatContext = fmt
+        // The Matroska muxer draws a random segment UID unless bit-exact, so the same frames would
+        // give different bytes each run (MP4 and the others are already deterministic; bit-exact
+        // there would only drop the muxer's version tag from files written so far).
+        if info.format == .mkv || info.format == .webm {
+            fmt.pointee.flags |= AVFMT_FLAG_BITEXACT
+        }
 
         // 3. Encoder context: size, rate, BT.709 tags, quality.
         guard let c = avcodec_alloc_context3(encoder) else {
