@@ -78,16 +78,23 @@ extension GenerationRequest {
         if let threads { try Bounds.threads.check(threads, field: "threads") }
     }
 
-    /// `validate()` and the pipeline kind's own rule: an image model makes one frame.
+    /// The pipeline kind's own rule, then `validate()`: an image model makes one frame. The
+    /// kind's rule comes first, so 9 frames named `….png` on FLUX.1 are refused for the model
+    /// (`framesForImage`), not as PNG frames that need a folder.
     /// - Throws: `RequestError` naming the field.
     public func validate(for kind: PipelineKind) throws {
+        try validateFrames(for: kind)
         try validate()
-        try validateNumbers(for: kind)
     }
 
     /// `validateNumbers()` and the pipeline kind's rule (`framesForImage`: FLUX.1 makes one image).
     public func validateNumbers(for kind: PipelineKind) throws(RequestError) {
         try validateNumbers()
+        try validateFrames(for: kind)
+    }
+
+    /// The kind's rule on `frames`: an image model (FLUX.1) makes one.
+    func validateFrames(for kind: PipelineKind) throws(RequestError) {
         if kind.makesImages, frames != 1 {
             throw RequestError(.framesForImage(frames: frames, pipeline: kind.rawValue), field: "frames")
         }

@@ -6,14 +6,19 @@ import Foundation
 import Tensor
 
 extension Bottleneck {
-    /// `bottleneck batch PROMPTS -o DIR`: many videos, models loaded once, resumable.
+    /// `bottleneck batch PROMPTS -o DIR`: many videos (or FLUX.1 images), models loaded once, resumable.
     struct Batch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Generate a video for every prompt in a .txt, .jsonl or .csv file.",
+            abstract: "Generate a video (an image on a FLUX.1 folder) for every prompt in a .txt, .jsonl "
+                + "or .csv file.",
             discussion: """
             .txt: one prompt per line, # comments. .jsonl: {"prompt": …, "seed": …, "negative_prompt": …, \
             "frames": …, "width": …, "height": …, "steps": …, "bottleneck": …, "output": …} per line. \
             .csv: a header row with the same column names. Bad lines are reported and skipped. \
+            On a FLUX.1 folder every item is one image with generate's defaults \
+            (\(SamplingOptions.image.width)x\(SamplingOptions.image.height), guidance \
+            \(SamplingOptions.image.cfgScale)), named \(NameTemplate.default(for: .flux)) unless \
+            --name-template says otherwise; a line whose frames is not 1 is skipped. \
             Every item is recorded in DIR/manifest.jsonl; --resume skips items recorded done whose file still has \
             the recorded size and settings, and makes the others again. Seeds of items without one derive from \
             --seed and the item's index, so shards and resumes agree; --shard auto takes the shard from a Slurm \
@@ -40,9 +45,11 @@ extension Bottleneck {
         var shard: ShardChoice?
 
         @Option(name: .customLong("name-template"),
-                help: ArgumentHelp("File names; tokens {index}, {index:04}, {seed}, {slug}, {hash} (default: \(NameTemplate.default)).",
+                help: ArgumentHelp("File names; tokens {index}, {index:04}, {seed}, {slug}, {hash} (default: "
+                                   + "\(NameTemplate.default), on a FLUX.1 folder "
+                                   + "\(NameTemplate.default(for: .flux))).",
                                    valueName: "template"))
-        var nameTemplate: String = NameTemplate.default
+        var nameTemplate: String?
 
         /// `--queue-capacity`: frame batches held between decoder and muxer (each is 16 frames).
         static let queueCapacityBound = IntegerBound(1...64)
@@ -68,7 +75,9 @@ extension Bottleneck {
         @OptionGroup var logging: LoggingOptions
 
         func validate() throws {
-            do { _ = try NameTemplate(nameTemplate) } catch { throw ValidationError("\(error)") }
+            if let nameTemplate {
+                do { _ = try NameTemplate(nameTemplate) } catch { throw ValidationError("\(error)") }
+            }
             if shard != nil, sampling.seed == nil {
                 throw ValidationError("--shard needs --seed so every shard derives the same seeds")
             }
@@ -76,7 +85,8 @@ extension Bottleneck {
             if outputOptions.saveLatents != nil || outputOptions.preview != nil {
                 throw ValidationError("--save-latents and --preview name one file; they are not available in batch")
             }
-            _ = try baseRequest()
+            // As `generate`: a folder whose model_index.json is wrong is left to `run`, which names it.
+            if let kind = model.pipelineKind { _ = try baseRequest(kind: kind) }
         }
 
         /// The shard this process runs (`--shard auto` reads the job array's variables), and
@@ -90,11 +100,20 @@ extension Bottleneck {
             }
         }
 
-        /// Batch-wide defaults, validated with a stand-in prompt and output name.
-        func baseRequest() throws -> GenerationRequest {
-            let probe = (try? NameTemplate(nameTemplate))?.render(index: 0, seed: 0, prompt: "probe") ?? "probe.mp4"
+        /// `--name-template`, else the default for the pipeline's `kind` (`….png` for FLUX.1).
+        func template(kind: PipelineKind) throws -> NameTemplate {
+            try NameTemplate(nameTemplate ?? NameTemplate.default(for: kind))
+        }
+
+        /// Batch-wide defaults on a pipeline of `kind` (else the folder's): its defaults, the
+        /// ones `generate` starts from (`makeRequest`; one 1024² image for FLUX.1), then the
+        /// flags, validated with a stand-in prompt and output name.
+        func baseRequest(kind: PipelineKind? = nil) throws -> GenerationRequest {
+            let kind = kind ?? model.pipelineKind ?? .hunyuanVideo
+            let probe = (try? template(kind: kind))?.render(index: 0, seed: 0, prompt: "probe")
+                ?? "probe." + kind.defaultExtension
             return try makeRequest(prompt: "probe", output: .file(probe), model: model, sampling: sampling,
-                                   bottleneck: bottleneck, outputOptions: outputOptions)
+                                   bottleneck: bottleneck, outputOptions: outputOptions, kind: kind)
         }
 
         func run() async throws {
@@ -111,11 +130,12 @@ extension Bottleneck {
             let lock = try BatchFolderLock(folder: output, shard: shard)
             defer { withExtendedLifetime(lock) {} }
             let pipeline = try PipelineFolder.locate(explicit: model.pipeline)
+            let kind = try pipeline.kind()
 
-            var settings = BatchSettings(base: try baseRequest(), outputDirectory: output,
-                                         nameTemplate: try NameTemplate(nameTemplate), baseSeed: 0,
+            var settings = BatchSettings(base: try baseRequest(kind: kind), outputDirectory: output,
+                                         nameTemplate: try template(kind: kind), baseSeed: 0,
                                          shard: shard, shardSource: resolved?.assignment?.source, resume: resume,
-                                         pipeline: pipeline.displayName)
+                                         pipeline: pipeline.displayName, kind: kind)
             var records: [ManifestRecord] = []
             if resume {
                 let (read, problems) = try ManifestReader.read(path: settings.manifestPath)

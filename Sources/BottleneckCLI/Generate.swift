@@ -27,22 +27,14 @@ extension Bottleneck {
         /// Checks the flags against the folder's kind; a folder whose `model_index.json` is
         /// wrong is left to `run`, which names it.
         func validate() throws {
-            if let kind = pipelineKind { _ = try request(kind: kind) }
-        }
-
-        /// The kind of `--pipeline` (or the folder `generate` would use), for the defaults while
-        /// parsing: HunyuanVideo when no folder is found yet (`run` then reports the folder),
-        /// nil when its `model_index.json` cannot be read.
-        var pipelineKind: PipelineKind? {
-            guard let folder = try? PipelineFolder.locate(explicit: model.pipeline) else { return .hunyuanVideo }
-            return try? folder.kind()
+            if let kind = model.pipelineKind { _ = try request(kind: kind) }
         }
 
         /// The library request for these flags on a pipeline of `kind` (its defaults: one
         /// 1024² image named `….png` for FLUX.1), with a seed drawn when none was given.
         func request(kind: PipelineKind? = nil) throws -> GenerationRequest {
-            let kind = kind ?? pipelineKind ?? .hunyuanVideo
-            let placeholder = "placeholder." + (kind.makesImages ? "png" : "mp4")
+            let kind = kind ?? model.pipelineKind ?? .hunyuanVideo
+            let placeholder = "placeholder." + kind.defaultExtension
             var r = try makeRequest(prompt: prompt, output: OutputDestination(argument: output ?? placeholder),
                                     model: model, sampling: sampling, bottleneck: bottleneck, outputOptions: outputOptions,
                                     kind: kind)
@@ -51,7 +43,7 @@ extension Bottleneck {
                 let name = (try? NameTemplate("{seed}_{slug}.\((try? r.resolvedFormat())?.rawValue ?? "mp4")"))?
                     .render(index: 0, seed: r.seed!, prompt: prompt) ?? "out.mp4"
                 r.output = .file(name)
-                try r.validateForCommandLine()  // the generated name against --save-latents, --preview
+                try r.validateForCommandLine(kind: kind)  // the generated name against --save-latents, --preview
             }
             return r
         }

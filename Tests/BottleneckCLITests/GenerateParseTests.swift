@@ -191,6 +191,32 @@ import Sampling
         #expect(try b.baseRequest().output == .file("\(NameTemplate.promptHash("probe").prefix(8))_0.webm"))
     }
 
+    /// Issue #18: on a FLUX folder the batch-wide defaults are the folder's, the ones `generate`
+    /// takes (one 1024² image at guidance 3.5), and the default names end in `.png`; a template
+    /// naming a container keeps it (a one-frame video).
+    @Test func batchTakesTheDefaultsOfAFluxFolder() throws {
+        let flux = ["--pipeline", TestPaths.fixture("flux-pipeline-tiny")]
+        let base = try Bottleneck.Batch.parse(["p.txt", "-o", "out"] + flux).baseRequest()
+        let single = try Bottleneck.Generate.parse(["probe"] + flux).request()
+        #expect(base.frames == 1 && base.width == 1024 && base.height == 1024 && base.cfgScale == 3.5)
+        #expect((base.frames, base.width, base.height, base.cfgScale, base.steps, base.bottleneck)
+                == (single.frames, single.width, single.height, single.cfgScale, single.steps, single.bottleneck))
+        #expect(base.output == .file("0000_0_probe.png") && base.writesSingleImage)
+        let video = try Bottleneck.Batch.parse(["p.txt", "-o", "out", "--name-template", "{index}.mp4"] + flux)
+        #expect(try video.baseRequest().output == .file("0.mp4"))
+        #expect(try video.baseRequest().frames == 1)
+    }
+
+    /// `--frames 9` on a FLUX folder is refused for the model, naming the option, by `generate`
+    /// and `batch` alike (batch skipped every line one by one; generate refused its
+    /// placeholder.png as PNG frames that need a folder).
+    @Test func framesFlagOnAFluxFolderIsRefused() {
+        let flux = ["--frames", "9", "--pipeline", TestPaths.fixture("flux-pipeline-tiny")]
+        let message = "--frames 9: a FluxPipeline folder makes one image; leave --frames out or give 1"
+        #expect(failure(["generate", "a fox"] + flux)?.contains(message) == true)
+        #expect(failure(["batch", "p.txt", "-o", "out"] + flux)?.contains(message) == true)
+    }
+
     @Test func batchValidation() {
         #expect(failure(["batch", "p.txt", "-o", "o", "--shard", "0/3", "--seed", "1"], Bottleneck.self)?.contains("1-based") == true)
         #expect(failure(["batch", "p.txt", "-o", "o", "--shard", "auto/x", "--seed", "1"], Bottleneck.self)?

@@ -3,8 +3,12 @@ import Media
 
 /// Batch-wide settings (from the command line).
 public struct BatchSettings: Sendable {
-    /// Defaults for every item (its `prompt` and `seed` are ignored; `output` is replaced).
+    /// Defaults for every item (its `prompt` and `seed` are ignored; `output` is replaced):
+    /// `kind`'s, as `GenerationRequest(prompt:kind:)` gives them, with the flags applied.
     public var base: GenerationRequest
+    /// What the pipeline makes; every item is validated for it (`validate(for:)`: one frame
+    /// for FLUX.1), so a line asking for more is skipped with the kind's message.
+    public var kind: PipelineKind
     /// Folder that receives the videos and `manifest.jsonl` (`BatchFolder`).
     public var outputDirectory: String
     public var nameTemplate: NameTemplate
@@ -21,8 +25,9 @@ public struct BatchSettings: Sendable {
 
     public init(base: GenerationRequest, outputDirectory: String, nameTemplate: NameTemplate,
                 baseSeed: UInt64, shard: Shard? = nil, shardSource: String? = nil, resume: Bool = false,
-                pipeline: String? = nil) {
+                pipeline: String? = nil, kind: PipelineKind = .hunyuanVideo) {
         self.base = base
+        self.kind = kind
         self.outputDirectory = outputDirectory
         self.nameTemplate = nameTemplate
         self.baseSeed = baseSeed
@@ -181,7 +186,7 @@ public enum BatchPlanner {
         if let v = o.bottleneck { r.bottleneck = v }
         let name = o.output ?? settings.nameTemplate.render(index: entry.index, seed: r.seed!, prompt: entry.prompt)
         r.output = .file((settings.outputDirectory as NSString).appendingPathComponent(name))
-        do { try r.validate() } catch let e as RequestError { throw .invalidRequest(e) } catch {
+        do { try r.validate(for: settings.kind) } catch let e as RequestError { throw .invalidRequest(e) } catch {
             throw .badValue(key: "output", message: String(describing: error))
         }
         try prepare(&r, entry)

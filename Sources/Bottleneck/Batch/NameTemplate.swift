@@ -10,7 +10,14 @@ import Foundation
 /// default). Anything else between braces is an error, and so is a `/`: every item is a file
 /// directly in the output folder (`BatchFolder`).
 public struct NameTemplate: Sendable, Equatable {
-    public static let `default` = "{index:04}_{seed}_{slug}.mp4"
+    /// The default for a video pipeline.
+    public static let `default` = Self.default(for: .hunyuanVideo)
+
+    /// The default for a pipeline of `kind`: `{index:04}_{seed}_{slug}.` and the kind's
+    /// extension (`.png` for FLUX.1's images).
+    public static func `default`(for kind: PipelineKind) -> String {
+        "{index:04}_{seed}_{slug}." + kind.defaultExtension
+    }
 
     enum Part: Sendable, Equatable {
         case literal(String)

@@ -21,6 +21,10 @@ public enum PipelineKind: String, Sendable, Equatable, CaseIterable {
     /// Whether the pipeline makes one image rather than a video (one frame, one latent frame).
     public var makesImages: Bool { self == .flux }
 
+    /// The extension of this kind's default output names (`generate`'s `{seed}_{slug}.…`,
+    /// `batch`'s name template): `png` for an image, `mp4` for a video.
+    public var defaultExtension: String { makesImages ? "png" : "mp4" }
+
     /// One pass per step or two: classifier-free guidance above a scale of 1 for HunyuanVideo
     /// (the shapes model has no guidance embedder); FLUX.1 embeds its guidance (-dev) or has
     /// none (-schnell) and, as `FluxPipeline` by default (`true_cfg_scale` 1), runs one pass.

@@ -14,4 +14,12 @@ struct ModelOptions: ParsableArguments {
                                + "(default: all cores).", valueName: "n"),
             transform: GenerationRequest.Bounds.threads.argument)
     var threads: Int?
+
+    /// The kind of `--pipeline` (or the folder the command would use), for the defaults while
+    /// parsing: HunyuanVideo when no folder is found yet (`run` then reports the folder), nil
+    /// when its `model_index.json` cannot be read.
+    var pipelineKind: PipelineKind? {
+        guard let folder = try? PipelineFolder.locate(explicit: pipeline) else { return .hunyuanVideo }
+        return try? folder.kind()
+    }
 }

@@ -13,14 +13,14 @@ func makeRequest(prompt: String, output: OutputDestination, model: ModelOptions,
     try bottleneck.apply(to: &request, explicitSteps: sampling.steps)
     outputOptions.apply(to: &request)
     request.threads = model.threads
-    try request.validateForCommandLine()
+    try request.validateForCommandLine(kind: kind)
     return request
 }
 
 extension GenerationRequest {
-    /// `validate()`, its error turned into a `ValidationError` (printed with the usage line)
-    /// that names the field as its option (`--frames must be …`).
-    func validateForCommandLine() throws {
-        do { try validate() } catch let error as RequestError { throw ValidationError(error.optionMessage) }
+    /// `validate(for: kind)`, its error turned into a `ValidationError` (printed with the usage
+    /// line) that names the field as its option (`--frames must be …`).
+    func validateForCommandLine(kind: PipelineKind = .hunyuanVideo) throws {
+        do { try validate(for: kind) } catch let error as RequestError { throw ValidationError(error.optionMessage) }
     }
 }

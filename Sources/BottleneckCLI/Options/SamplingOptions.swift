@@ -5,25 +5,34 @@ import Bottleneck
 /// Numbers are checked against `GenerationRequest.Bounds` while parsing.
 struct SamplingOptions: ParsableArguments {
     typealias Bounds = GenerationRequest.Bounds
+    /// The defaults help names, from the one place each kind's are set: a video pipeline's and
+    /// FLUX.1's (`GenerationRequest(prompt:kind:)`).
+    static let (video, image) = (GenerationRequest(prompt: "", kind: .hunyuanVideo),
+                                 GenerationRequest(prompt: "", kind: .flux))
 
     @Option(name: [.customLong("frames"), .customLong("video-length"), .customLong("frame-num")],
             parsing: .unconditional,
-            help: ArgumentHelp("Frames, \(Bounds.frames.summary) (default: 129).", valueName: "n"),
+            help: ArgumentHelp("Frames, \(Bounds.frames.summary) (default: \(video.frames); FLUX.1: \(image.frames)).",
+                               valueName: "n"),
             transform: Bounds.frames.argument)
     var frames: Int?
 
     @Option(parsing: .unconditional,
-            help: ArgumentHelp("Width in pixels, \(Bounds.pixelSide.summary) (default: 128).", valueName: "px"),
+            help: ArgumentHelp("Width in pixels, \(Bounds.pixelSide.summary) (default: \(video.width); "
+                               + "FLUX.1: \(image.width)).", valueName: "px"),
             transform: Bounds.pixelSide.argument)
     var width: Int?
 
     @Option(parsing: .unconditional,
-            help: ArgumentHelp("Height in pixels, \(Bounds.pixelSide.summary) (default: 128).", valueName: "px"),
+            help: ArgumentHelp("Height in pixels, \(Bounds.pixelSide.summary) (default: \(video.height); "
+                               + "FLUX.1: \(image.height)).", valueName: "px"),
             transform: Bounds.pixelSide.argument)
     var height: Int?
 
     @Option(parsing: .unconditional,
-            help: ArgumentHelp("Width and height together, e.g. 128x96 (each as --width).", valueName: "WxH"),
+            help: ArgumentHelp("Width and height together, e.g. 128x96, each as --width (default: "
+                               + "\(video.width)x\(video.height); FLUX.1: \(image.width)x\(image.height)).",
+                               valueName: "WxH"),
             transform: { try Resolution(parsing: $0) })
     var size: Resolution?
 
