@@ -181,6 +181,16 @@ def patch_colour_loss(rec, x, mask, patch=8):
     return d.mean() + (share * d).sum() / share.sum().clamp(min=1.0)
 
 
+def latent_object_weight(x0, weight, scale=2.0):
+    """[B, 1, F, h, w] flow-loss weights of scaled latents x0 [B, C, F, h, w] (std about 1): 1 on the
+    background, rising to `weight` where a latent pixel is at least `scale` away from its frame's
+    median (the flat background's latent). Objects cover a few % of a frame, so an unweighted loss
+    learns backgrounds first and objects' colour, shape and motion last, as the VAE's pixel loss did."""
+    bg = x0.flatten(3).median(dim=3).values[..., None, None]
+    d = (x0 - bg).norm(dim=1, keepdim=True)
+    return 1 + (weight - 1) * (d / scale).clamp(max=1)
+
+
 def heldout_renders(n, frames, px):
     """Ground truth of held-out prompts 0..n-1, [n, 3, frames, px, px], and its object mask."""
     held = heldout_lines()[:n]
@@ -603,7 +613,12 @@ class Trainer:
             sv = s.view(-1, 1, 1, 1, 1)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 pred = dit((1 - sv) * x0 + sv * eps, s * 1000, states, mask, pooled, return_dict=False)[0]
-            loss = ((pred.float() - (eps - x0)) ** 2).mean()
+            err = (pred.float() - (eps - x0)) ** 2
+            if a.dit_object_weight != 1.0:
+                w = latent_object_weight(x0, a.dit_object_weight)
+                loss = (w * err).mean() / w.mean()
+            else:
+                loss = err.mean()
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(dit.parameters(), 1.0)
@@ -775,6 +790,8 @@ def main():
     ap.add_argument("--pool-clips", type=int, default=4000)
     ap.add_argument("--dit-steps", type=int, default=12000)
     ap.add_argument("--dit-lr", type=float, default=6e-4)
+    ap.add_argument("--dit-object-weight", type=float, default=1.0,
+                    help="flow-loss weight of latent pixels away from their frame's background latent (1: unweighted)")
     a = ap.parse_args()
     if a.hours <= 0 and not (a.snapshot or a.save_warm_start):
         ap.error("--hours is required (the chunk's wall-clock budget)")
