@@ -203,18 +203,21 @@ import Testing
 
     /// The same frames written twice give the same bytes, Matroska and WebM included (their
     /// muxer draws a random segment UID unless told to be bit-exact): a rerun of a seeded
-    /// generation can be checked by its hash, whatever the container.
+    /// generation can be checked by its hash, whatever the container. At 128², the default
+    /// size: libx264 at 64² and below reads memory it never wrote (its bytes change with
+    /// `MALLOC_PERTURB_`, and between two encodes in one process), so tiny H.264 videos are
+    /// not reproducible byte for byte; VP9 is at any size.
     @Test(arguments: [(MediaFormat.mkv, VideoCodec.h264), (.webm, .vp9), (.mp4, .h264)])
     func sameFramesSameBytes(format: MediaFormat, codec: VideoCodec) async throws {
         let folder = try makeTemporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let frames = try syntheticFrames(count: 6, width: 64, height: 64)
+        let frames = try syntheticFrames(count: 6, width: 128, height: 128)
         var files: [Data] = []
         for run in 0..<2 {
             let path = folder + "/out\(run)." + format.rawValue
             let writer = try VideoWriter(
                 destination: .file(path),
-                options: VideoOptions(width: 64, height: 64, fps: try FrameRate(12), codec: codec, metadata: ["seed": "9"]))
+                options: VideoOptions(width: 128, height: 128, fps: try FrameRate(12), codec: codec, metadata: ["seed": "9"]))
             try await writer.append(frames)
             _ = try await writer.finish()
             files.append(try Data(contentsOf: URL(fileURLWithPath: path)))
