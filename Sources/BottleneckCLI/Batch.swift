@@ -188,9 +188,11 @@ extension Bottleneck {
         /// a plan file sets its steps (`takeStepsFromFixedPlan`; the explicit steps are the
         /// line's `steps`, else `--steps`), then its plan must fit its size and steps on this
         /// pipeline (`PlanFit`, as `generate` checks), and the item must fit this machine
-        /// (`ResourceFit`, with its decode beside the next item's denoising).
+        /// (`ResourceFit`, with its decode beside the next item's denoising). A `--guidance` the
+        /// transformer cannot take fails the whole batch first, as in `generate`.
         func itemPreparation(pipeline: PipelineFolder) throws -> BatchPlanner.Preparation {
             let fit = try PlanFit(pipeline: pipeline)
+            try sampling.checkGuidance(takesGuidance: fit.takesGuidance)
             let resources = try ResourceFit(pipeline: pipeline)
             let (flagSteps, lanes, queueCapacity) = (sampling.steps, lanes, queueCapacity)
             return { request, entry throws(PromptLineProblem) in

@@ -55,10 +55,7 @@ extension Bottleneck {
         /// Also refuses a `--guidance` the transformer cannot take (FLUX.1-schnell), rather than
         /// ignore it.
         func checkPlan(for request: GenerationRequest, with fit: PlanFit) throws -> [ResolvedStage] {
-            if sampling.cfg != nil, !fit.takesGuidance {
-                throw ValidationError("--guidance: this FLUX.1 transformer has no guidance embedder "
-                                      + "(guidance_embeds false, as FLUX.1-schnell); leave --guidance out")
-            }
+            try sampling.checkGuidance(takesGuidance: fit.takesGuidance)
             do { return try fit.check(request) } catch let error as RequestError {
                 throw ValidationError(error.optionMessage)
             }

@@ -47,6 +47,27 @@ import Testing
         #expect(result.stderr.contains("flux/model_index.json: component \"vae\": folder"))
     }
 
+    /// `--guidance` on a transformer without a guidance embedder (FLUX.1-schnell: the fixture with
+    /// `guidance_embeds` false) is refused by `generate` and `batch` alike, before anything loads
+    /// (exit 64), rather than ignored; without the flag the check passes.
+    @Test func guidanceOnSchnellIsRefused() throws {
+        let dir = try CLI.makeFolder()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.copyItem(atPath: TestPaths.fixture("flux-pipeline-tiny"), toPath: dir + "/schnell")
+        let config = dir + "/schnell/transformer/config.json"
+        var object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config))) as? [String: Any])
+        object["guidance_embeds"] = false
+        try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: config))
+        try Data("{\"prompt\": \"a fox\"}\n".utf8).write(to: URL(fileURLWithPath: dir + "/p.jsonl"))
+        let pipeline = ["--pipeline", dir + "/schnell", "--size", "32x32", "--guidance", "2"]
+        for (tag, arguments) in [("generate", ["generate", "a fox", "-o", "x.png"]), ("batch", ["batch", "p.jsonl", "-o", "out"])] {
+            let result = try CLI.run(arguments + pipeline, in: dir, tag: tag)
+            #expect(result.status == 64, "\(tag): \(result.stderr)")
+            #expect(result.stderr.contains("--guidance: this FLUX.1 transformer has no guidance embedder"), "\(tag): \(result.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/out/manifest.jsonl"))
+    }
+
     // MARK: batch
 
     /// Issue #18: `batch` on a FLUX folder took the video defaults (129 frames), so every line

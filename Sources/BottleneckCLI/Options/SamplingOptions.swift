@@ -86,6 +86,15 @@ struct SamplingOptions: ParsableArguments {
         if let cfg { request.cfgScale = cfg }
         if let negativePrompt { request.negativePrompt = negativePrompt }
     }
+
+    /// Refuses `--guidance` for a transformer that cannot take one (FLUX.1-schnell) rather than
+    /// ignore it (`generate` and `batch`, before anything loads).
+    func checkGuidance(takesGuidance: Bool) throws {
+        if cfg != nil, !takesGuidance {
+            throw ValidationError("--guidance: this FLUX.1 transformer has no guidance embedder "
+                                  + "(guidance_embeds false, as FLUX.1-schnell); leave --guidance out")
+        }
+    }
 }
 
 /// `WIDTHxHEIGHT`, each side checked against `GenerationRequest.Bounds.pixelSide`.
