@@ -42,6 +42,12 @@ public enum BLAS {
     /// 2.9e-6), at any alignment. `BLASThreadingTests` checks both.
     static let splitAlignment = 64
 
+    /// One worker's share of `extent` rows or columns, rounded up to `splitAlignment`: where
+    /// `sgemm` and `WeightMatrix`'s panels cut a product, so their pieces meet the same kernels.
+    static func alignedShare(_ extent: Int, workers: Int) -> Int {
+        ((extent + workers - 1) / workers + splitAlignment - 1) / splitAlignment * splitAlignment
+    }
+
     /// `C = alpha * op(A) * op(B) + beta * C`, all row-major, on `Threads.count` cores.
     /// `A` is `[m, k]` (or `[k, m]` when `transA`), `B` is `[k, n]` (or `[n, k]` when `transB`),
     /// `C` is `[m, n]`; `lda`, `ldb`, `ldc` are row strides in elements.
@@ -62,7 +68,7 @@ public enum BLAS {
         }
         let splitRows = m >= splitAlignment * workers || m >= n
         let extent = splitRows ? m : n
-        let block = ((extent + workers - 1) / workers + splitAlignment - 1) / splitAlignment * splitAlignment
+        let block = alignedShare(extent, workers: workers)
         let pa = UncheckedPointer(UnsafeMutablePointer(mutating: a))
         let pb = UncheckedPointer(UnsafeMutablePointer(mutating: b)), pc = UncheckedPointer(c)
         DispatchQueue.concurrentPerform(iterations: (extent + block - 1) / block) { w in

@@ -87,8 +87,7 @@ extension WeightMatrix {
     static func panelRows(rows: Int, columns: Int, workers: Int) -> Int {
         let align = BLAS.splitAlignment
         let fitting = max(align, panelElements / max(columns, 1) / align * align)
-        let share = ((rows + workers - 1) / workers + align - 1) / align * align
-        return min(fitting, share)
+        return min(fitting, BLAS.alignedShare(rows, workers: workers))
     }
 
     /// The most scratch one thread holds for products with a 16-bit `[rows, columns]` matrix: its
