@@ -5,6 +5,11 @@ import Testing
 /// `bottleneck-bench` reports errors as `bottleneck` does: `bottleneck-bench: error: …` on
 /// stderr and a non-zero status (issue #17: it printed ArgumentParser's `Error: …`).
 @Suite struct BenchEndToEndTests {
+    /// Names in the temporary directory starting with `prefix` (the random weights a bench writes there).
+    static func temporaryFolders(prefix: String) throws -> Set<String> {
+        Set(try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix(prefix) })
+    }
+
     @Test func errorsNameTheTool() throws {
         let folder = try CLI.makeFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -25,9 +30,7 @@ import Testing
         let folder = try CLI.makeFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let config = TestPaths.fixture("transformer-test/config.json")
-        func weightFolders() throws -> Set<String> {
-            Set(try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("bottleneck-bench-weights-") })
-        }
+        func weightFolders() throws -> Set<String> { try Self.temporaryFolders(prefix: "bottleneck-bench-weights-") }
         let before = try weightFolders()
         let run = try CLI.run(["transformer", "--config", config, "--dtype", "bf16", "--precision", "both", "--latent", "3x8x8",
                                "--text-tokens", "5", "--warmup", "0", "--iterations", "1", "--json"],
@@ -50,9 +53,7 @@ import Testing
         let folder = try CLI.makeFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let config = TestPaths.fixture("flux-pipeline-tiny/transformer/config.json")
-        func weightFolders() throws -> Set<String> {
-            Set(try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()).filter { $0.hasPrefix("bottleneck-bench-flux-") })
-        }
+        func weightFolders() throws -> Set<String> { try Self.temporaryFolders(prefix: "bottleneck-bench-flux-") }
         let before = try weightFolders()
         let run = try CLI.run(["flux", "--config", config, "--size", "64x48", "--text-tokens", "8", "--project", "3,5",
                                "--warmup", "0", "--iterations", "1", "--json"],
