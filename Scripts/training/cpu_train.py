@@ -55,11 +55,12 @@ PHASES = ["vae", "pools", "dit", "export", "done"]
 # One-frame crops (from step 2611 on) teach colour and shape, which are spatial, at a ninth of the cost.
 VAE_BUCKETS = [(9, 64, 8, "full"), (9, 64, 8, "crop"), (17, 64, 4, "crop"), (9, 128, 2, "full"), (1, 64, 32, "crop")]
 # DiT buckets (frames, px, batch, weight): batches of about 4-5 k image tokens. 33 frames carry most
-# of the samples (cheap, and the middle stage of Bottleneck Sampling runs at 64 px); 129 frames
-# teach the long clips the defaults generate.
-DIT_BUCKETS = [(33, 64, 32, 0.40), (33, 128, 8, 0.30), (129, 64, 8, 0.15), (129, 128, 2, 0.15)]
+# of the samples (cheap); 129 frames teach the long clips the defaults generate. From step 16682 on
+# the 128-px buckets carry 65 % of the steps (40 % before): at 64 px an object spans 2-3 latent
+# cells, too few to learn its shape, and the defaults' first and last stages run at 128 px.
+DIT_BUCKETS = [(33, 64, 32, 0.25), (33, 128, 8, 0.40), (129, 64, 8, 0.10), (129, 128, 2, 0.25)]
 # Share of --pool-clips per DiT bucket (encoding a 129 x 128 clip costs 16x a 33 x 64 one).
-POOL_SHARE = {(33, 64): 0.55, (33, 128): 0.25, (129, 64): 0.12, (129, 128): 0.08}
+POOL_SHARE = {(33, 64): 0.40, (33, 128): 0.38, (129, 64): 0.08, (129, 128): 0.14}
 CAPTIONS_PER_CLIP = 4  # paraphrases drawn from the world's synonyms and word orders
 
 
@@ -101,12 +102,17 @@ def set_rng_state(s):
 
 
 def pick_precision(forced, step_fn):
-    """Times two steps in float32 and in bf16 autocast (after one warm-up each); returns the faster."""
+    """Times two steps in float32 and in bf16 autocast (after one warm-up each); returns the faster.
+    A bf16 warm-up over 4x the float32 step ends the probe: it cannot win, and on AVX2-only CPUs
+    (~12x slower) timing two more steps would cost minutes at every chunk's start."""
     if forced != "auto":
         return forced == "bf16"
     times = {}
     for bf16 in (False, True):
-        step_fn(bf16)
+        t = time.time(); step_fn(bf16)
+        times[bf16] = time.time() - t
+        if bf16 and times[bf16] > 4 * times[False]:
+            break
         t = time.time(); step_fn(bf16); step_fn(bf16)
         times[bf16] = (time.time() - t) / 2
     log(f"precision probe: float32 {times[False]:.2f} s/step, bf16 autocast {times[True]:.2f} s/step")
