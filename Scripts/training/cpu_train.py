@@ -29,6 +29,7 @@ import json
 import math
 import os
 import random
+import signal
 import shutil
 import sys
 import time
@@ -251,6 +252,8 @@ class Trainer:
         self.deadline = T0 + a.hours * 3600
         if a.snapshot or a.save_warm_start:
             return  # reads the checkpoint, writes nothing of it
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self.stop_soon)
         self.s["chunks"].append({"started": time.strftime("%Y-%m-%d %H:%M:%S"), "hours": a.hours,
                                  "threads": torch.get_num_threads(), "phase": self.s["phase"],
                                  "args": {k: v for k, v in vars(a).items() if k not in ("resume", "restart", "dir", "base")}})
@@ -369,6 +372,12 @@ class Trainer:
 
     def left(self):
         return self.deadline - time.time()
+
+    def stop_soon(self, signum, _frame):
+        """SIGTERM or Ctrl-C ends the chunk as its budget would: after the current step, with a
+        checkpoint, so stopping a chunk early loses nothing (a kill -9 loses up to --checkpoint-minutes)."""
+        self.deadline = min(self.deadline, time.time())
+        log(f"signal {signum}: stopping after a checkpoint")
 
     def add_seconds(self, phase, t):
         self.s["cpu_seconds"][phase] = self.s["cpu_seconds"].get(phase, 0.0) + t
