@@ -2,8 +2,11 @@ import ArgumentParser
 import Benchmarks
 import Foundation
 import Models
+import SafeTensors
 import Sampling
 import Tensor
+
+extension MatrixPrecision: ExpressibleByArgument {}
 
 extension BottleneckBench {
     /// `bottleneck-bench vae`: decodes random latents with the causal VAE decoder.
@@ -30,6 +33,9 @@ extension BottleneckBench {
 
         @Option(help: "A pipeline folder whose vae/ holds config.json and weights (overrides --config).")
         var pipeline: String?
+
+        @Option(help: "With --pipeline: how 16-bit conv kernels load, kept as stored or expanded to float32.")
+        var precision: MatrixPrecision = .stored
 
         @Option(help: "Latent frames to decode (pixel frames = 4·(n − 1) + 1).")
         var latentFrames: Int = 33
@@ -60,6 +66,9 @@ extension BottleneckBench {
             if latentFrames <= 0 { throw ValidationError("--latent-frames must be at least 1.") }
             if chunk <= 0 { throw ValidationError("--chunk must be at least 1.") }
             if repeats <= 0 { throw ValidationError("--repeats must be at least 1.") }
+            if pipeline == nil && precision != .stored {
+                throw ValidationError("--precision applies to weights read from a file: give --pipeline FOLDER.")
+            }
         }
 
         func run() async throws {
@@ -68,7 +77,7 @@ extension BottleneckBench {
             let source: String
             if let pipeline {
                 let dir = (pipeline as NSString).appendingPathComponent("vae")
-                decoder = try CausalVideoDecoder(directory: dir)
+                decoder = try CausalVideoDecoder(directory: dir, matrices: precision)
                 source = dir
             } else {
                 decoder = try CausalVideoDecoder.random(
@@ -104,7 +113,7 @@ extension BottleneckBench {
             let rss = peakResidentBytes()
             if json {
                 var object: [String: Any] = [
-                    "case": "vae-decode", "mode": mode.rawValue, "weights": source,
+                    "case": "vae-decode", "mode": mode.rawValue, "weights": source, "precision": precision.rawValue,
                     "latent_frames": latentFrames, "frames": frames, "size": size,
                     "seconds_median": median, "seconds": times, "peak_rss_bytes": rss as Any? ?? NSNull(),
                     "cpu_seconds_median": cpuTimes.sorted()[cpuTimes.count / 2],
@@ -119,8 +128,8 @@ extension BottleneckBench {
                 FileHandle.standardOutput.write(data + Data("\n".utf8))
             } else {
                 let peak = rss.map { String(format: "%.1f MiB", Double($0) / 1_048_576) } ?? "unknown"
-                let line = String(format: "vae %@: %d frames %dx%d in %.3f s (median of %d; CPU %.3f s), peak RSS %@\n",
-                                  mode.rawValue, frames, size, size, median, repeats,
+                let line = String(format: "vae %@ (%@): %d frames %dx%d in %.3f s (median of %d; CPU %.3f s), peak RSS %@\n",
+                                  mode.rawValue, precision.rawValue, frames, size, size, median, repeats,
                                   cpuTimes.sorted()[cpuTimes.count / 2], peak)
                 FileHandle.standardError.write(Data(line.utf8))
             }

@@ -11,8 +11,12 @@ public struct Conv3dKernel: Sendable {
     public let inChannels: Int, outChannels: Int
     /// `outChannels` rounded up to a multiple of 8.
     public let paddedOutChannels: Int
-    /// Layout `[kT, kH, kW, inChannels, paddedOutChannels]`, Float32, row-major; pad columns 0.
-    public let packed: [Float]
+    /// Layout `[kT·kH·kW·inChannels, paddedOutChannels]` (`[kT, kH, kW, in, paddedOut]`),
+    /// row-major; pad columns 0. In the weight's stored precision: Float32, or F16/BF16 values
+    /// repacked as they are and widened to Float32 for the duration of each convolution call, so
+    /// a 16-bit checkpoint's kernels stay resident at 2 bytes a weight and only the layer that
+    /// runs exists in Float32 (`widenedBytes`).
+    public let packed: WeightMatrix
     /// `[paddedOutChannels]`: the bias (zeros when the conv has none), zero-padded.
     public let paddedBias: [Float]
 
@@ -20,26 +24,58 @@ public struct Conv3dKernel: Sendable {
     public var taps: Int { kernelFrames * kernelHeight * kernelWidth }
 
     /// - Parameters:
-    ///   - weight: PyTorch layout `[out, in, kT, kH, kW]`.
+    ///   - weight: PyTorch `[out, in, kT, kH, kW]` read as a matrix `[out, in·kT·kH·kW]`, in its
+    ///     stored precision (`ParameterSource.matrix`), which the packed kernel keeps.
     ///   - bias: `[out]` or nil.
-    public init(weight: Tensor, bias: Tensor?) {
-        precondition(weight.rank == 5, "conv3d weight must be [out, in, kT, kH, kW], got \(weight.shape)")
-        let (co, ci, kt, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3],
-                                    weight.shape[4])
+    public init(weight: WeightMatrix, kernelFrames kt: Int, kernelHeight kh: Int, kernelWidth kw: Int, bias: Tensor?) {
+        let taps = kt * kh * kw
+        precondition(taps > 0 && weight.columns % taps == 0,
+                     "conv3d weight [\(weight.rows), \(weight.columns)] for a \(kt)×\(kh)×\(kw) kernel")
+        let (co, ci) = (weight.rows, weight.columns / taps)
         precondition(bias == nil || bias!.shape == [co], "conv3d bias \(bias!.shape) for \(co) outputs")
         (outChannels, inChannels, kernelFrames, kernelHeight, kernelWidth) = (co, ci, kt, kh, kw)
-        let padded = (co + 7) / 8 * 8
+        let padded = Self.padded(co)
         paddedOutChannels = padded
-        let rows = weight.permuted([2, 3, 4, 1, 0]).data  // [kT, kH, kW, in, out]
-        var packed = [Float](repeating: 0, count: kt * kh * kw * ci * padded)
-        for r in 0..<(kt * kh * kw * ci) {
-            for o in 0..<co { packed[r * padded + o] = rows[r * co + o] }
+        // Element (o, c, tap) of the weight goes to row tap·in + c, column o.
+        func repacked<Element: BitwiseCopyable>(_ zero: Element, _ value: (_ row: Int, _ column: Int) -> Element) -> [Element] {
+            var packed = [Element](repeating: zero, count: taps * ci * padded)
+            for o in 0..<co {
+                for c in 0..<ci {
+                    for t in 0..<taps { packed[(t * ci + c) * padded + o] = value(o, c * taps + t) }
+                }
+            }
+            return packed
         }
-        self.packed = packed
+        switch weight.storage {
+        case .float32(let values):
+            packed = WeightMatrix(rows: taps * ci, columns: padded,
+                                  values: repacked(0) { values[$0 * weight.columns + $1] })
+        case .packed(let precision, _):
+            packed = WeightMatrix(rows: taps * ci, columns: padded, precision: precision, bits: repacked(0) {
+                weight.bits(row: $0).loadUnaligned(fromByteOffset: 2 * $1, as: UInt16.self)
+            })
+        }
         var paddedBias = [Float](repeating: 0, count: padded)
         if let bias { for o in 0..<co { paddedBias[o] = bias.data[o] } }
         self.paddedBias = paddedBias
     }
+
+    /// A Float32 kernel from a PyTorch weight `[out, in, kT, kH, kW]`.
+    public init(weight: Tensor, bias: Tensor?) {
+        precondition(weight.rank == 5, "conv3d weight must be [out, in, kT, kH, kW], got \(weight.shape)")
+        let s = weight.shape
+        self.init(weight: WeightMatrix(rows: s[0], columns: s[1] * s[2] * s[3] * s[4], values: weight.data),
+                  kernelFrames: s[2], kernelHeight: s[3], kernelWidth: s[4], bias: bias)
+    }
+
+    /// Bytes of the Float32 weights one call convolves with: a 16-bit kernel's widened copy,
+    /// held for the duration of the call (`[taps·inChannels, paddedOutChannels]` floats).
+    public static func widenedBytes(inChannels: Int, outChannels: Int, taps: Int) -> Int {
+        taps * inChannels * padded(outChannels) * MemoryLayout<Float>.size
+    }
+
+    /// `outChannels` rounded up to whole 8-lane vectors.
+    private static func padded(_ outChannels: Int) -> Int { (outChannels + 7) / 8 * 8 }
 }
 
 /// What a convolution reads outside the image (above, below, left and right of it).
@@ -96,6 +132,8 @@ extension Tensor {
         guard frames > 0, height > 0, width > 0 else { return Tensor(shape: outShape) }
         let frameSize = height * width * cin
         let pastData = past?.data ?? []
+        // Float32 weights for this call only: a 16-bit kernel's widened copy, freed on return.
+        let weights = kernel.packed.widened()
         return data.withUnsafeBufferPointer { x in
             pastData.withUnsafeBufferPointer { pb in
                 let px = UncheckedPointer(UnsafeMutablePointer(mutating: x.baseAddress!))
@@ -106,15 +144,19 @@ extension Tensor {
                     if past != nil { return UnsafePointer(pp.value! + (pastCount + s) * frameSize) }
                     return UnsafePointer(px.value!)  // before the video: frame 0 repeated
                 }
-                return Tensor(shape: outShape) { o in
-                    let po = UncheckedPointer(o.baseAddress)
-                    let cost = width * kernel.taps * cin * kernel.outChannels
-                    Threads.parallelFor(frames * height, costPerItem: cost) { rows in
-                        var rowConvolver = RowConvolver(kernel: kernel, height: height, width: width, padding: padding)
-                        defer { rowConvolver.deallocate() }
-                        for row in rows {
-                            rowConvolver.convolve(frame: row / height, row: row % height, source: source,
-                                                  into: po.value! + row * width * kernel.outChannels)
+                return weights.withUnsafeBufferPointer { w in
+                    let pw = UncheckedPointer(UnsafeMutablePointer(mutating: w.baseAddress!))
+                    return Tensor(shape: outShape) { o in
+                        let po = UncheckedPointer(o.baseAddress)
+                        let cost = width * kernel.taps * cin * kernel.outChannels
+                        Threads.parallelFor(frames * height, costPerItem: cost) { rows in
+                            var rowConvolver = RowConvolver(kernel: kernel, weights: pw.value!, height: height,
+                                                            width: width, padding: padding)
+                            defer { rowConvolver.deallocate() }
+                            for row in rows {
+                                rowConvolver.convolve(frame: row / height, row: row % height, source: source,
+                                                      into: po.value! + row * width * kernel.outChannels)
+                            }
                         }
                     }
                 }
@@ -149,6 +191,8 @@ extension Tensor {
 struct RowConvolver {
     typealias Lanes = SIMD8<Float>
     let kernel: Conv3dKernel
+    /// `kernel.packed` as Float32, `[kT·kH·kW·Cin, paddedOutChannels]`.
+    let weights: UnsafePointer<Float>
     let height: Int, width: Int
     let padding: ConvolutionPadding
     /// Pixels per padded row: the row, its padding, and room for a tile running past the end.
@@ -164,8 +208,8 @@ struct RowConvolver {
 
     static let widestTile = 8
 
-    init(kernel: Conv3dKernel, height: Int, width: Int, padding: ConvolutionPadding) {
-        (self.kernel, self.height, self.width, self.padding) = (kernel, height, width, padding)
+    init(kernel: Conv3dKernel, weights: UnsafePointer<Float>, height: Int, width: Int, padding: ConvolutionPadding) {
+        (self.kernel, self.weights, self.height, self.width, self.padding) = (kernel, weights, height, width, padding)
         paddedWidth = Swift.max(width, Self.widestTile) + 2 * (kernel.kernelWidth / 2)
         let slots = kernel.kernelFrames * kernel.kernelHeight
         rows = .allocate(capacity: (slots + 1) * paddedWidth * kernel.inChannels)
@@ -210,33 +254,31 @@ struct RowConvolver {
             }
         }
         let cout = kernel.outChannels, ldw = kernel.paddedOutChannels
-        kernel.packed.withUnsafeBufferPointer { packed in
-            kernel.paddedBias.withUnsafeBufferPointer { paddedBias in
-                var col = 0
-                while col < ldw {
-                    // 16 columns in 4-pixel tiles, a last 8 in 8-pixel tiles: 8 accumulators either way.
-                    let block = ldw - col >= 16 ? 16 : 8, tile = block == 16 ? 4 : 8
-                    let columns = Swift.min(block, cout - col)
-                    let w = packed.baseAddress! + col, bias = paddedBias.baseAddress! + col
-                    var p = 0
-                    while p < width {
-                        let whole = p + tile <= width
-                        let dst = whole ? out + p * cout + col : spill
-                        let ldo = whole ? cout : 16
-                        if block == 16 {
-                            Self.tile4x16(taps, kernel.taps, p * cin, cin, w, ldw, bias, dst, ldo, whole ? columns : 16)
-                        } else {
-                            Self.tile8x8(taps, kernel.taps, p * cin, cin, w, ldw, bias, dst, ldo, whole ? columns : 8)
-                        }
-                        if !whole {
-                            for i in 0..<(width - p) {
-                                (out + (p + i) * cout + col).update(from: spill + i * 16, count: columns)
-                            }
-                        }
-                        p += tile
+        kernel.paddedBias.withUnsafeBufferPointer { paddedBias in
+            var col = 0
+            while col < ldw {
+                // 16 columns in 4-pixel tiles, a last 8 in 8-pixel tiles: 8 accumulators either way.
+                let block = ldw - col >= 16 ? 16 : 8, tile = block == 16 ? 4 : 8
+                let columns = Swift.min(block, cout - col)
+                let w = weights + col, bias = paddedBias.baseAddress! + col
+                var p = 0
+                while p < width {
+                    let whole = p + tile <= width
+                    let dst = whole ? out + p * cout + col : spill
+                    let ldo = whole ? cout : 16
+                    if block == 16 {
+                        Self.tile4x16(taps, kernel.taps, p * cin, cin, w, ldw, bias, dst, ldo, whole ? columns : 16)
+                    } else {
+                        Self.tile8x8(taps, kernel.taps, p * cin, cin, w, ldw, bias, dst, ldo, whole ? columns : 8)
                     }
-                    col += block
+                    if !whole {
+                        for i in 0..<(width - p) {
+                            (out + (p + i) * cout + col).update(from: spill + i * 16, count: columns)
+                        }
+                    }
+                    p += tile
                 }
+                col += block
             }
         }
     }

@@ -141,6 +141,18 @@ public struct WeightMatrix: Sendable {
         }
     }
 
+    /// Where row `r`'s 16-bit values start (a 16-bit matrix's rows, e.g. to repack them).
+    func bits(row r: Int) -> UnsafeRawPointer {
+        guard case .packed(_, let blocks) = storage else { preconditionFailure("a Float32 matrix has no 16-bit rows") }
+        precondition(r >= 0 && r < rows, "row \(r) of a \(rows)-row matrix")
+        var first = 0
+        for block in blocks {
+            if r < first + block.rows { return block.base + (r - first) * columns * 2 }
+            first += block.rows
+        }
+        preconditionFailure("blocks hold fewer than \(rows) rows")
+    }
+
     /// Writes rows `range` as Float32 `[range.count, columns]` to `destination`.
     func widen(rows range: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
         switch storage {

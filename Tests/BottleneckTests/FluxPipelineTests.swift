@@ -89,7 +89,8 @@ import Testing
     }
 
     /// Parameter counts from each config (used for a folder without weight files) equal the
-    /// fixture's stored tensors, component by component.
+    /// fixture's stored tensors, component by component; for the VAE, so does the split into conv
+    /// kernels (kept 16-bit) and the tensors widened to Float32 at 4 bytes each.
     @Test func parameterCountsFromConfigsMatchTheWeights() throws {
         let fit = try ResourceFit(pipeline: Self.folder)
         #expect(fit.weights.map(\.component) == [.textEncoder, .textEncoder2, .transformer, .vae])
@@ -97,5 +98,10 @@ import Testing
             let inferred = try ResourceFit.inferredWeights(stored.component, pipeline: Self.folder)
             #expect(inferred.parameters == stored.parameters, "\(stored.component)")
         }
+        let vae = try WeightArchive(directory: Self.folder.path + "/vae", baseName: CausalVideoDecoder.weightsName)
+        let widened = vae.keys.compactMap(vae.shape(of:)).filter { !CausalVideoDecoder.readsAsMatrix($0) }
+            .reduce(0) { $0 + $1.reduce(1, *) }
+        let inferred = try ResourceFit.inferredWeights(.vae, pipeline: Self.folder)
+        #expect(inferred.residentBytes == inferred.storedBytes + 4 * widened)
     }
 }

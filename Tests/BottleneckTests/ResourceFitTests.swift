@@ -11,11 +11,16 @@ import Testing
     /// bytes (mapped), plus Float32 copies of what is converted. Text encoder 45,426,432 + only
     /// its vectors, 124,416; transformer 40,109,184 + only its vectors, 264,448 (their matrices
     /// and embedding tables stay 16-bit: counted at 4 bytes a weight they would add 90,728,448
-    /// and 79,953,920); VAE 4,079,862 + all of it, 8,159,724.
-    static let allWeights = 45_426_432 + 124_416 + 40_109_184 + 264_448 + 4_079_862 + 8_159_724
+    /// and 79,953,920); VAE 4,079,862 + only its 37,867 vectors, 151,468 (its 2,002,064 conv
+    /// kernel weights, encoder's included, are repacked at 16 bits in place of the mapping:
+    /// counted at 4 bytes a weight they added 8,008,256, issue #18).
+    static let allWeights = 45_426_432 + 124_416 + 40_109_184 + 264_448 + 4_079_862 + 151_468
     /// Each thread's scratch for the largest 16-bit matrix multiplied (the word embeddings are
     /// only looked up), MiniLM's intermediate `[1536, 384]` in one panel: 1536 · 384 floats.
     static let scratch = 1536 * 384 * 4
+    /// The widest 16-bit conv kernel widened for one call: the mid block's 3×3×3 from 64 to 64
+    /// channels, 27 · 64 · 64 floats.
+    static let convolutionScratch = 27 * 64 * 64 * 4
 
     static func request(frames: Int = 129, side: Int = 128, cfg: Float = 6) -> GenerationRequest {
         var r = GenerationRequest(prompt: "a red ball")
@@ -24,21 +29,28 @@ import Testing
     }
 
     /// The weights count at the width they are held in (issue #18: kept 16-bit matrices were
-    /// counted as Float32, twice their size), and each thread that multiplies 16-bit weights
-    /// its panel scratch: the workers and, with guidance, two passes' threads.
+    /// counted as Float32, twice their size), each thread that multiplies 16-bit weights its
+    /// panel scratch (the workers and, with guidance, two passes' threads), and the VAE one 16-bit
+    /// conv kernel widened while it runs (one more for each lane that previews beside a batch's
+    /// decode).
     @Test func residentShareIsTheRuntimeTheWeightsAndTheScratch() throws {
         let fit = try ResourceFit(pipeline: Self.pipeline, environment: [:])
         let stages = try PlanFit(pipeline: Self.pipeline).check(Self.request())
         let estimate = fit.estimate(Self.request(), stages: stages)
         let threads = Threads.count + 2
         #expect(estimate.resident == [.init("weights and runtime", bytes: (64 << 20) + Self.allWeights),
-                                      .init("16-bit product scratch (\(threads) threads)", bytes: threads * Self.scratch)])
-        #expect(fit.estimate(Self.request(cfg: 1), stages: stages, lanes: 2).resident.last?.bytes
-                == (Threads.count + 2) * Self.scratch)
+                                      .init("16-bit product scratch (\(threads) threads)", bytes: threads * Self.scratch),
+                                      .init("16-bit conv scratch (1 layer)", bytes: Self.convolutionScratch)])
+        let lanes = fit.estimate(Self.request(cfg: 1), stages: stages, lanes: 2).resident
+        #expect(lanes.map(\.bytes).dropFirst() == [(Threads.count + 2) * Self.scratch, Self.convolutionScratch])
+        var previewing = Self.request()
+        previewing.preview = PreviewSettings(path: "preview.png", every: 5)
+        #expect(fit.estimate(previewing, stages: stages, lanes: 2).resident.last
+                == .init("16-bit conv scratch (3 layers)", bytes: 3 * Self.convolutionScratch))
         // `decode` loads the VAE alone and does not denoise.
         let decoding = try ResourceFit(pipeline: Self.pipeline, components: [.vae], environment: [:])
         let decodeOnly = decoding.estimate(Self.request(), stages: nil)
-        #expect(decodeOnly.resident.map(\.bytes) == [(64 << 20) + 8_159_724 + 4_079_862])
+        #expect(decodeOnly.resident.map(\.bytes) == [(64 << 20) + 4_079_862 + 151_468, Self.convolutionScratch])
         #expect(decodeOnly.denoise == nil)
         #expect(decodeOnly.decode == estimate.decode)
     }

@@ -6,7 +6,8 @@ import Testing
 @testable import Models
 
 /// The transformer with its 16-bit weight matrices kept as stored (views of the mapped file,
-/// widened a panel at a time) against the same weights expanded to Float32 at load.
+/// widened a panel at a time), and the VAEs with their 16-bit conv kernels kept, against the
+/// same weights expanded to Float32 at load.
 @Suite(.serialized) struct StoredPrecisionTests {
     /// Kept and expanded weights are the same numbers; only how each product is split differs
     /// (panels of weight rows against `BLAS.sgemm`'s blocks), which changes at most the last bits
@@ -103,6 +104,36 @@ import Testing
         let (kept, converted) = keptAndConvertedBytes(recorder.records, rule: HunyuanVideoTransformer.readsAsMatrix)
         #expect(kept > 0 && kept + converted / 2 == archive.storedBytes)
         #expect(archive.residentBytes(HunyuanVideoTransformer.readsAsMatrix) == archive.storedBytes + converted)
+    }
+
+    // MARK: VAE conv kernels
+
+    /// The VAEs keep 16-bit conv kernels in their stored precision and decode bit for bit as with
+    /// the kernels expanded to Float32 at load (issue #18: widening is exact and the packed
+    /// layout the same): the BF16 2-D fixture (with post_quant_conv) and the shipped F16 causal
+    /// VAE. The tensors kept 16-bit are the ones the resource check counts at their stored width
+    /// (`CausalVideoDecoder.readsAsMatrix`); expanded, none is.
+    @Test(arguments: ["vae2d-pq-bf16", "pipelines/shapes"])
+    func vaeKeepsSixteenBitKernelsAndDecodesAsExpanded(folder: String) throws {
+        let dir = (folder.hasPrefix("pipelines/") ? TestPaths.path(folder) : TestPaths.fixture(folder)) + "/vae"
+        let archive = try WeightArchive(directory: dir, baseName: CausalVideoDecoder.weightsName)
+        func decode(_ matrices: MatrixPrecision) throws -> (Tensor, [RecordingParameters.Record]) {
+            let recorder = RecordingParameters(WeightReader(archive, matrices: matrices))
+            let config = dir + "/config.json"
+            if folder.hasPrefix("pipelines/") {
+                let c = try VAEConfiguration.load(contentsOf: config)
+                let latents = Tensor(shape: [1, 2, 4, 4, c.latentChannels], data: testInput(32 * c.latentChannels, seed: 4))
+                return (try CausalVideoDecoder(configuration: c, source: recorder).decode(latents: latents), recorder.records)
+            }
+            let c = try AutoencoderKLConfiguration.load(contentsOf: config)
+            let latents = Tensor(shape: [1, 4, 3, c.latentChannels], data: testInput(12 * c.latentChannels, seed: 4))
+            return (try AutoencoderKLDecoder(configuration: c, source: recorder).decode(latents: latents), recorder.records)
+        }
+        let (kept, keptRecords) = try decode(.stored), (expanded, expandedRecords) = try decode(.float32)
+        #expect(kept.data.map(\.bitPattern) == expanded.data.map(\.bitPattern))
+        #expect(kept.data.map(abs).max()! > 0.1, "the output must not be trivially small")
+        #expect(keptAndConvertedBytes(keptRecords, rule: CausalVideoDecoder.readsAsMatrix).kept > 0)
+        #expect(keptAndConvertedBytes(expandedRecords, rule: { _ in false }).kept == 0)
     }
 }
 

@@ -162,6 +162,18 @@ enum VAE2DTolerance {
                 == 674_234_368 * 4)
     }
 
+    /// FLUX.1's VAE as loaded from its BF16 file (issue #18): of 83,819,683 parameters (encoder
+    /// included, as the file holds them), 81,656,576 are conv kernels, kept at 2 bytes a weight;
+    /// the other 2,163,107 (two mid-block attentions' projections, 2·4·(512² + 512) = 2,101,248,
+    /// biases and norms) are widened to Float32: 167,639,366 + 8,652,428 = 176,291,794 bytes
+    /// resident (6 bytes a weight before, 502,918,098). A conv call widens at most one kernel, the
+    /// mid block's 512 → 512 3×3: 9 · 512 · 512 floats (9 MiB).
+    @Test func fluxKernelsAndTheirWidenedScratch() {
+        #expect(Self.flux.parameterCount == 83_819_683)
+        #expect(Self.flux.convolutionKernelCount == 81_656_576)
+        #expect(Self.flux.widenedKernelBytes == 9 * 512 * 512 * 4)
+    }
+
     /// Items are decoded one at a time, so a second image adds only its output; at a small size
     /// the attention (mid block, 8² latents: 6·64·512 + scratch 65,536 + 2·(256·64 + 256·512 +
     /// 768) = 558,592 floats) stays below the last resnet (640·64² = 2,621,440).

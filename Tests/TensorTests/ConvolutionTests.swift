@@ -88,6 +88,42 @@ func naiveConv2d(_ x: Tensor, _ w: Tensor, _ b: Tensor) -> Tensor {
         #expect(Tensor.concatenate(rows: parts).maxAbsDifference(whole) < 1e-5)
     }
 
+    // MARK: 16-bit kernels
+
+    /// A 16-bit kernel stays 16-bit (`packed` at 2 bytes a weight) and convolves bit for bit as
+    /// the Float32 kernel of its widened values (issue #18), in 2-D (zero padding) and 3-D
+    /// (causal): the weight in two blocks of rows (`WeightMatrix(stacking:)`), the reference
+    /// values widened one at a time rather than by `HalfPrecision.widen`, and the result checked
+    /// against the naive convolution too, so a wrong widening or a wrong layout fails.
+    @Test(arguments: [(WeightMatrix.Precision.float16, 1), (.bfloat16, 1), (.float16, 3), (.bfloat16, 3)])
+    func sixteenBitKernelConvolvesAsItsWidenedValues(precision: WeightMatrix.Precision, kernelFrames kt: Int) {
+        let (cin, cout, k, firstRows) = (5, 19, 3, 7)
+        let columns = cin * kt * k * k
+        let bits = testValues(cout * columns, seed: 41).map {
+            precision == .float16 ? HalfPrecision.half(fromFloat: $0) : HalfPrecision.bfloat16(fromFloat: $0)
+        }
+        let weight = WeightMatrix(stacking: [
+            WeightMatrix(rows: firstRows, columns: columns, precision: precision, bits: Array(bits[..<(firstRows * columns)])),
+            WeightMatrix(rows: cout - firstRows, columns: columns, precision: precision,
+                         bits: Array(bits[(firstRows * columns)...])),
+        ])
+        let b = Tensor(shape: [cout], data: testValues(cout, seed: 42))
+        let kernel = Conv3dKernel(weight: weight, kernelFrames: kt, kernelHeight: k, kernelWidth: k, bias: b)
+        #expect(kernel.packed.precision == precision)
+        #expect(kernel.packed.storedBytes == 2 * columns * 24)  // 19 outputs padded to 24
+
+        let wt = Tensor(shape: [cout, cin, kt, k, k], data: bits.map {
+            precision == .float16 ? HalfPrecision.float(fromHalf: $0) : HalfPrecision.float(fromBFloat16: $0)
+        })
+        let widened = Conv3dKernel(weight: wt, bias: b)
+        let x = Tensor(shape: [3, 4, 9, cin], data: testValues(3 * 4 * 9 * cin, seed: 43))
+        let (y, expected, naive) = kt == 1
+            ? (x.conv2d(kernel), x.conv2d(widened), naiveConv2d(x, wt.reshaped([cout, cin, k, k]), b))
+            : (x.causalConv3d(kernel), x.causalConv3d(widened), naiveCausalConv(x, wt, b))
+        #expect(y.data.map(\.bitPattern) == expected.data.map(\.bitPattern))
+        #expect(y.maxAbsDifference(naive) < 1e-5)
+    }
+
     @Test func groupNormMatchesDefinitionAndMergesChunks() {
         let x = Tensor(shape: [3, 2, 2, 8], data: testValues(96, seed: 11).map { $0 * 3 + 1 })
         let w = testValues(8, seed: 12), b = testValues(8, seed: 13)

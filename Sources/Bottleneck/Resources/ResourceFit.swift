@@ -26,19 +26,24 @@ public struct ResourceFit: Sendable {
 
         /// Which stored shapes the component's loader reads as weight matrices (kept in 16 bits
         /// when stored so): every rank-2+ tensor of the text encoders (MiniLM, CLIP, T5) and
-        /// transformers; the VAEs convert every tensor to Float32.
+        /// transformers; the VAEs' conv kernels (repacked at 16 bits: as many bytes as stored).
         var readsAsMatrix: ([Int]) -> Bool {
             switch self {
             case .textEncoder, .textEncoder2: BertTextEncoder.readsAsMatrix
             case .transformer: HunyuanVideoTransformer.readsAsMatrix
-            case .vae: { _ in false }
+            case .vae: CausalVideoDecoder.readsAsMatrix
             }
         }
 
-        /// Whether the component multiplies its stored matrix `key` (text embedding tables are
-        /// looked up by row: no product scratch).
+        /// Whether the component multiplies its stored matrix `key` through the 16-bit product
+        /// (text embedding tables are looked up by row, and conv kernels widen into their own
+        /// scratch, `ResourceFit.convolutionScratchBytes`: no product scratch).
         var multiplies: (String) -> Bool {
-            self == .textEncoder ? { !BertTextEncoder.isEmbeddingTable($0) } : { _ in true }
+            switch self {
+            case .textEncoder: { !BertTextEncoder.isEmbeddingTable($0) }
+            case .textEncoder2, .transformer: { _ in true }
+            case .vae: { _ in false }
+            }
         }
 
         /// The components `kind` loads.
@@ -57,7 +62,9 @@ public struct ResourceFit: Sendable {
         /// Bytes of the weight files (2 a parameter when inferred).
         public var storedBytes: Int
         /// Bytes held once loaded (`WeightArchive.residentBytes`: 16-bit matrices once, the rest
-        /// also as Float32).
+        /// also as Float32). A VAE's 16-bit conv kernels count once too: the load repacks them
+        /// into 16-bit copies and then holds no view of the file, whose mapping is released (the
+        /// two exist together only while it loads, before any stage runs).
         public var residentBytes: Int
         /// True when the folder has no weight file for the component and the numbers come from
         /// its `config.json` (parameter counts of the model's modules), at 2 bytes a weight
@@ -89,6 +96,14 @@ public struct ResourceFit: Sendable {
             case .image(let c): c.latentChannels
             }
         }
+
+        /// The widest conv kernel in Float32: what one conv call widens a 16-bit kernel into.
+        var widenedKernelBytes: Int {
+            switch self {
+            case .causal(let c): c.widenedKernelBytes
+            case .image(let c): c.widenedKernelBytes
+            }
+        }
     }
 
     /// The folder's pipeline kind.
@@ -105,6 +120,9 @@ public struct ResourceFit: Sendable {
     var weightBytes: Int { weights.reduce(0) { $0 + $1.residentBytes } }
     /// Scratch one thread keeps for products with the largest 16-bit matrix (0 if none stays 16-bit).
     let productScratchBytes: Int
+    /// The Float32 copy of one 16-bit conv kernel, held while that conv runs (0 when the VAE is
+    /// not loaded or its kernels are Float32).
+    let convolutionScratchBytes: Int
     /// What the machine has (nil where it cannot be told).
     let memory: AvailableMemory?
 
@@ -128,14 +146,18 @@ public struct ResourceFit: Sendable {
             vae = .image(try AutoencoderKLConfiguration.load(contentsOf: vaeConfig))
             t5 = wanted.contains(.textEncoder2) ? try Self.t5Configuration(pipeline) : nil
         }
-        var weights: [Weights] = [], scratch = 0
+        var weights: [Weights] = [], scratch = 0, convolutionScratch = 0
         for component in wanted {
             let directory = pipeline.path + "/" + component.rawValue
             if kind == .flux, !WeightArchive.exists(directory: directory, baseName: component.weightsName) {
                 weights.append(try Self.inferredWeights(component, pipeline: pipeline))
+                if component == .vae { convolutionScratch = vae.widenedKernelBytes }  // inferred as BF16
                 continue
             }
             let archive = try WeightArchive(directory: directory, baseName: component.weightsName)
+            if component == .vae, !archive.storedMatrices(component.readsAsMatrix).isEmpty {
+                convolutionScratch = vae.widenedKernelBytes
+            }
             let entries = archive.files.flatMap(\.entries.values)
             weights.append(Weights(component: component, parameters: entries.reduce(0) { $0 + $1.shape.reduce(1, *) },
                                    storage: Set(entries.map(\.dtype.rawValue)).sorted(), storedBytes: archive.storedBytes,
@@ -148,6 +170,7 @@ public struct ResourceFit: Sendable {
         }
         self.weights = weights
         productScratchBytes = scratch
+        convolutionScratchBytes = convolutionScratch
         memory = try AvailableMemory.current(environment: environment)
     }
 
@@ -171,21 +194,24 @@ public struct ResourceFit: Sendable {
     }
 
     /// A FLUX.1 component's weights from its config alone: its parameter count at 2 bytes
-    /// a weight, kept 16-bit by the text encoders and the transformer, also held as Float32 by
-    /// the VAE (which converts every tensor). The product scratch is then not counted.
+    /// a weight, kept 16-bit by the text encoders, the transformer and the VAE's conv kernels;
+    /// the VAE's other tensors are also held as Float32. The product scratch is then not counted.
     static func inferredWeights(_ component: Component, pipeline: PipelineFolder) throws -> Weights {
         let directory = pipeline.path + "/" + component.rawValue
-        let parameters: Int
+        var parameters: Int, widened = 0  // Float32 copies the load makes
         switch component {
         case .textEncoder:
             parameters = try textConfiguration(CLIPTextConfiguration.self, directory).parameterCount()
         case .textEncoder2: parameters = try t5Configuration(pipeline).encoderParameterCount
         case .transformer: parameters = try FluxConfiguration(contentsOf: directory + "/config.json").parameterCount
-        case .vae: parameters = try AutoencoderKLConfiguration.load(contentsOf: directory + "/config.json").parameterCount
+        case .vae:
+            let c = try AutoencoderKLConfiguration.load(contentsOf: directory + "/config.json")
+            parameters = c.parameterCount
+            widened = parameters - c.convolutionKernelCount
         }
         let stored = 2 * parameters
         return Weights(component: component, parameters: parameters, storage: ["BF16"], storedBytes: stored,
-                       residentBytes: stored + (component == .vae ? 4 * parameters : 0), inferredFromConfig: true)
+                       residentBytes: stored + 4 * widened, inferredFromConfig: true)
     }
 
     /// The estimate for `request`, whose plan resolved to `stages` (nil: decode only).
@@ -200,6 +226,12 @@ public struct ResourceFit: Sendable {
             // Threads that multiply 16-bit weights: the workers, and each lane's passes' own threads.
             let threads = Threads.count + max(lanes, 1) * kind.guidance(for: request).passesPerStep
             resident.append(.init("16-bit product scratch (\(threads) threads)", bytes: threads * productScratchBytes))
+        }
+        if convolutionScratchBytes > 0 {
+            // Conv calls at once: the decode's, and each lane's preview decodes beside it in a batch.
+            let layers = 1 + (request.preview != nil ? lanes : 0)
+            resident.append(.init("16-bit conv scratch (\(layers) layer\(layers == 1 ? "" : "s"))",
+                                  bytes: layers * convolutionScratchBytes))
         }
         return ResourceEstimate(
             frames: request.frames, width: request.width, height: request.height,

@@ -31,13 +31,20 @@ public final class CausalVideoDecoder: Sendable {
 
     /// Loads `directory/config.json` and `directory/diffusion_pytorch_model.safetensors`
     /// (a diffusers `vae/` folder). Encoder tensors (`encoder.*`, `quant_conv.*`) are ignored;
-    /// any other unread, missing or mis-shaped tensor is an error.
-    public convenience init(directory: String) throws {
+    /// any other unread, missing or mis-shaped tensor is an error. 16-bit conv kernels stay
+    /// 16-bit unless `matrices` is `.float32` (`Conv3dKernel.packed`).
+    public convenience init(directory: String, matrices: MatrixPrecision = .stored) throws {
         let config = try VAEConfiguration.load(
             contentsOf: (directory as NSString).appendingPathComponent("config.json"))
-        let reader = WeightReader(try WeightArchive(directory: directory, baseName: Self.weightsName))
+        let reader = WeightReader(try WeightArchive(directory: directory, baseName: Self.weightsName), matrices: matrices)
         try self.init(configuration: config, weights: reader)
     }
+
+    /// Whether this decoder, or `AutoencoderKLDecoder`, reads a stored tensor of `shape` as a
+    /// weight matrix: the conv kernels (rank 5, or 4 in the 2-D VAE), repacked in their stored
+    /// precision; the rest (biases, norms, the attention's `[C, C]` projections) are widened to
+    /// Float32. Counts their resident bytes before a load (`WeightArchive.residentBytes`).
+    public static func readsAsMatrix(_ shape: [Int]) -> Bool { shape.count >= 4 }
 
     /// Builds the decoder from `weights` (scope: the root of the VAE state dict) and checks
     /// that every decoder tensor was read.
@@ -62,7 +69,8 @@ public final class CausalVideoDecoder: Sendable {
         // post_quant_conv is a plain Conv3d(k=1) at the root (no `.conv` level).
         postQuantConv = CausalConv3d(
             index: &convIndex,
-            kernel: Conv3dKernel(weight: try p.tensor("post_quant_conv.weight", shape: [latent, latent, 1, 1, 1]),
+            kernel: Conv3dKernel(weight: try p.matrix("post_quant_conv.weight", shape: [latent, latent, 1, 1, 1]),
+                                 kernelFrames: 1, kernelHeight: 1, kernelWidth: 1,
                                  bias: try p.tensor("post_quant_conv.bias", shape: [latent])))
         let d = p.scoped("decoder")
         convIn = try CausalConv3d(d.scoped("conv_in"), in: latent, out: top, kernelSize: 3, index: &convIndex)

@@ -1,3 +1,5 @@
+import Tensor
+
 /// How much memory a decode's activations take, from the configuration alone (no weights), for
 /// the check that refuses a video the machine cannot hold before anything loads.
 ///
@@ -55,5 +57,14 @@ extension VAEConfiguration {
         peak = max(peak, pixels * (2 * bottom + outChannels), (chunkFrames == nil ? 2 : 1) * pixels * outChannels)
         cache += convCache(bottom)
         return (peak + (chunkFrames == nil ? 0 : cache)) * MemoryLayout<Float>.size
+    }
+
+    /// The Float32 copy a 16-bit conv kernel is widened into while it runs (one layer at a
+    /// time, `Conv3dKernel.packed`; not part of the activations above): the widest conv, a
+    /// mid-block resnet's 3×3×3 from `top` to `top` channels (every other conv's widths are at
+    /// most `top`).
+    public var widenedKernelBytes: Int {
+        let top = blockOutChannels.last!
+        return Conv3dKernel.widenedBytes(inChannels: top, outChannels: top, taps: 3 * 3 * 3)
     }
 }

@@ -100,8 +100,8 @@ struct CausalConv3d: Sendable {
 
     init(_ p: any ParameterSource, in cin: Int, out cout: Int, kernelSize k: Int, index: inout Int) throws {
         let conv = p.scoped("conv")
-        kernel = Conv3dKernel(weight: try conv.tensor("weight", shape: [cout, cin, k, k, k]),
-                              bias: try conv.tensor("bias", shape: [cout]))
+        kernel = Conv3dKernel(weight: try conv.matrix("weight", shape: [cout, cin, k, k, k]), kernelFrames: k,
+                              kernelHeight: k, kernelWidth: k, bias: try conv.tensor("bias", shape: [cout]))
         self.index = index
         index += 1
     }

@@ -29,18 +29,19 @@ public final class AutoencoderKLDecoder: Sendable {
 
     /// Loads `directory/config.json` and `directory/diffusion_pytorch_model.safetensors`
     /// (a diffusers `vae/` folder). Encoder tensors (`encoder.*`, `quant_conv.*`) are ignored;
-    /// any other unread, missing or mis-shaped tensor is an error naming its key.
-    public convenience init(directory: String) throws {
+    /// any other unread, missing or mis-shaped tensor is an error naming its key. 16-bit conv
+    /// kernels stay 16-bit unless `matrices` is `.float32` (`Conv3dKernel.packed`).
+    public convenience init(directory: String, matrices: MatrixPrecision = .stored) throws {
         let config = try AutoencoderKLConfiguration.load(
             contentsOf: (directory as NSString).appendingPathComponent("config.json"))
-        let reader = WeightReader(try WeightArchive(directory: directory, baseName: Self.weightsName))
+        let reader = WeightReader(try WeightArchive(directory: directory, baseName: Self.weightsName), matrices: matrices)
         try self.init(configuration: config, weights: reader)
     }
 
     /// Builds the decoder from `weights` (scope: the root of the VAE state dict) and checks
-    /// that every decoder tensor was read. Weights of any stored precision (F32, F16, BF16) are
-    /// widened to Float32 at load: the conv kernels and the attention's projections compute in
-    /// Float32 only.
+    /// that every decoder tensor was read. Conv kernels keep the precision `weights` gives their
+    /// matrices (`CausalVideoDecoder.readsAsMatrix`); the other tensors (biases, norms, the
+    /// attention's projections) are widened to Float32 at load.
     public convenience init(configuration: AutoencoderKLConfiguration, weights: WeightReader) throws {
         try configuration.validate()
         try self.init(configuration: configuration, source: weights)

@@ -47,26 +47,41 @@ extension AutoencoderKLConfiguration {
 }
 
 extension AutoencoderKLConfiguration {
+    /// The Float32 copy a 16-bit conv kernel is widened into while it runs (one layer at a
+    /// time, `Conv3dKernel.packed`): the widest conv, a mid-block resnet's 3×3 from `top` to
+    /// `top` channels (every other conv's widths are at most `top`). 9 MiB for FLUX.1 (512).
+    public var widenedKernelBytes: Int {
+        let top = blockOutChannels.last!
+        return Conv3dKernel.widenedBytes(inChannels: top, outChannels: top, taps: 3 * 3)
+    }
+
     /// Parameters of the whole `AutoencoderKL` state dict, encoder included (a checkpoint holds
     /// both; the decoder reads only its half), from diffusers `Encoder`/`Decoder` in `vae.py`:
     /// 83.8 M for FLUX.1's VAE.
-    public var parameterCount: Int {
-        func conv(_ cin: Int, _ cout: Int, _ k: Int = 3) -> Int { k * k * cin * cout + cout }
+    public var parameterCount: Int { parameters(kernelsOnly: false) }
+
+    /// The conv kernels' share of `parameterCount`, which the decoder keeps in their stored
+    /// precision; the rest (biases, norm weights, the attention's projections) is Float32.
+    public var convolutionKernelCount: Int { parameters(kernelsOnly: true) }
+
+    private func parameters(kernelsOnly: Bool) -> Int {
+        let vectors = kernelsOnly ? 0 : 1  // counts biases, norms and the attention, or not
+        func conv(_ cin: Int, _ cout: Int, _ k: Int = 3) -> Int { k * k * cin * cout + vectors * cout }
         func resnet(_ cin: Int, _ cout: Int) -> Int {
-            2 * cin + conv(cin, cout) + 2 * cout + conv(cout, cout) + (cin == cout ? 0 : conv(cin, cout, 1))
+            vectors * (2 * cin + 2 * cout) + conv(cin, cout) + conv(cout, cout) + (cin == cout ? 0 : conv(cin, cout, 1))
         }
         let top = blockOutChannels.last!, bottom = blockOutChannels[0]
-        let mid = 2 * resnet(top, top) + (midBlockAddAttention ? 2 * top + 4 * (top * top + top) : 0)
+        let mid = 2 * resnet(top, top) + (midBlockAddAttention ? vectors * (2 * top + 4 * (top * top + top)) : 0)
         // Encoder: conv_in, down blocks (resnets, a stride-2 conv but in the last), mid,
         // norm, conv_out to mean and log-variance.
-        var encoder = conv(inChannels, bottom) + mid + 2 * top + conv(top, 2 * latentChannels)
+        var encoder = conv(inChannels, bottom) + mid + vectors * 2 * top + conv(top, 2 * latentChannels)
         for (i, out) in blockOutChannels.enumerated() {
             let cin = i == 0 ? bottom : blockOutChannels[i - 1]
             encoder += resnet(cin, out) + (layersPerBlock - 1) * resnet(out, out)
                 + (i < blockOutChannels.count - 1 ? conv(out, out) : 0)
         }
         // Decoder: conv_in, mid, up blocks (layers + 1 resnets, an upsampling conv), norm, conv_out.
-        var decoder = conv(latentChannels, top) + mid + 2 * bottom + conv(bottom, outChannels)
+        var decoder = conv(latentChannels, top) + mid + vectors * 2 * bottom + conv(bottom, outChannels)
         for block in upBlockLayouts {
             decoder += resnet(block.inChannels, block.outChannels) + layersPerBlock * resnet(block.outChannels, block.outChannels)
                 + (block.upsamples ? conv(block.outChannels, block.outChannels) : 0)

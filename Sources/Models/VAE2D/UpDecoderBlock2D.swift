@@ -1,15 +1,15 @@
 import Tensor
 
 /// `nn.Conv2d(cin, cout, k, padding=k // 2)` over one image `[1, H, W, C]` (channels last).
-/// The weight is widened to Float32 at load and packed for the direct convolution kernel
-/// (`Conv3dKernel` with one temporal tap): the conv kernels have no 16-bit path.
+/// The weight is packed, in its stored precision, for the direct convolution kernel
+/// (`Conv3dKernel` with one temporal tap).
 struct Conv2d: DecoderConvolution {
     let kernel: Conv3dKernel
 
     /// Loads `weight` `[cout, cin, k, k]` and `bias` `[cout]` (scope: the conv's key).
     init(_ p: any ParameterSource, in cin: Int, out cout: Int, kernelSize k: Int) throws {
-        kernel = Conv3dKernel(weight: try p.tensor("weight", shape: [cout, cin, k, k]).reshaped([cout, cin, 1, k, k]),
-                              bias: try p.tensor("bias", shape: [cout]))
+        kernel = Conv3dKernel(weight: try p.matrix("weight", shape: [cout, cin, k, k]), kernelFrames: 1, kernelHeight: k,
+                              kernelWidth: k, bias: try p.tensor("bias", shape: [cout]))
     }
 
     /// `[1, H, W, Cin] -> [1, H, W, Cout]`.
