@@ -3,13 +3,16 @@ import TestSupport
 import Testing
 @testable import Tokenizers
 
-/// The SentencePiece Unigram tokenizer against transformers 5.x `T5TokenizerFast` on the
-/// `tokenizer.json` that `Scripts/fixtures/make_t5_fixtures.py` converts from a SentencePiece
-/// model trained with T5's settings (nmt_nfkc precompiled charsmap, `<unk>` 2, `</s>` 1).
+/// The SentencePiece Unigram tokenizer against transformers 5.x `T5TokenizerFast`, on two
+/// fixtures of `Scripts/fixtures/make_t5_fixtures.py`: `text-t5`, a `tokenizer.json` converted
+/// from a small SentencePiece model trained with T5's settings (nmt_nfkc precompiled charsmap,
+/// `<unk>` 2, `</s>` 1), and `text-t5-real`, T5 v1.1's own 32k-piece file (FLUX.1's
+/// `tokenizer_2`) with FLUX-length prompts truncated and padded to 512.
 @Suite struct UnigramTokenizerTests {
-    static let directory = TestPaths.path("Tests/Fixtures/text-t5/tokenizer")
+    static let parityFixtures = ["text-t5", "text-t5-real"]
+    static let directory = tokenizerDirectory("text-t5")
 
-    static func expected() throws -> [String: Any] { try TestPaths.expectedJSON("text-t5") }
+    static func tokenizerDirectory(_ fixture: String) -> String { TestPaths.fixture(fixture + "/tokenizer") }
 
     // MARK: Parity
 
@@ -17,10 +20,10 @@ import Testing
     /// (precomposed and combining), CJK, emoji (unknown, fused), whitespace runs with tabs and
     /// newlines, NFKC cases (ligature, circled digit, fullwidth, ½, ™, ideographic and no-break
     /// spaces, Hangul jamo), special tokens inside the text, a literal `▁`, a zero-width space, a
-    /// control character, and the empty string.
-    @Test func idsMatchTransformers() throws {
-        let tokenizer = try UnigramTokenizer(directory: Self.directory, maxLength: 10_000)
-        let json = try Self.expected()
+    /// control character, and the empty string; on the real file also prompts of 512 to 590 ids.
+    @Test(arguments: parityFixtures) func idsMatchTransformers(fixture: String) throws {
+        let tokenizer = try UnigramTokenizer(directory: Self.tokenizerDirectory(fixture), maxLength: 10_000)
+        let json = try TestPaths.expectedJSON(fixture)
         let prompts = json["prompts"] as! [String]
         for (p, e) in zip(prompts, json["ids"] as! [[Int]]) {
             #expect(tokenizer.encode(p) == e, "prompt: \(p.debugDescription)")
@@ -29,26 +32,28 @@ import Testing
     }
 
     /// Truncation keeps `maxLength - 1` text tokens and then appends `</s>`; batches pad with
-    /// `<pad>` (id 0) to the max length with a mask, as FLUX.1 calls the tokenizer.
-    @Test func truncationAndPaddingMatchTransformers() throws {
-        let json = try Self.expected()
+    /// `<pad>` (id 0) to the max length with a mask, as FLUX.1 calls the tokenizer (the real
+    /// file: 512, with prompts that just fit, just overflow and overflow by far).
+    @Test(arguments: parityFixtures) func truncationAndPaddingMatchTransformers(fixture: String) throws {
+        let json = try TestPaths.expectedJSON(fixture)
         let prompts = json["prompts"] as! [String]
-        let short = try UnigramTokenizer(directory: Self.directory, maxLength: json["truncate_length"] as! Int)
+        let directory = Self.tokenizerDirectory(fixture)
+        let short = try UnigramTokenizer(directory: directory, maxLength: json["truncate_length"] as! Int)
         for (p, e) in zip(prompts, json["truncated_ids"] as! [[Int]]) {
             #expect(short.encode(p) == e, "prompt: \(p.debugDescription)")
         }
-        let padded = try UnigramTokenizer(directory: Self.directory, maxLength: json["pad_length"] as! Int)
+        let padded = try UnigramTokenizer(directory: directory, maxLength: json["pad_length"] as! Int)
         #expect(padded.padId == 0)
         let batch = padded.encodeBatch(prompts, padToMaxLength: true)
         #expect(batch.ids == json["padded_ids"] as! [[Int]])
         #expect(batch.mask == (json["padded_mask"] as! [[Int]]).map { $0.map { $0 == 1 } })
     }
 
-    /// The layout tokenizers' SentencePiece converter writes (T5 v1.1's vendored file):
+    /// The layout tokenizers' SentencePiece converter writes (the real T5 v1.1 file has it):
     /// `Sequence[Precompiled, Strip, Replace(" {2,}", "▁")]` and `Metaspace` alone. The script
     /// checks that `tokenizers` gives transformers' ids with it; so must we.
     @Test func converterLayoutGivesTheSameIds() throws {
-        let json = try Self.expected()
+        let json = try TestPaths.expectedJSON("text-t5")
         let layout = json["spm_layout"] as! [String: Any]
         let dir = try rewrittenTokenizer { spec in
             spec["normalizer"] = ["type": "Sequence",
@@ -60,6 +65,19 @@ import Testing
         for (p, e) in zip(json["prompts"] as! [String], json["ids"] as! [[Int]]) {
             #expect(tokenizer.encode(p) == e, "prompt: \(p.debugDescription)")
         }
+    }
+
+    /// The real file read whole: 32,000 pieces + 100 extra ids in one vocabulary, the special
+    /// ids every T5 checkpoint's embedding rows assume, and the extra ids counting down from the
+    /// end (`<extra_id_0>` is the last row).
+    @Test func realVocabularyLayout() throws {
+        let tokenizer = try UnigramTokenizer(directory: Self.tokenizerDirectory("text-t5-real"), maxLength: 512)
+        #expect(tokenizer.model.pieces.count == 32_100)
+        #expect(tokenizer.model.unkId == 2)
+        #expect(tokenizer.padId == 0)
+        let ids = ["<pad>", "</s>", "<unk>", "<extra_id_99>", "<extra_id_0>"].map { tokenizer.id(of: $0) }
+        #expect(ids == [0, 1, 2, 32_000, 32_099])
+        #expect(tokenizer.suffixIds == [1] && tokenizer.prefixIds.isEmpty)
     }
 
     // MARK: Model
