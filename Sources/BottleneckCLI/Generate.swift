@@ -15,7 +15,8 @@ extension Bottleneck {
         var prompt: String
 
         @Option(name: [.short, .customLong("output"), .customLong("save-path")],
-                help: ArgumentHelp("Output file, folder for PNG frames (frames/), or - for stdout (default: {seed}_{slug}.mp4).", valueName: "file"))
+                help: ArgumentHelp("Output file, folder for PNG frames (frames/), or - for stdout "
+                                   + "(default: {seed}_{slug}.mp4; .png for an image model).", valueName: "file"))
         var output: String?
 
         @OptionGroup var model: ModelOptions

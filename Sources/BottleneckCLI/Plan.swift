@@ -39,23 +39,26 @@ extension Bottleneck {
         /// Text tokens per call (MiniLM: 32; HunyuanVideo's LLaMA: 256).
         static let textTokensBound = IntegerBound(1...4096)
 
-        @Option(parsing: .unconditional, help: "Video frames, \(GenerationRequest.Bounds.frames.summary) (default: 129).",
+        @Option(parsing: .unconditional,
+                help: "Video frames, \(GenerationRequest.Bounds.frames.summary) (default: 129; an image model's 1).",
                 transform: GenerationRequest.Bounds.frames.argument)
-        var frames = 129
-        @Option(parsing: .unconditional, help: "Video height in pixels, \(Self.pixelSide.summary) (default: 128).",
+        var frames: Int?
+        @Option(parsing: .unconditional, help: "Height in pixels, \(Self.pixelSide.summary) (default: 128; FLUX.1's 1024).",
                 transform: Self.pixelSide.argument)
-        var height = 128
-        @Option(parsing: .unconditional, help: "Video width in pixels, \(Self.pixelSide.summary) (default: 128).",
+        var height: Int?
+        @Option(parsing: .unconditional, help: "Width in pixels, \(Self.pixelSide.summary) (default: 128; FLUX.1's 1024).",
                 transform: Self.pixelSide.argument)
-        var width = 128
+        var width: Int?
         @Option(parsing: .unconditional,
-                help: "Steps of the standard sampling the plan replaces, \(BottleneckPlan.Bounds.steps.summary) (default: 50).",
+                help: ArgumentHelp("Steps of the standard sampling the plan replaces, \(BottleneckPlan.Bounds.steps.summary) "
+                    + "(default: 50, or a plan file's base_steps)."),
                 transform: BottleneckPlan.Bounds.steps.argument)
-        var steps = 50
+        var steps: Int?
         @Option(parsing: .unconditional,
-                help: "Shift of the standard sampling, \(BottleneckPlan.Bounds.shift.summary) (default: 7, as HunyuanVideo).",
+                help: ArgumentHelp("Shift of the standard sampling, \(BottleneckPlan.Bounds.shift.summary) (default: 7 as "
+                    + "HunyuanVideo, the --pipeline scheduler's shift, or a plan file's base_shift)."),
                 transform: BottleneckPlan.Bounds.shift.argument)
-        var shift = 7.0
+        var shift: Double?
         @Option(help: "Strength reading: B (img2img, default) or A (restart).") var reading: StrengthReading = .img2img
         @Option(parsing: .unconditional, help: "Text tokens per call in the cost model, \(Self.textTokensBound.summary) (default: 32).",
                 transform: Self.textTokensBound.argument)
@@ -68,26 +71,42 @@ extension Bottleneck {
             if config != nil && pipeline != nil { throw ValidationError("give either --config or --pipeline, not both") }
         }
 
-        func run() throws {
+        func run() throws { try report().write(json: json) }
+
+        /// The plan's stages and costs for the options given.
+        /// - Throws: `ValidationError` for a plan or size that cannot be (naming the option or
+        ///   the plan file's key), `PipelineError` for an unreadable `--pipeline` folder.
+        func report() throws -> PlanReport {
             var transformer = TransformerCost.defaultModel
             if let config { transformer = try TransformerConfiguration(contentsOf: config).cost(textTokens: textTokens) }
             transformer.textTokens = textTokens
-            var base = LatentSize(videoFrames: frames, width: width, height: height)
-            var shift = shift
-            if let pipeline {
-                // The folder's transformer at its own text length, one latent frame for an image
-                // model, the scheduler's shift at this size (FLUX.1's depends on it).
-                let fit = try PlanFit(pipeline: PipelineFolder.locate(explicit: pipeline))
+            // The size the plan is shown for: as given, else the defaults `generate` starts from
+            // for the folder's kind (one 1024² image for FLUX.1).
+            var fit: PlanFit?
+            if let pipeline { fit = try PlanFit(pipeline: PipelineFolder.locate(explicit: pipeline)) }
+            var size = GenerationRequest(prompt: "", kind: fit?.kind ?? .hunyuanVideo)
+            if let frames { size.frames = frames }
+            if let width { size.width = width }
+            if let height { size.height = height }
+            do { try size.validateNumbers(for: fit?.kind ?? .hunyuanVideo) } catch { throw ValidationError(error.optionMessage) }
+            let base = size.latentSize
+            var shift = shift ?? 7
+            if let fit {
+                // The folder's transformer at its own text length and the scheduler's shift at
+                // this size (FLUX.1's depends on it), unless --shift says otherwise.
                 transformer = fit.cost
-                if fit.kind.makesImages { base.frames = 1 }
-                shift = fit.baseShift(at: base)
+                if self.shift == nil { shift = fit.baseShift(at: base) }
             }
+            let steps = steps ?? 50
             let context = PlanContext(base: base, transformer: transformer, baseSteps: steps, baseShift: shift, reading: reading)
             var plan: BottleneckPlan
             do {
                 if let source = planSource {
                     if FileManager.default.fileExists(atPath: source) {
                         plan = try BottleneckPlan(contentsOf: URL(fileURLWithPath: source))
+                        // Given on the command line, the baseline overrides the file's.
+                        if let explicit = self.steps { plan.baseSteps = explicit }
+                        if self.shift != nil { plan.baseShift = shift }
                     } else {
                         plan = try BottleneckPlan(parsing: source, baseSteps: steps, baseShift: shift)
                         plan.reading = reading
@@ -98,7 +117,7 @@ extension Bottleneck {
                 let passes = cfg ? 2 : 1
                 let stages = try plan.resolved(base: base, patch: transformer.patch)
                 let cost = try plan.cost(base: base, transformer: transformer, passesPerCall: passes)
-                try PlanReport(plan: plan, base: base, stages: stages, cost: cost).write(json: json)
+                return PlanReport(plan: plan, base: base, stages: stages, cost: cost)
             } catch let e as SamplingError {
                 throw ValidationError(e.description)
             }

@@ -181,6 +181,27 @@ import Sampling
         #expect(planError?.message == "\(steps): stages[0].steps must be an integer between 1 and 1000; got 1000000000000, use 1000")
     }
 
+    /// `plan` shows what `generate` would run: a FLUX folder's default size (one 1024² image),
+    /// a refusal of frames it cannot make, and `--steps` / `--shift` as the baseline even over a
+    /// plan file's `base_steps` (they were ignored before).
+    @Test func planTakesTheFolderDefaultsAndTheGivenBaseline() throws {
+        let flux = ["--pipeline", TestPaths.fixture("flux-pipeline-tiny")]
+        #expect(try Bottleneck.Plan.parse(flux + ["--preset", "flux"]).report().base == [1, 128, 128])
+        #expect(try Bottleneck.Plan.parse(["--preset", "x3"]).report().base == [33, 16, 16])
+        let frames = #expect(throws: ValidationError.self) { try Bottleneck.Plan.parse(flux + ["--frames", "5"]).report() }
+        #expect(frames?.message.hasPrefix("--frames 5: a FluxPipeline folder makes one image") == true, "\(String(describing: frames))")
+
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("plan-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data(#"{"base_steps": 50, "base_shift": 7, "stages": [{"steps": 4, "shift": 7}, {"steps": 10, "shift": 9, "scale": 0.5, "strength": 0.8}, {"steps": 6, "shift": 9, "strength": 0.7}]}"#.utf8)
+            .write(to: file)
+        let fromFile = try Bottleneck.Plan.parse(["--plan", file.path]).report()
+        let given = try Bottleneck.Plan.parse(["--plan", file.path, "--steps", "25", "--shift", "5"]).report()
+        #expect(fromFile.plan.baseSteps == 50 && given.plan.baseSteps == 25 && given.plan.baseShift == 5)
+        #expect(abs(given.standardGFLOPs * 2 - fromFile.standardGFLOPs) < 1e-6 * fromFile.standardGFLOPs)
+        #expect(given.planGFLOPs == fromFile.planGFLOPs)
+    }
+
     // MARK: Batch
 
     @Test func batchOptions() throws {
