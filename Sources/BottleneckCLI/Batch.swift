@@ -194,12 +194,13 @@ extension Bottleneck {
             let fit = try PlanFit(pipeline: pipeline)
             try sampling.checkGuidance(takesGuidance: fit.takesGuidance)
             let resources = try ResourceFit(pipeline: pipeline)
-            let (flagSteps, lanes, queueCapacity) = (sampling.steps, lanes, queueCapacity)
+            let (flagSteps, lanes, queueCapacity, log) = (sampling.steps, lanes, queueCapacity, logging.log)
             return { request, entry throws(PromptLineProblem) in
                 do {
                     try request.takeStepsFromFixedPlan(explicit: entry.overrides.steps ?? flagSteps)
                     let stages = try fit.check(request)
-                    try resources.check(request, stages: stages, lanes: lanes, frameQueueCapacity: queueCapacity)
+                    let estimate = try resources.check(request, stages: stages, lanes: lanes, frameQueueCapacity: queueCapacity)
+                    log.debug("line \(entry.line): \(resources.describe(estimate))")  // --verbose, as generate
                 } catch let error as RequestError {
                     throw .invalidRequest(error)
                 } catch let error as ResourceShortage {

@@ -73,6 +73,18 @@ import Testing
         #expect(records.filter { $0.status == .skipped }.compactMap(\.line) == [1, 2, 3])
     }
 
+    /// `--verbose` states each item's memory estimate before any model loads, as `generate` does
+    /// for its one request (it printed none before).
+    @Test func batchVerboseStatesEachItemsEstimate() throws {
+        let (r, folder) = try run(["batch", "p.txt", "-o", "out", "--seed", "1", "--steps", "2", "--bottleneck", "off", "--verbose"],
+                                  files: ["p.txt": "a red ball\na blue cube\n"], tag: "verbose")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        #expect(r.status == 0, "\(r.stderr)")
+        for line in [1, 2] {
+            #expect(r.stderr.contains("line \(line): estimated peak memory "), "\(r.stderr)")
+        }
+    }
+
     /// A second batch on a folder another batch holds is refused at once, naming the folder and
     /// the holder's pid (this test process holds it). Before: both ran, and a `--resume` of
     /// the second deleted the first one's partial file.
