@@ -84,11 +84,12 @@ extension Bottleneck {
             // for the folder's kind (one 1024² image for FLUX.1).
             var fit: PlanFit?
             if let pipeline { fit = try PlanFit(pipeline: PipelineFolder.locate(explicit: pipeline)) }
-            var size = GenerationRequest(prompt: "", kind: fit?.kind ?? .hunyuanVideo)
+            let kind = fit?.kind ?? .hunyuanVideo
+            var size = GenerationRequest(prompt: "", kind: kind)
             if let frames { size.frames = frames }
             if let width { size.width = width }
             if let height { size.height = height }
-            do { try size.validateNumbers(for: fit?.kind ?? .hunyuanVideo) } catch { throw ValidationError(error.optionMessage) }
+            do { try size.validateNumbers(for: kind) } catch { throw ValidationError(error.optionMessage) }
             let base = size.latentSize
             var shift = shift ?? 7
             if let fit {
