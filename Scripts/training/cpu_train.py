@@ -41,7 +41,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 import world  # noqa: E402
-from models import DIT_CPU_CONFIG, VAE_CONFIG, make_dit, make_vae, widen_vae  # noqa: E402
+from models import DIT_CPU_CONFIG, VAE_CONFIG, make_dit, make_vae, widen_dit, widen_vae  # noqa: E402
 from textenc import MiniLMText  # noqa: E402
 
 T0 = time.time()
@@ -235,6 +235,8 @@ class Trainer:
                 self.redo_vae()
             elif self.s["phase"] in ("export", "done") and self.s["dit"]["step"] < a.dit_steps:
                 self.s["phase"] = "dit"  # a larger --dit-steps continues the transformer
+            if a.dit_heads and a.dit_heads != self.s["dit_config"]["num_attention_heads"]:
+                self.widen_dit(a.dit_heads)
         else:
             if os.path.exists(self.state_path) and not a.restart:
                 sys.exit(f"{self.dir} already holds a run (state.json); use --resume to continue it or --restart to discard it")
@@ -292,6 +294,40 @@ class Trainer:
         self.save_state()
         log(f"VAE widened to block_out_channels {list(channels)} at step {self.s['vae']['step']} (same function, fresh optimiser)")
 
+    def widen_dit(self, heads):
+        """The transformer (weights and EMA; the committed one while no dit.pt exists) widened to
+        `heads` heads computing the same function (models.widen_dit); the optimiser starts afresh
+        (its moments have the old shapes), so the learning rate warms up again from this step."""
+        ck = self.path("dit.pt")
+        if os.path.exists(ck):
+            c = torch.load(ck, map_location="cpu", weights_only=False)
+        elif os.path.exists(self.path("pools.pt")):  # pools built, no transformer step taken yet
+            dit = make_dit(self.s["dit_config"])
+            self.maybe_load_committed_dit(dit, self.committed_dit())
+            c = {"model": dit.state_dict(), "ema": dit.state_dict(), "rng": rng_state(), "gen": None}
+        else:
+            sys.exit(f"--dit-heads: no transformer in {self.dir} to widen yet (build the pools first: --until pools)")
+        widened, losses = {}, []
+        ev = torch.load(self.path("pools.pt"), map_location="cpu", weights_only=False)["heldout_eval"]
+        for key in ("model", "ema"):
+            dit = make_dit(self.s["dit_config"]); dit.load_state_dict(c[key])
+            try:
+                wide = widen_dit(dit, heads, torch.Generator().manual_seed(self.s["dit"]["step"]))
+            except ValueError as e:
+                sys.exit(f"--dit-heads: {e}")
+            widened[key] = wide.state_dict()
+            if key == "ema":  # the copies' 1 % noise aside, the held-out loss must not move
+                with torch.no_grad():
+                    losses = [eval_flow_loss(dit, ev), eval_flow_loss(wide, ev)]
+        atomic_save(dict(c, model=widened["model"], ema=widened["ema"], opt=None), ck)
+        self.s["dit_config"] = dict(self.s["dit_config"], num_attention_heads=heads)
+        self.s["dit"].setdefault("widened", []).append({"step": self.s["dit"]["step"], "num_attention_heads": heads})
+        if self.s["phase"] in ("export", "done"):
+            self.s["phase"] = "dit"
+        self.save_state()
+        log(f"transformer widened to {heads} heads at step {self.s['dit']['step']} (same function, fresh optimiser); "
+            f"held-out flow loss (EMA) before {losses[0]}, after {losses[1]}")
+
     def inherit(self, path):
         """A committed pipeline made by this trainer is a checkpoint without optimiser state: its
         step counts, histories and configs carry over, so phases already done are not redone (a
@@ -329,10 +365,12 @@ class Trainer:
             return
         with open(path) as f:
             d = json.load(f)
-        if d["vae_step"] != w["step"] or d["dit_config"] != json.loads(json.dumps(self.s["dit_config"])):
-            log(f"{path}: trained on VAE step {d['vae_step']} or another config; the transformer starts afresh")
+        if d["vae_step"] != w["step"]:
+            log(f"{path}: trained on VAE step {d['vae_step']}; the transformer starts afresh")
             return
-        self.s["dit"] = {"step": d["step"], "samples": d["samples"], "history": [], "eval": d["eval"]}
+        self.s["dit"] = {"step": d["step"], "samples": d["samples"], "history": [], "eval": d["eval"],
+                         "widened": d.get("widened", [])}
+        self.s["dit_config"] = d["dit_config"]  # the committed transformer's (a widened one has more heads)
         self.s["cpu_seconds"]["dit"] = d["cpu_seconds"]
         self.s.update(scaling_factor=d["scaling_factor"], warm_dit=os.path.relpath(WARM_DIT, ROOT), phase="pools")
         log(f"transformer starts from the committed warm start {self.s['warm_dit']} (step {d['step']})")
@@ -357,6 +395,7 @@ class Trainer:
             dit.half().save_pretrained(dit_dir, safe_serialization=True)
             d = self.s["dit"]
             atomic_json({"step": d["step"], "samples": d["samples"], "eval": d["eval"], "dit_config": self.s["dit_config"],
+                         "widened": d.get("widened", []),
                          "cpu_seconds": round(self.s["cpu_seconds"].get("dit", 0.0), 1), "vae_step": st["step"],
                          "scaling_factor": pools["scaling_factor"], "made": made},
                         os.path.join(dit_dir, "warmstart.json"))
@@ -569,6 +608,10 @@ class Trainer:
         folder = os.path.join(ROOT, self.s["warm_vae"]) if "warm_vae" in self.s else os.path.join(self.a.base, "vae")
         return os.path.join(folder, "diffusion_pytorch_model.safetensors")
 
+    def committed_dit(self):
+        """The transformer folder a run without dit.pt starts from: the warm start's, else the base pipeline's."""
+        return os.path.join(ROOT, self.s["warm_dit"]) if "warm_dit" in self.s else os.path.join(self.a.base, "transformer")
+
     def load_vae_ema(self):
         vae = make_vae(self.s["vae_config"])
         ck = self.path("vae.pt")
@@ -602,15 +645,18 @@ class Trainer:
         if c is not None:
             dit.load_state_dict(c["model"])
         else:
-            self.maybe_load_committed_dit(dit, os.path.join(ROOT, self.s["warm_dit"]) if "warm_dit" in self.s
-                                          else os.path.join(self.a.base, "transformer"))
+            self.maybe_load_committed_dit(dit, self.committed_dit())
         ema = copy.deepcopy(dit).requires_grad_(False)
         opt = torch.optim.AdamW(dit.parameters(), lr=a.dit_lr, betas=(0.9, 0.99), weight_decay=0.01)
         gen = torch.Generator().manual_seed(a.seed + 1)
         if c is not None:
-            ema.load_state_dict(c["ema"]); opt.load_state_dict(c["opt"]); set_rng_state(c["rng"]); gen.set_state(c["gen"])
+            ema.load_state_dict(c["ema"]); set_rng_state(c["rng"])
+            if c["gen"] is not None:
+                gen.set_state(c["gen"])
+        if c is not None and c["opt"] is not None:
+            opt.load_state_dict(c["opt"])
         else:
-            st["opt_from"] = st["step"]
+            st["opt_from"] = st["step"]  # a fresh optimiser (committed weights, or just widened): warm up again
         ev = pools["heldout_eval"]
 
         def step_fn(bf16, update=True):
@@ -623,7 +669,9 @@ class Trainer:
             ci = torch.where(drop, torch.full_like(ci, u), ci)
             states, mask, pooled = text["states"][ci].float(), text["mask"][ci].long(), text["pooled"][ci].float()
             s = torch.sigmoid(torch.randn(bs, generator=gen))  # logit-normal(0, 1), 10 % uniform
-            s = torch.where(torch.rand(bs, generator=gen) < 0.1, torch.rand(bs, generator=gen), s).clamp(1e-4, 1.0)
+            s = torch.where(torch.rand(bs, generator=gen) < 0.1, torch.rand(bs, generator=gen), s)
+            k = a.dit_timestep_shift  # the sampler's shift (Docs/training.md, scheduler): toward high noise
+            s = (k * s / (1 + (k - 1) * s)).clamp(1e-4, 1.0)
             eps = torch.randn(x0.shape, generator=gen)
             sv = s.view(-1, 1, 1, 1, 1)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
@@ -758,7 +806,8 @@ def export_pipeline(tr, out=None):
                         "latent_pool_clips": {f"{f}x{p}": len(pools["buckets"][(f, p)]["captions"]) for (f, p) in POOL_SHARE},
                         "captions_per_clip": CAPTIONS_PER_CLIP, "eval": s["dit"]["eval"], "history": s["dit"]["history"],
                         "objective": "flow matching, x_s=(1-s)x0+s*eps, v=eps-x0, t=1000*s, s~logit-normal(0,1) "
-                                     "(10% uniform), text dropout 0.1, EMA min(0.999,(1+step)/(10+step))"},
+                                     "(10% uniform), shifted s->k*s/(1+(k-1)*s) by each chunk's dit_timestep_shift k (absent: 1), "
+                                     "text dropout 0.1, EMA min(0.999,(1+step)/(10+step))"},
     }
     with open(os.path.join(tmp, "training.json"), "w") as f:
         json.dump(summary, f, indent=1)
@@ -805,6 +854,10 @@ def main():
     ap.add_argument("--pool-clips", type=int, default=4000)
     ap.add_argument("--dit-steps", type=int, default=12000)
     ap.add_argument("--dit-lr", type=float, default=6e-4)
+    ap.add_argument("--dit-heads", type=int, help="with --resume: widen the transformer to this many heads of 64 "
+                    "(twice its heads; same function to start from, fresh optimiser)")
+    ap.add_argument("--dit-timestep-shift", type=float, default=1.0,
+                    help="shift k of the training noise levels, s -> k s / (1 + (k - 1) s), as the sampler's (1: logit-normal as drawn)")
     ap.add_argument("--dit-object-weight", type=float, default=1.0,
                     help="flow-loss weight of latent pixels away from their frame's background latent (1: unweighted)")
     a = ap.parse_args()
@@ -812,6 +865,8 @@ def main():
         ap.error("--hours is required (the chunk's wall-clock budget)")
     if a.redo_vae and not a.resume:
         ap.error("--redo-vae continues a run: give --resume too")
+    if a.dit_heads and not a.resume:
+        ap.error("--dit-heads widens a run's transformer: give --resume too")
     if a.vae_channels and not a.redo_vae:
         ap.error("--vae-channels widens a trained VAE: give --resume --redo-vae too")
     torch.set_num_threads(a.threads)

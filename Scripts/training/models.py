@@ -67,3 +67,50 @@ def widen_vae(vae, block_out_channels, generator):
         out[k] = v
     wide.load_state_dict(out)
     return wide
+
+
+def widen_dit(dit, heads, generator, noise=0.01):
+    """The same function with twice the attention heads (Net2Net), so the width (heads x 64) doubles
+    too: every tensor dimension that doubles is a run of width-sized chunks (the residual stream, the
+    q/k/v heads, the AdaLN shift/scale/gate chunks, the MLP's hidden units), and each chunk is copied
+    in place. A layer reading a doubled dimension (dimension 1 of a Linear or Conv weight) reads each
+    copy at half weight; LayerNorm and the per-head RMSNorm see the same statistics over copies, and
+    the head width (hence the attention scale and RoPE) is unchanged. The copies' incoming weights
+    get `noise` (relative) so the copies can learn apart."""
+    old = dit.config.num_attention_heads
+    if heads != 2 * old:
+        raise ValueError(f"widen_dit: {heads} heads must be twice the {old} heads")
+    unit = old * dit.config.attention_head_dim
+    wide = make_dit(dict(dit.config, num_attention_heads=heads))
+    target = wide.state_dict()
+    out = {}
+    for k, w in dit.state_dict().items():
+        v, n = w.clone(), target[k]
+        for d in range(v.dim()):
+            if n.shape[d] == v.shape[d]:
+                continue
+            if n.shape[d] != 2 * v.shape[d] or v.shape[d] % unit:
+                raise ValueError(f"widen_dit: {k} dimension {d}: {v.shape[d]} -> {n.shape[d]} is no doubling of {unit}-wide chunks")
+            chunks = v.split(unit, d)
+            if d == 0 and v.dim() > 1 and noise:
+                copies = [c + noise * c.std() * torch.randn(c.shape, generator=generator) for c in chunks]
+            else:
+                copies = chunks
+            v = torch.cat([x for pair in zip(chunks, copies) for x in pair], d)
+            if d == 1:
+                v = v / 2
+        out[k] = v
+    wide.load_state_dict(out)
+    return wide
+
+
+def load_folder(make, folder):
+    """A model from a diffusers-layout folder (config.json and float16 or float32 safetensors) in float32,
+    e.g. load_folder(make_dit, "Scripts/training/warmstart/transformer")."""
+    import json
+    import os
+    from safetensors.torch import load_file
+    with open(os.path.join(folder, "config.json")) as f:
+        model = make({k: v for k, v in json.load(f).items() if not k.startswith("_")})
+    model.load_state_dict({k: v.float() for k, v in load_file(os.path.join(folder, "diffusion_pytorch_model.safetensors")).items()})
+    return model
