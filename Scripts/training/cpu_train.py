@@ -262,9 +262,15 @@ class Trainer:
 
     def redo_vae(self):
         """Back to the VAE phase (up to a larger --vae-steps): the latents move, so the pools are
-        rebuilt after it, and the transformer continues from its weights on the new latents."""
-        if self.s["vae"]["step"] >= self.a.vae_steps:
-            sys.exit(f"--redo-vae: the VAE is at step {self.s['vae']['step']}; give a larger --vae-steps")
+        rebuilt after it, and the transformer continues from its weights on the new latents. With
+        --vae-decoder-only the encoder is frozen, so the latents, pools and transformer stay valid."""
+        st = self.s["vae"]
+        if st["step"] >= self.a.vae_steps:
+            sys.exit(f"--redo-vae: the VAE is at step {st['step']}; give a larger --vae-steps")
+        if self.a.vae_decoder_only:
+            self.freeze_encoder()
+            return
+        st.pop("encoder_step", None); st.pop("decoder_only", None)
         for name in ("pools.pt", "pipeline"):
             p = self.path(name)
             shutil.rmtree(p) if os.path.isdir(p) else (os.remove(p) if os.path.exists(p) else None)
@@ -273,6 +279,25 @@ class Trainer:
         if self.a.vae_channels and tuple(self.a.vae_channels) != tuple(self.s["vae_config"]["block_out_channels"]):
             self.widen_vae(self.a.vae_channels)
         log(f"VAE phase again from step {self.s['vae']['step']}; pools rebuilt after it")
+
+    def freeze_encoder(self):
+        """Decoder-only VAE steps: the encoder that made the pools (the EMA's) is copied into the
+        trained weights and frozen in both, the pools and the scaling factor are kept, and the
+        optimiser starts afresh over the decoder alone."""
+        st = self.s["vae"]
+        if "scaling_factor" not in self.s or not os.path.exists(self.path("pools.pt")):
+            sys.exit("--vae-decoder-only: no pools in the checkpoint yet (their latents are what the encoder keeps); build them first")
+        ck = self.path("vae.pt")
+        if os.path.exists(ck):
+            c = torch.load(ck, map_location="cpu", weights_only=False)
+            frozen = {k: v for k, v in c["ema"].items() if not k.startswith(("decoder.", "post_quant_conv."))}
+            atomic_save(dict(c, model=dict(c["model"], **frozen), opt=None), ck)
+        st.setdefault("encoder_step", st["step"])
+        st["decoder_only"] = True
+        for p in (self.path("pipeline"),):
+            shutil.rmtree(p, ignore_errors=True)
+        self.s["phase"] = "vae"
+        log(f"VAE decoder-only phase from step {st['step']} (encoder of step {st['encoder_step']} frozen; pools kept)")
 
     def widen_vae(self, channels):
         """Weights and EMA widened to `channels` computing the same function (models.widen_vae);
@@ -356,6 +381,8 @@ class Trainer:
         with open(os.path.join(WARM_VAE, "warmstart.json")) as f:
             w = json.load(f)
         self.s["vae"] = {"step": w["step"], "history": [], "eval": w["eval"]}
+        if w.get("encoder_step", w["step"]) != w["step"]:  # decoder-only steps since the encoder's
+            self.s["vae"].update(encoder_step=w["encoder_step"], decoder_only=True)
         self.s["vae_config"] = w["vae_config"]
         self.s["cpu_seconds"]["vae"] = w["cpu_seconds"]
         self.s["warm_vae"] = os.path.relpath(WARM_VAE, ROOT)
@@ -365,8 +392,8 @@ class Trainer:
             return
         with open(path) as f:
             d = json.load(f)
-        if d["vae_step"] != w["step"]:
-            log(f"{path}: trained on VAE step {d['vae_step']}; the transformer starts afresh")
+        if d.get("encoder_step", d["vae_step"]) != w.get("encoder_step", w["step"]):  # the latents it was trained on moved
+            log(f"{path}: trained on the latents of VAE step {d['vae_step']}; the transformer starts afresh")
             return
         self.s["dit"] = {"step": d["step"], "samples": d["samples"], "history": [], "eval": d["eval"],
                          "widened": d.get("widened", [])}
@@ -384,7 +411,8 @@ class Trainer:
         vae_dir, dit_dir = os.path.join(tmp, "vae"), os.path.join(tmp, "transformer")
         self.load_vae_ema().half().save_pretrained(vae_dir, safe_serialization=True)
         st = self.s["vae"]
-        atomic_json({"step": st["step"], "eval": st["eval"], "vae_config": self.s["vae_config"],
+        atomic_json({"step": st["step"], "encoder_step": st.get("encoder_step", st["step"]), "eval": st["eval"],
+                     "vae_config": self.s["vae_config"],
                      "cpu_seconds": round(self.s["cpu_seconds"].get("vae", 0.0), 1), "made": made},
                     os.path.join(vae_dir, "warmstart.json"))
         said = f"VAE step {st['step']}"
@@ -397,6 +425,7 @@ class Trainer:
             atomic_json({"step": d["step"], "samples": d["samples"], "eval": d["eval"], "dit_config": self.s["dit_config"],
                          "widened": d.get("widened", []),
                          "cpu_seconds": round(self.s["cpu_seconds"].get("dit", 0.0), 1), "vae_step": st["step"],
+                         "encoder_step": st.get("encoder_step", st["step"]),
                          "scaling_factor": pools["scaling_factor"], "made": made},
                         os.path.join(dit_dir, "warmstart.json"))
             said += f", transformer step {d['step']}"
@@ -463,7 +492,12 @@ class Trainer:
             return True
         vae, c = self.load_vae()
         ema = copy.deepcopy(vae).requires_grad_(False)
-        opt = torch.optim.AdamW(vae.parameters(), lr=a.vae_lr, betas=(0.9, 0.99), weight_decay=0.0)
+        decoder_only = st.get("decoder_only", False)
+        if decoder_only:
+            vae.encoder.requires_grad_(False); vae.quant_conv.requires_grad_(False)
+        # latent noise in the transformer's (scaled) units, as std of the unscaled latents
+        noise = a.vae_latent_noise / self.s["scaling_factor"] if a.vae_latent_noise else 0.0
+        opt = torch.optim.AdamW([p for p in vae.parameters() if p.requires_grad], lr=a.vae_lr, betas=(0.9, 0.99), weight_decay=0.0)
         if c is not None:
             ema.load_state_dict(c["ema"]); set_rng_state(c["rng"])
         if c is not None and c["opt"] is not None:
@@ -481,8 +515,9 @@ class Trainer:
             mask = object_mask(x, bg)
             w = 1 + (a.object_weight - 1) * mask  # so small objects are not drowned by the background
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-                mean, logvar = vae_encode_mean(vae, x)
-                z = mean + torch.exp(0.5 * logvar) * torch.randn_like(mean)
+                with torch.set_grad_enabled(not decoder_only):
+                    mean, logvar = vae_encode_mean(vae, x)
+                z = mean + torch.exp(0.5 * logvar) * torch.randn_like(mean) + noise * torch.randn_like(mean)
                 rec = vae.decoder(vae.post_quant_conv(z))
             rec = rec.float(); d = rec - x
             l1 = (w * d.abs()).mean() / w.mean(); l2 = (w * d * d).mean() / w.mean()
@@ -498,7 +533,8 @@ class Trainer:
         seed_before = self.s["seed"]
         bf16 = pick_precision(a.precision, lambda b: step_fn(b, update=False))
         self.s["seed"] = seed_before  # the probe's clips are drawn again for real
-        log(f"VAE phase from step {st['step']} to {a.vae_steps}, {'bf16 autocast' if bf16 else 'float32'}")
+        log(f"VAE phase from step {st['step']} to {a.vae_steps}, {'bf16 autocast' if bf16 else 'float32'}"
+            + (", decoder only" if decoder_only else "") + (f", latent noise {a.vae_latent_noise} (scaled units)" if noise else ""))
         share = CoreShare(a.threads)
         t_phase = time.time(); last_ck = time.time(); acc = []
         while st["step"] < a.vae_steps and self.left() > 120:
@@ -848,6 +884,10 @@ def main():
     ap.add_argument("--vae-channels", type=lambda v: [int(x) for x in v.split(",")], metavar="C0,C1,C2,C3",
                     help="with --resume --redo-vae: widen the VAE's levels to these widths (each kept or doubled, "
                     "same function to start from; e.g. 8,16,32,128)")
+    ap.add_argument("--vae-decoder-only", action="store_true", help="with --resume --redo-vae: train the decoder "
+                    "alone; the encoder, and so the pools and the transformer, are kept")
+    ap.add_argument("--vae-latent-noise", type=float, default=0.0, help="std of noise added to the latents the decoder "
+                    "sees in VAE steps, in the transformer's scaled units, so it tolerates the transformer's errors")
     ap.add_argument("--vae-scratch", action="store_true", help="do not start the VAE from the committed weights")
     ap.add_argument("--object-weight", type=float, default=8.0, help="loss weight of object pixels against background ones")
     ap.add_argument("--colour-weight", type=float, default=4.0, help="weight of the object patches' mean-colour L1")
@@ -867,6 +907,8 @@ def main():
         ap.error("--redo-vae continues a run: give --resume too")
     if a.dit_heads and not a.resume:
         ap.error("--dit-heads widens a run's transformer: give --resume too")
+    if a.vae_decoder_only and (not a.redo_vae or a.vae_channels):
+        ap.error("--vae-decoder-only goes with --resume --redo-vae and without --vae-channels")
     if a.vae_channels and not a.redo_vae:
         ap.error("--vae-channels widens a trained VAE: give --resume --redo-vae too")
     torch.set_num_threads(a.threads)
