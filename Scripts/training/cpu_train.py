@@ -294,8 +294,7 @@ class Trainer:
             atomic_save(dict(c, model=dict(c["model"], **frozen), opt=None), ck)
         st.setdefault("encoder_step", st["step"])
         st["decoder_only"] = True
-        for p in (self.path("pipeline"),):
-            shutil.rmtree(p, ignore_errors=True)
+        shutil.rmtree(self.path("pipeline"), ignore_errors=True)
         self.s["phase"] = "vae"
         log(f"VAE decoder-only phase from step {st['step']} (encoder of step {st['encoder_step']} frozen; pools kept)")
 
@@ -495,6 +494,9 @@ class Trainer:
         decoder_only = st.get("decoder_only", False)
         if decoder_only:
             vae.encoder.requires_grad_(False); vae.quant_conv.requires_grad_(False)
+        if a.vae_latent_noise and "scaling_factor" not in self.s:
+            sys.exit(f"--vae-latent-noise: {self.state_path} has no scaling factor yet (it is measured with the pools); "
+                     "build the pools first")
         # latent noise in the transformer's (scaled) units, as std of the unscaled latents
         noise = a.vae_latent_noise / self.s["scaling_factor"] if a.vae_latent_noise else 0.0
         opt = torch.optim.AdamW([p for p in vae.parameters() if p.requires_grad], lr=a.vae_lr, betas=(0.9, 0.99), weight_decay=0.0)

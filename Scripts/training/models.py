@@ -1,5 +1,9 @@
 """Model configs of the embedded 'shapes' pipeline (diffusers 0.42.1 classes)."""
+import json
+import os
+
 import torch
+from safetensors.torch import load_file
 
 # norm_num_groups=1: with 4 groups the decoder's last GroupNorm normalised 2-channel groups over the
 # whole clip and erased a flat background's colour (Docs/training.md, "Known problems").
@@ -107,9 +111,6 @@ def widen_dit(dit, heads, generator, noise=0.01):
 def load_folder(make, folder):
     """A model from a diffusers-layout folder (config.json and float16 or float32 safetensors) in float32,
     e.g. load_folder(make_dit, "Scripts/training/warmstart/transformer")."""
-    import json
-    import os
-    from safetensors.torch import load_file
     with open(os.path.join(folder, "config.json")) as f:
         model = make({k: v for k, v in json.load(f).items() if not k.startswith("_")})
     model.load_state_dict({k: v.float() for k, v in load_file(os.path.join(folder, "diffusion_pytorch_model.safetensors")).items()})
