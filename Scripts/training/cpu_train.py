@@ -251,6 +251,7 @@ class Trainer:
             if self.s["vae"]["step"] == 0 and not a.vae_scratch and os.path.exists(os.path.join(WARM_VAE, "warmstart.json")):
                 self.warm_start()
             torch.manual_seed(a.seed); random.seed(a.seed)
+        self.set_trajectories(a.trajectories)
         self.deadline = T0 + a.hours * 3600
         if a.snapshot or a.save_warm_start:
             return  # reads the checkpoint, writes nothing of it
@@ -352,6 +353,19 @@ class Trainer:
         log(f"transformer widened to {heads} heads at step {self.s['dit']['step']} (same function, fresh optimiser); "
             f"held-out flow loss (EMA) before {losses[0]}, after {losses[1]}")
 
+    def set_trajectories(self, asked):
+        """The world the pools are rendered from (world.motion_params: `varied` draws start, speed,
+        size and phase from each clip's seed, `canonical` fixes them by the attributes). It stays with
+        the run and its warm start, and changes only while no pools exist: pools, held-out loss set
+        and the transformer trained on them are of one world."""
+        have = self.s.get("trajectories", "varied")
+        if asked and asked != have:
+            if os.path.exists(self.path("pools.pt")):
+                sys.exit(f"--trajectories {asked}: the pools in {self.dir} are of {have} trajectories; "
+                         f"start another run (BOTTLENECK_TRAIN_DIR) for the other world")
+            self.s["trajectories"] = have = asked
+        self.canonical = have == "canonical"
+
     def inherit(self, path):
         """A committed pipeline made by this trainer is a checkpoint without optimiser state: its
         step counts, histories and configs carry over, so phases already done are not redone (a
@@ -398,8 +412,10 @@ class Trainer:
                          "widened": d.get("widened", [])}
         self.s["dit_config"] = d["dit_config"]  # the committed transformer's (a widened one has more heads)
         self.s["cpu_seconds"]["dit"] = d["cpu_seconds"]
-        self.s.update(scaling_factor=d["scaling_factor"], warm_dit=os.path.relpath(WARM_DIT, ROOT), phase="pools")
-        log(f"transformer starts from the committed warm start {self.s['warm_dit']} (step {d['step']})")
+        self.s.update(scaling_factor=d["scaling_factor"], warm_dit=os.path.relpath(WARM_DIT, ROOT), phase="pools",
+                      trajectories=d.get("trajectories", "varied"))
+        log(f"transformer starts from the committed warm start {self.s['warm_dit']} (step {d['step']}, "
+            f"{self.s['trajectories']} trajectories)")
 
     def save_warm_start(self):
         """Writes the checkpoint's VAE and, once pools and a transformer exist, its transformer (EMA,
@@ -425,6 +441,7 @@ class Trainer:
                          "widened": d.get("widened", []),
                          "cpu_seconds": round(self.s["cpu_seconds"].get("dit", 0.0), 1), "vae_step": st["step"],
                          "encoder_step": st.get("encoder_step", st["step"]),
+                         "trajectories": self.s.get("trajectories", "varied"),
                          "scaling_factor": pools["scaling_factor"], "made": made},
                         os.path.join(dit_dir, "warmstart.json"))
             said += f", transformer step {d['step']}"
@@ -594,7 +611,7 @@ class Trainer:
             with torch.no_grad():
                 ms = []
                 for (F, px) in [(33, 64), (33, 128)]:
-                    clips = [world.make_clip(s) for s in self.next_seeds(32)]
+                    clips = [world.make_clip(s, canonical=self.canonical) for s in self.next_seeds(32)]
                     ms.append(vae_encode_mean(ema, world.render_batch(clips, F, px, px))[0].flatten())
                 allm = torch.cat(ms)
             # a VAE continued from a committed run keeps the scaling its transformer was trained with
@@ -618,7 +635,7 @@ class Trainer:
                 break
             F, px = k
             n = max(1, min(16, int(1.2e6 // (F * px * px))))
-            clips = [world.make_clip(s) for s in self.next_seeds(n)]
+            clips = [world.make_clip(s, canonical=self.canonical) for s in self.next_seeds(n)]
             pools["buckets"][k]["lat"].append((encode(clips, F, px, bf16) * sf).to(torch.bfloat16))
             for c in clips:
                 rng = random.Random(c["seed"] * 31 + 5)
@@ -635,7 +652,7 @@ class Trainer:
             s_, m_, p_ = te.encode(caps, batch=256)
             pools["text"] = {"captions": caps, "states": s_.half(), "mask": m_.to(torch.int8), "pooled": p_.half()}
             log(f"text: {len(caps)} distinct captions encoded")
-            pools["heldout_eval"] = heldout_eval_set(ema, te, sf)
+            pools["heldout_eval"] = heldout_eval_set(ema, te, sf, self.canonical)
         self.add_seconds("pools", time.time() - t_phase)
         atomic_save(pools, pp)
         log("pools", {f"{f}x{p}": len(pools['buckets'][(f, p)]['captions']) for (f, p) in target})
@@ -769,6 +786,7 @@ class Trainer:
     def checkpoint_dit(self, dit, ema, opt, gen, ev, t_phase):
         self.add_seconds("dit", time.time() - t_phase)
         e = eval_flow_loss(ema, ev)
+        e["s1_object_r2"] = prompt_layout_r2(ema, ev)
         e.update(step=self.s["dit"]["step"], samples=self.s["dit"]["samples"], cpu_s=round(self.s["cpu_seconds"]["dit"], 1))
         self.s["dit"]["eval"].append(e)
         log("DiT held-out flow loss (EMA)", e)
@@ -788,11 +806,11 @@ def heldout_lines():
 
 
 @torch.no_grad()
-def heldout_eval_set(vae, te, sf, n=32):
+def heldout_eval_set(vae, te, sf, canonical, n=32):
     """Held-out flow-matching loss inputs: the first n held-out clips' latents at 33 x 64 and
     33 x 128, their prompts, and fixed noise and noise levels, so losses compare across chunks."""
     held = heldout_lines()[:n]
-    clips = [world.clip_from_attributes(h["attributes"], h["seed"]) for h in held]
+    clips = [world.clip_from_attributes(h["attributes"], h["seed"], canonical) for h in held]
     states, mask, pooled = te.encode([h["prompt"] for h in held])
     g = torch.Generator().manual_seed(7)
     out = []
@@ -812,6 +830,21 @@ def eval_flow_loss(model, ev):
         v = model(xs, e["s"] * 1000, e["states"], e["mask"], e["pooled"], return_dict=False)[0]
         out[f"{e['F']}x{e['px']}"] = round(((v - (e["eps"] - e["x0"])) ** 2).mean().item(), 5)
     return out
+
+
+@torch.no_grad()
+def prompt_layout_r2(model, ev):
+    """What the prompt alone draws: at s = 1 (pure noise in) the x0 estimate eps - v on the 33 x 128
+    held-out clips' object cells (latent pixels over 1 from their frame's median), as 1 - its squared
+    error over their squared distance from the background. Sampling starts from this estimate: near 0 it
+    is a blur that the noise breaks into several blobs; with canonical trajectories (one clip per prompt)
+    it can reach 1 (Docs/training.md, "One trajectory per motion")."""
+    e = next(e for e in ev if e["px"] == 128)
+    v = model(e["eps"], torch.full_like(e["s"], 1000.0), e["states"], e["mask"], e["pooled"], return_dict=False)[0]
+    bg = e["x0"].flatten(3).median(dim=3).values[..., None, None]
+    obj = ((e["x0"] - bg).norm(dim=1, keepdim=True) > 1.0).expand_as(e["x0"])
+    err = (e["eps"] - v - e["x0"])[obj].pow(2).mean()
+    return round(1 - (err / (e["x0"] - bg)[obj].pow(2).mean()).item(), 4)
 
 
 def export_pipeline(tr, out=None):
@@ -842,7 +875,8 @@ def export_pipeline(tr, out=None):
         "transformer": {"config": s["dit_config"], "steps": s["dit"]["step"], "samples": s["dit"]["samples"],
                         "buckets_frames_px_batch_weight": DIT_BUCKETS,
                         "latent_pool_clips": {f"{f}x{p}": len(pools["buckets"][(f, p)]["captions"]) for (f, p) in POOL_SHARE},
-                        "captions_per_clip": CAPTIONS_PER_CLIP, "eval": s["dit"]["eval"], "history": s["dit"]["history"],
+                        "captions_per_clip": CAPTIONS_PER_CLIP, "trajectories": s.get("trajectories", "varied"),
+                        "eval": s["dit"]["eval"], "history": s["dit"]["history"],
                         "objective": "flow matching, x_s=(1-s)x0+s*eps, v=eps-x0, t=1000*s, s~logit-normal(0,1) "
                                      "(10% uniform), shifted s->k*s/(1+(k-1)*s) by each chunk's dit_timestep_shift k (absent: 1), "
                                      "text dropout 0.1, EMA min(0.999,(1+step)/(10+step))"},
@@ -900,6 +934,10 @@ def main():
                     "(twice its heads; same function to start from, fresh optimiser)")
     ap.add_argument("--dit-timestep-shift", type=float, default=1.0,
                     help="shift k of the training noise levels, s -> k s / (1 + (k - 1) s), as the sampler's (1: logit-normal as drawn)")
+    ap.add_argument("--trajectories", choices=["varied", "canonical"],
+                    help="world of the pools' clips (world.motion_params): varied (start, speed, size, phase from the "
+                         "seed) or canonical (fixed by the attributes); set while no pools exist, then kept with the run "
+                         "(default: the warm start's, else varied)")
     ap.add_argument("--dit-object-weight", type=float, default=1.0,
                     help="flow-loss weight of latent pixels away from their frame's background latent (1: unweighted)")
     a = ap.parse_args()

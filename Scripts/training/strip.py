@@ -2,10 +2,11 @@
 heldout_eval.py or vae_recon_eval.py), ground truth rendered by the world (left) beside the video
 (right), five evenly spaced frames each, one row per prompt, the prompt written above the row.
 
-usage: strip.py MANIFEST OUT.png [--rows 0,1,2] [--seeds held-out.jsonl]
+usage: strip.py MANIFEST OUT.png [--rows 0,1,2] [--seeds held-out.jsonl] [--trajectories canonical]
 Ground truth is the world's clip for the line's attributes and seed: the seed is taken from the
 held-out prompt file by prompt text, else from the line's "seed" (default 0), so a hand-written line
 such as the README example's gets a ground truth of the same scene (its own motion parameters).
+--trajectories canonical renders the world a model trained with that option learnt (world.motion_params).
 Reading the videos needs the ffmpeg program (tooling; the engine links libav itself)."""
 import argparse
 import json
@@ -43,6 +44,7 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--rows", default=None, help="comma-separated manifest rows (0-based); default all")
     ap.add_argument("--seeds", default=os.path.join(ROOT, "samples", "heldout_prompts.jsonl"))
+    ap.add_argument("--trajectories", choices=["varied", "canonical"], default="varied")
     a = ap.parse_args()
     with open(a.seeds) as f:
         seeds = {h["prompt"]: h for h in map(json.loads, f)}
@@ -57,7 +59,7 @@ def main():
         video = read_video(path)
         model = pick(video)
         seed = seeds[line["prompt"]]["seed"] if line["prompt"] in seeds else line.get("seed", 0)
-        x = world.render_batch([world.clip_from_attributes(line["attributes"], seed)], len(video),
+        x = world.render_batch([world.clip_from_attributes(line["attributes"], seed, a.trajectories == "canonical")], len(video),
                                video.shape[1], video.shape[2])
         truth = pick(((x[0].permute(1, 2, 3, 0).numpy() + 1) * 127.5).round().astype(np.uint8))
         gap = np.full((model.shape[0], 8, 3), 255, np.uint8)

@@ -93,19 +93,27 @@ def caption(attrs, rng, split="train"):
 
 # ----------------------------------------------------------------------------- motion parameters
 
-def motion_params(attrs, seed):
-    """Deterministic numeric parameters for each object from (attributes, seed)."""
+def motion_params(attrs, seed, canonical=False):
+    """Deterministic numeric parameters for each object from (attributes, seed).
+
+    canonical=True: every drawn parameter at the middle of its range and every choice at its first
+    option, so the trajectory is a function of the attributes alone (the seed is unused). A small
+    model trained on these need not learn a distribution over start, speed, size and phase, whose
+    average (the blur a weak model samples) is a chain of blobs along the path
+    (Docs/training.md, "One trajectory per motion")."""
     rng = random.Random(seed * 7919 + 17)
+    uniform = (lambda lo, hi: (lo + hi) / 2) if canonical else rng.uniform
+    choice = (lambda options: options[0]) if canonical else rng.choice
     objs = attrs["objects"]
     two = len(objs) == 2
     split_axis = None
     if two:
         ms = [o["motion"] for o in objs]
         split_axis = "y" if any(m in HORIZONTAL for m in ms) and not any(m in VERTICAL for m in ms) else "x"
-        order = [0, 1] if rng.random() < 0.5 else [1, 0]
+        order = [0, 1] if canonical or rng.random() < 0.5 else [1, 0]
     out = []
     for k, o in enumerate(objs):
-        r = rng.uniform(0.10, 0.14) if two else rng.uniform(0.12, 0.18)
+        r = uniform(0.10, 0.14) if two else uniform(0.12, 0.18)
         m = o["motion"]
         p = {"r": r, "angle0": 0.0, "kind": m}
         margin = r * 1.35 + 0.03
@@ -113,42 +121,42 @@ def motion_params(attrs, seed):
         if two:
             slot = order[k]
             lo, hi = (0.08 + slot * 0.5, 0.42 + slot * 0.5)
-            a_split = rng.uniform(lo + 0.05, hi - 0.05)
-            a_other = rng.uniform(0.3, 0.7)
+            a_split = uniform(lo + 0.05, hi - 0.05)
+            a_other = uniform(0.3, 0.7)
             ax, ay = (a_split, a_other) if split_axis == "x" else (a_other, a_split)
         else:
-            ax, ay = rng.uniform(0.35, 0.65), rng.uniform(0.35, 0.65)
+            ax, ay = uniform(0.35, 0.65), uniform(0.35, 0.65)
         if m in ("moving left", "moving right", "moving up", "moving down"):
             along_split = two and ((m in HORIZONTAL) == (split_axis == "x"))
-            L = rng.uniform(0.15, 0.3) if along_split else rng.uniform(0.3, 0.6)
+            L = uniform(0.15, 0.3) if along_split else uniform(0.3, 0.6)
             L = min(L, 1 - 2 * margin)
             c = ax if m in HORIZONTAL else ay
             if not along_split:
-                c = rng.uniform(margin + L / 2, 1 - margin - L / 2)
+                c = uniform(margin + L / 2, 1 - margin - L / 2)
             if m in HORIZONTAL:
                 ax = c
             else:
                 ay = c
             p["length"] = L
         elif m == "bouncing":
-            p["height"] = rng.uniform(0.2, 0.4)
-            p["bounces"] = rng.uniform(1.5, 3.0)
-            p["drift"] = rng.uniform(-0.1, 0.1)
+            p["height"] = uniform(0.2, 0.4)
+            p["bounces"] = uniform(1.5, 3.0)
+            p["drift"] = uniform(-0.1, 0.1)
             ay = min(max(ay, margin + p["height"] / 2), 1 - margin - p["height"] / 2) if p["height"] < 1 - 2 * margin else 0.5
         elif m == "orbiting":
-            p["radius"] = rng.uniform(0.1, 0.14) if two else rng.uniform(0.15, 0.25)
-            p["turns"] = rng.uniform(0.5, 1.25) * rng.choice([-1, 1])
-            p["phase"] = rng.uniform(0, 2 * math.pi)
+            p["radius"] = uniform(0.1, 0.14) if two else uniform(0.15, 0.25)
+            p["turns"] = uniform(0.5, 1.25) * choice([-1, 1])
+            p["phase"] = uniform(0, 2 * math.pi)
             if not two:
-                ax, ay = rng.uniform(0.45, 0.55), rng.uniform(0.45, 0.55)
+                ax, ay = uniform(0.45, 0.55), uniform(0.45, 0.55)
         elif m == "growing":
-            p["factor"] = rng.uniform(1.8, 2.4)
+            p["factor"] = uniform(1.8, 2.4)
             p["r"] = r * 0.7
         elif m == "shrinking":
-            p["factor"] = rng.uniform(1.8, 2.4)
+            p["factor"] = uniform(1.8, 2.4)
             p["r"] = r * 1.4
         elif m == "spinning":
-            p["turns"] = rng.uniform(0.4, 1.2) * rng.choice([-1, 1])
+            p["turns"] = uniform(0.4, 1.2) * choice([-1, 1])
         p["ax"], p["ay"] = ax, ay
         out.append(p)
     return out
@@ -185,17 +193,18 @@ def trajectory(p, F):
 
 # ----------------------------------------------------------------------------- clips
 
-def make_clip(seed, split="train"):
-    """split='train': training attributes + training templates (what the trainer uses)."""
+def make_clip(seed, split="train", canonical=False):
+    """split='train': training attributes + training templates (what the trainer uses);
+    canonical: see motion_params."""
     rng = random.Random(seed)
     attrs = sample_attributes(rng)
     text, tid = caption(attrs, rng, "train")
     return {"seed": seed, "attributes": attrs, "caption": text, "template": tid,
-            "params": motion_params(attrs, seed)}
+            "params": motion_params(attrs, seed, canonical)}
 
 
-def clip_from_attributes(attrs, seed):
-    return {"seed": seed, "attributes": attrs, "params": motion_params(attrs, seed)}
+def clip_from_attributes(attrs, seed, canonical=False):
+    return {"seed": seed, "attributes": attrs, "params": motion_params(attrs, seed, canonical)}
 
 
 # ----------------------------------------------------------------------------- rendering
