@@ -188,13 +188,18 @@ def patch_colour_loss(rec, x, mask, patch=8):
     return d.mean() + (share * d).sum() / share.sum().clamp(min=1.0)
 
 
+def latent_background(x0):
+    """[B, C, F, 1, 1]: each frame's median latent of scaled latents x0 [B, C, F, h, w], which is the
+    flat background's (objects cover a few % of a frame)."""
+    return x0.flatten(3).median(dim=3).values[..., None, None]
+
+
 def latent_object_weight(x0, weight, scale=2.0):
     """[B, 1, F, h, w] flow-loss weights of scaled latents x0 [B, C, F, h, w] (std about 1): 1 on the
     background, rising to `weight` where a latent pixel is at least `scale` away from its frame's
     median (the flat background's latent). Objects cover a few % of a frame, so an unweighted loss
     learns backgrounds first and objects' colour, shape and motion last, as the VAE's pixel loss did."""
-    bg = x0.flatten(3).median(dim=3).values[..., None, None]
-    d = (x0 - bg).norm(dim=1, keepdim=True)
+    d = (x0 - latent_background(x0)).norm(dim=1, keepdim=True)
     return 1 + (weight - 1) * (d / scale).clamp(max=1)
 
 
@@ -841,7 +846,7 @@ def prompt_layout_r2(model, ev):
     it can reach 1 (Docs/training.md, "One trajectory per motion")."""
     e = next(e for e in ev if e["px"] == 128)
     v = model(e["eps"], torch.full_like(e["s"], 1000.0), e["states"], e["mask"], e["pooled"], return_dict=False)[0]
-    bg = e["x0"].flatten(3).median(dim=3).values[..., None, None]
+    bg = latent_background(e["x0"])
     obj = ((e["x0"] - bg).norm(dim=1, keepdim=True) > 1.0).expand_as(e["x0"])
     err = (e["eps"] - v - e["x0"])[obj].pow(2).mean()
     return round(1 - (err / (e["x0"] - bg)[obj].pow(2).mean()).item(), 4)

@@ -59,8 +59,8 @@ def main():
         video = read_video(path)
         model = pick(video)
         seed = seeds[line["prompt"]]["seed"] if line["prompt"] in seeds else line.get("seed", 0)
-        x = world.render_batch([world.clip_from_attributes(line["attributes"], seed, a.trajectories == "canonical")], len(video),
-                               video.shape[1], video.shape[2])
+        clip = world.clip_from_attributes(line["attributes"], seed, a.trajectories == "canonical")
+        x = world.render_batch([clip], len(video), video.shape[1], video.shape[2])
         truth = pick(((x[0].permute(1, 2, 3, 0).numpy() + 1) * 127.5).round().astype(np.uint8))
         gap = np.full((model.shape[0], 8, 3), 255, np.uint8)
         body = np.concatenate([truth, gap, model], axis=1)
