@@ -732,6 +732,8 @@ class Trainer:
             s = torch.where(torch.rand(bs, generator=gen) < 0.1, torch.rand(bs, generator=gen), s)
             k = a.dit_timestep_shift  # the sampler's shift (Docs/training.md, scheduler): toward high noise
             s = (k * s / (1 + (k - 1) * s)).clamp(1e-4, 1.0)
+            if a.dit_s1_share > 0:  # pure noise in: the prompt alone must draw the clip (no draw when 0: same stream)
+                s = torch.where(torch.rand(bs, generator=gen) < a.dit_s1_share, torch.ones_like(s), s)
             eps = torch.randn(x0.shape, generator=gen)
             sv = s.view(-1, 1, 1, 1, 1)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
@@ -791,7 +793,7 @@ class Trainer:
     def checkpoint_dit(self, dit, ema, opt, gen, ev, t_phase):
         self.add_seconds("dit", time.time() - t_phase)
         e = eval_flow_loss(ema, ev)
-        e["s1_object_r2"] = prompt_layout_r2(ema, ev)
+        e["s1_object_r2"], e["s1_motion_r2"] = prompt_layout_r2(ema, ev)
         e.update(step=self.s["dit"]["step"], samples=self.s["dit"]["samples"], cpu_s=round(self.s["cpu_seconds"]["dit"], 1))
         self.s["dit"]["eval"].append(e)
         log("DiT held-out flow loss (EMA)", e)
@@ -843,13 +845,19 @@ def prompt_layout_r2(model, ev):
     held-out clips' object cells (latent pixels over 1 from their frame's median), as 1 - its squared
     error over their squared distance from the background. Sampling starts from this estimate: near 0 it
     is a blur that the noise breaks into several blobs; with canonical trajectories (one clip per prompt)
-    it can reach 1 (Docs/training.md, "One trajectory per motion")."""
+    it can reach 1 (Docs/training.md, "One trajectory per motion").
+    Second, the same on the cells' deviations from their clip's time average, i.e. the motion: a static
+    estimate scores 0 there however well it draws colour and shape (which alone reach about 0.77 on the
+    first; Docs/training.md, "Static at s = 1")."""
     e = next(e for e in ev if e["px"] == 128)
-    v = model(e["eps"], torch.full_like(e["s"], 1000.0), e["states"], e["mask"], e["pooled"], return_dict=False)[0]
-    bg = latent_background(e["x0"])
-    obj = ((e["x0"] - bg).norm(dim=1, keepdim=True) > 1.0).expand_as(e["x0"])
-    err = (e["eps"] - v - e["x0"])[obj].pow(2).mean()
-    return round(1 - (err / (e["x0"] - bg)[obj].pow(2).mean()).item(), 4)
+    x0 = e["x0"]  # [N, C, T, H, W] scaled latents
+    est = e["eps"] - model(e["eps"], torch.full_like(e["s"], 1000.0), e["states"], e["mask"], e["pooled"], return_dict=False)[0]
+    bg = latent_background(x0)
+    obj = ((x0 - bg).norm(dim=1, keepdim=True) > 1.0).expand_as(x0)
+    layout = 1 - (est - x0)[obj].pow(2).mean() / (x0 - bg)[obj].pow(2).mean()
+    dev, est_dev = x0 - x0.mean(2, keepdim=True), est - est.mean(2, keepdim=True)
+    motion = 1 - (est_dev - dev)[obj].pow(2).mean() / dev[obj].pow(2).mean()
+    return round(layout.item(), 4), round(motion.item(), 4)
 
 
 def export_pipeline(tr, out=None):
@@ -884,6 +892,7 @@ def export_pipeline(tr, out=None):
                         "eval": s["dit"]["eval"], "history": s["dit"]["history"],
                         "objective": "flow matching, x_s=(1-s)x0+s*eps, v=eps-x0, t=1000*s, s~logit-normal(0,1) "
                                      "(10% uniform), shifted s->k*s/(1+(k-1)*s) by each chunk's dit_timestep_shift k (absent: 1), "
+                                     "then a share dit_s1_share (absent: 0) set to s=1, "
                                      "text dropout 0.1, EMA min(0.999,(1+step)/(10+step))"},
     }
     with open(os.path.join(tmp, "training.json"), "w") as f:
@@ -939,6 +948,9 @@ def main():
                     "(twice its heads; same function to start from, fresh optimiser)")
     ap.add_argument("--dit-timestep-shift", type=float, default=1.0,
                     help="shift k of the training noise levels, s -> k s / (1 + (k - 1) s), as the sampler's (1: logit-normal as drawn)")
+    ap.add_argument("--dit-s1-share", type=float, default=0.0,
+                    help="share of the training noise levels set to s = 1 (pure noise in), after the shift: trains what "
+                         "the prompt alone draws, where sampling starts (0: none)")
     ap.add_argument("--trajectories", choices=["varied", "canonical"],
                     help="world of the pools' clips (world.motion_params): varied (start, speed, size, phase from the "
                          "seed) or canonical (fixed by the attributes); set while no pools exist, then kept with the run "
@@ -948,6 +960,8 @@ def main():
     a = ap.parse_args()
     if a.hours <= 0 and not (a.snapshot or a.save_warm_start):
         ap.error("--hours is required (the chunk's wall-clock budget)")
+    if not 0.0 <= a.dit_s1_share <= 1.0:
+        ap.error(f"--dit-s1-share must be between 0 and 1, got {a.dit_s1_share}")
     if a.redo_vae and not a.resume:
         ap.error("--redo-vae continues a run: give --resume too")
     if a.dit_heads and not a.resume:
