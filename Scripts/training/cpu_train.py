@@ -693,6 +693,7 @@ class Trainer:
         cap_index = {c: i for i, c in enumerate(text["captions"])}
         buckets = []
         for (F, px, bs, w) in DIT_BUCKETS:
+            w = a.dit_bucket_weights.get(f"{F}x{px}", 0.0) if a.dit_bucket_weights else w
             b = pools["buckets"][(F, px)]
             lat = torch.cat(b["lat"])
             caps = torch.tensor([[cap_index[c] for c in cs] for cs in b["captions"]])
@@ -718,6 +719,10 @@ class Trainer:
         else:
             st["opt_from"] = st["step"]  # a fresh optimiser (committed weights, or just widened): warm up again
         ev = pools["heldout_eval"]
+        if not any(e["F"] == 129 for e in ev):  # pools made before the 129-frame entry: add it, once
+            ev.append(heldout_eval_129(self.load_vae_ema(), pools["scaling_factor"], self.canonical, ev[0]))
+            atomic_save(pools, self.path("pools.pt"))
+            log("held-out eval: 129 x 128 entry added to pools.pt")
 
         def step_fn(bf16, update=True):
             bi = int(torch.multinomial(weights, 1, generator=gen))
@@ -732,8 +737,9 @@ class Trainer:
             s = torch.where(torch.rand(bs, generator=gen) < 0.1, torch.rand(bs, generator=gen), s)
             k = a.dit_timestep_shift  # the sampler's shift (Docs/training.md, scheduler): toward high noise
             s = (k * s / (1 + (k - 1) * s)).clamp(1e-4, 1.0)
-            if a.dit_s1_share > 0:  # pure noise in: the prompt alone must draw the clip (no draw when 0: same stream)
-                s = torch.where(torch.rand(bs, generator=gen) < a.dit_s1_share, torch.ones_like(s), s)
+            p1 = a.dit_s1_share[f"{F}x{px}"]
+            if p1 > 0:  # pure noise in: the prompt alone must draw the clip (no draw when 0: same stream)
+                s = torch.where(torch.rand(bs, generator=gen) < p1, torch.ones_like(s), s)
             eps = torch.randn(x0.shape, generator=gen)
             sv = s.view(-1, 1, 1, 1, 1)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
@@ -793,7 +799,7 @@ class Trainer:
     def checkpoint_dit(self, dit, ema, opt, gen, ev, t_phase):
         self.add_seconds("dit", time.time() - t_phase)
         e = eval_flow_loss(ema, ev)
-        e["s1_object_r2"], e["s1_motion_r2"] = prompt_layout_r2(ema, ev)
+        e.update(prompt_layout_r2(ema, ev))
         e.update(step=self.s["dit"]["step"], samples=self.s["dit"]["samples"], cpu_s=round(self.s["cpu_seconds"]["dit"], 1))
         self.s["dit"]["eval"].append(e)
         log("DiT held-out flow loss (EMA)", e)
@@ -814,18 +820,37 @@ def heldout_lines():
 
 @torch.no_grad()
 def heldout_eval_set(vae, te, sf, canonical, n=32):
-    """Held-out flow-matching loss inputs: the first n held-out clips' latents at 33 x 64 and
-    33 x 128, their prompts, and fixed noise and noise levels, so losses compare across chunks."""
+    """Held-out flow-matching loss inputs: the first n held-out clips' latents at 33 x 64, 33 x 128 and
+    129 x 128 (what a user gets by default), their prompts, and fixed noise and noise levels, so losses
+    compare across chunks."""
     held = heldout_lines()[:n]
-    clips = [world.clip_from_attributes(h["attributes"], h["seed"], canonical) for h in held]
     states, mask, pooled = te.encode([h["prompt"] for h in held])
     g = torch.Generator().manual_seed(7)
-    out = []
-    for (F, px) in [(33, 64), (33, 128)]:
-        x0 = torch.cat([vae_encode_mean(vae, world.render_batch(clips[i:i + 8], F, px, px))[0] for i in range(0, n, 8)]) * sf
-        out.append({"F": F, "px": px, "x0": x0, "eps": torch.randn(x0.shape, generator=g),
-                    "s": torch.sigmoid(torch.randn(n, generator=g)), "states": states, "mask": mask, "pooled": pooled})
-    return out
+    out = [heldout_eval_entry(vae, held, sf, canonical, F, px, g, states, mask, pooled) for (F, px) in [(33, 64), (33, 128)]]
+    return out + [heldout_eval_129(vae, sf, canonical, out[0])]
+
+
+def heldout_eval_129(vae, sf, canonical, first):
+    """The 129 x 128 entry of heldout_eval_set, with its own noise (seed 8), so pools made before it
+    existed get the same entry added (`first`: an existing entry, for the prompts' text)."""
+    held = heldout_lines()[:first["x0"].shape[0]]
+    return heldout_eval_entry(vae, held, sf, canonical, 129, 128, torch.Generator().manual_seed(8),
+                              first["states"], first["mask"], first["pooled"])
+
+
+def heldout_eval_entry(vae, held, sf, canonical, F, px, g, states, mask, pooled):
+    clips = [world.clip_from_attributes(h["attributes"], h["seed"], canonical) for h in held]
+    k = 8 if F * px * px <= 33 * 128 * 128 else 1  # clips per encode (memory)
+    x0 = torch.cat([vae_encode_mean(vae, world.render_batch(clips[i:i + k], F, px, px))[0] for i in range(0, len(clips), k)]) * sf
+    return {"F": F, "px": px, "x0": x0, "eps": torch.randn(x0.shape, generator=g),
+            "s": torch.sigmoid(torch.randn(len(clips), generator=g)), "states": states, "mask": mask, "pooled": pooled}
+
+
+def predict(model, x, t, e, chunk=8):
+    """The transformer's velocity for an eval entry's clips, `chunk` clips at a time (129 x 128: 2,112
+    tokens a clip)."""
+    return torch.cat([model(x[i:i + chunk], t[i:i + chunk], e["states"][i:i + chunk], e["mask"][i:i + chunk],
+                            e["pooled"][i:i + chunk], return_dict=False)[0] for i in range(0, x.shape[0], chunk)])
 
 
 @torch.no_grad()
@@ -833,31 +858,35 @@ def eval_flow_loss(model, ev):
     out = {}
     for e in ev:
         s = e["s"].view(-1, 1, 1, 1, 1)
-        xs = (1 - s) * e["x0"] + s * e["eps"]
-        v = model(xs, e["s"] * 1000, e["states"], e["mask"], e["pooled"], return_dict=False)[0]
+        v = predict(model, (1 - s) * e["x0"] + s * e["eps"], e["s"] * 1000, e)
         out[f"{e['F']}x{e['px']}"] = round(((v - (e["eps"] - e["x0"])) ** 2).mean().item(), 5)
     return out
 
 
 @torch.no_grad()
 def prompt_layout_r2(model, ev):
-    """What the prompt alone draws: at s = 1 (pure noise in) the x0 estimate eps - v on the 33 x 128
+    """What the prompt alone draws: at s = 1 (pure noise in) the x0 estimate eps - v on the 128-px
     held-out clips' object cells (latent pixels over 1 from their frame's median), as 1 - its squared
     error over their squared distance from the background. Sampling starts from this estimate: near 0 it
     is a blur that the noise breaks into several blobs; with canonical trajectories (one clip per prompt)
     it can reach 1 (Docs/training.md, "One trajectory per motion").
     Second, the same on the cells' deviations from their clip's time average, i.e. the motion: a static
     estimate scores 0 there however well it draws colour and shape (which alone reach about 0.77 on the
-    first; Docs/training.md, "Static at s = 1")."""
-    e = next(e for e in ev if e["px"] == 128)
-    x0 = e["x0"]  # [N, C, T, H, W] scaled latents
-    est = e["eps"] - model(e["eps"], torch.full_like(e["s"], 1000.0), e["states"], e["mask"], e["pooled"], return_dict=False)[0]
-    bg = latent_background(x0)
-    obj = ((x0 - bg).norm(dim=1, keepdim=True) > 1.0).expand_as(x0)
-    layout = 1 - (est - x0)[obj].pow(2).mean() / (x0 - bg)[obj].pow(2).mean()
-    dev, est_dev = x0 - x0.mean(2, keepdim=True), est - est.mean(2, keepdim=True)
-    motion = 1 - (est_dev - dev)[obj].pow(2).mean() / dev[obj].pow(2).mean()
-    return round(layout.item(), 4), round(motion.item(), 4)
+    first; Docs/training.md, "Static at s = 1").
+    -> {"s1_object_r2", "s1_motion_r2"} for 33 frames, the same with "_129f" for 129 frames."""
+    out = {}
+    for e in ev:
+        if e["px"] != 128:
+            continue
+        x0 = e["x0"]  # [N, C, T, H, W] scaled latents
+        est = e["eps"] - predict(model, e["eps"], torch.full_like(e["s"], 1000.0), e)
+        d = x0 - latent_background(x0)
+        obj = (d.norm(dim=1, keepdim=True) > 1.0).expand_as(x0)
+        dev, est_dev = x0 - x0.mean(2, keepdim=True), est - est.mean(2, keepdim=True)
+        tail = "" if e["F"] == 33 else f"_{e['F']}f"
+        out["s1_object_r2" + tail] = round((1 - (est - x0)[obj].pow(2).mean() / d[obj].pow(2).mean()).item(), 4)
+        out["s1_motion_r2" + tail] = round((1 - (est_dev - dev)[obj].pow(2).mean() / dev[obj].pow(2).mean()).item(), 4)
+    return out
 
 
 def export_pipeline(tr, out=None):
@@ -892,7 +921,7 @@ def export_pipeline(tr, out=None):
                         "eval": s["dit"]["eval"], "history": s["dit"]["history"],
                         "objective": "flow matching, x_s=(1-s)x0+s*eps, v=eps-x0, t=1000*s, s~logit-normal(0,1) "
                                      "(10% uniform), shifted s->k*s/(1+(k-1)*s) by each chunk's dit_timestep_shift k (absent: 1), "
-                                     "then a share dit_s1_share (absent: 0) set to s=1, "
+                                     "then a share dit_s1_share (one for all buckets or one per bucket; absent: 0) set to s=1, "
                                      "text dropout 0.1, EMA min(0.999,(1+step)/(10+step))"},
     }
     with open(os.path.join(tmp, "training.json"), "w") as f:
@@ -900,6 +929,49 @@ def export_pipeline(tr, out=None):
     shutil.rmtree(out, ignore_errors=True)
     os.replace(tmp, out)
     log(f"exported {out}")
+
+
+def bucket_values(text, flag, top=None):
+    """"33x64=0.4,33x128=0.6" -> {"33x64": 0.4, "33x128": 0.6}: every name a DIT_BUCKETS one, every value
+    at least 0 (and at most `top`), for `flag`'s error messages."""
+    names = [f"{f}x{p}" for f, p, _, _ in DIT_BUCKETS]
+    out = {}
+    for item in text.split(","):
+        name, _, v = (x.strip() for x in item.partition("="))
+        if name not in names:
+            raise argparse.ArgumentTypeError(f"{flag}: unknown bucket {name!r} in {text!r} (buckets: {', '.join(names)})")
+        try:
+            out[name] = float(v)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag}: bucket {name!r} needs a value, as in {name}=0.5: got {item!r}")
+        if out[name] < 0 or (top is not None and out[name] > top):
+            bounds = f"between 0 and {top:g}" if top is not None else "at least 0"
+            raise argparse.ArgumentTypeError(f"{flag}: bucket {name!r} must be {bounds}, got {v}")
+    return out
+
+
+def bucket_weights(text):
+    """`--dit-bucket-weights`: buckets' shares of the steps; buckets not named get none."""
+    out = bucket_values(text, "--dit-bucket-weights")
+    if sum(out.values()) <= 0:
+        raise argparse.ArgumentTypeError(f"--dit-bucket-weights {text!r} gives no bucket a weight")
+    return out
+
+
+def s1_shares(text):
+    """`--dit-s1-share`: one share for every bucket ("0.5") or one per bucket ("33x128=0.7,129x128=0.7",
+    buckets not named get none) -> {bucket: share}."""
+    if "=" in text:
+        out = bucket_values(text, "--dit-s1-share", top=1.0)
+    else:
+        try:
+            p = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"--dit-s1-share takes a share or FxPX=share,...: got {text!r}")
+        if not 0.0 <= p <= 1.0:
+            raise argparse.ArgumentTypeError(f"--dit-s1-share must be between 0 and 1, got {text}")
+        out = {f"{f}x{px}": p for f, px, _, _ in DIT_BUCKETS}
+    return {f"{f}x{px}": out.get(f"{f}x{px}", 0.0) for f, px, _, _ in DIT_BUCKETS}
 
 
 def cpu_name():
@@ -948,20 +1020,22 @@ def main():
                     "(twice its heads; same function to start from, fresh optimiser)")
     ap.add_argument("--dit-timestep-shift", type=float, default=1.0,
                     help="shift k of the training noise levels, s -> k s / (1 + (k - 1) s), as the sampler's (1: logit-normal as drawn)")
-    ap.add_argument("--dit-s1-share", type=float, default=0.0,
+    ap.add_argument("--dit-s1-share", type=s1_shares, default=s1_shares("0"), metavar="P | FxPX=P,...",
                     help="share of the training noise levels set to s = 1 (pure noise in), after the shift: trains what "
-                         "the prompt alone draws, where sampling starts (0: none)")
+                         "the prompt alone draws, where sampling starts; one share for every bucket or one per bucket "
+                         "(those not named: none), e.g. 33x128=0.7,129x128=0.7 (default 0: none)")
     ap.add_argument("--trajectories", choices=["varied", "canonical"],
                     help="world of the pools' clips (world.motion_params): varied (start, speed, size, phase from the "
                          "seed) or canonical (fixed by the attributes); set while no pools exist, then kept with the run "
                          "(default: the warm start's, else varied)")
+    ap.add_argument("--dit-bucket-weights", type=bucket_weights, metavar="FxPX=W,...",
+                    help="this chunk's share of steps per transformer bucket, e.g. 33x64=0.4,33x128=0.6 (buckets not "
+                         f"named get none; default: {', '.join(f'{f}x{p}={w}' for f, p, _, w in DIT_BUCKETS)})")
     ap.add_argument("--dit-object-weight", type=float, default=1.0,
                     help="flow-loss weight of latent pixels away from their frame's background latent (1: unweighted)")
     a = ap.parse_args()
     if a.hours <= 0 and not (a.snapshot or a.save_warm_start):
         ap.error("--hours is required (the chunk's wall-clock budget)")
-    if not 0.0 <= a.dit_s1_share <= 1.0:
-        ap.error(f"--dit-s1-share must be between 0 and 1, got {a.dit_s1_share}")
     if a.redo_vae and not a.resume:
         ap.error("--redo-vae continues a run: give --resume too")
     if a.dit_heads and not a.resume:

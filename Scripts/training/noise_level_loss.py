@@ -1,6 +1,7 @@
 """Flow-matching loss of a transformer by noise level s: on the held-out clips in a checkpoint's pools
-(cpu_train.py's heldout_eval set, 32 clips at 33 x 64 and 33 x 128) with their prompts, with the empty
-prompt instead (what the text adds), and on the first 32 training-pool clips of the same sizes.
+(cpu_train.py's heldout_eval set, 32 clips at 33 x 64 and 33 x 128, and 129 x 128 once a chunk since
+2026-12-07 has added it) with their prompts, with the empty prompt instead (what the text adds), and on
+the first 32 training-pool clips of the same sizes.
 
 usage: noise_level_loss.py POOLS.pt TRANSFORMER_DIR [--levels 0.1,0.3,0.5,0.7,0.85,0.95,0.99,1]"""
 import argparse
