@@ -730,9 +730,7 @@ class Trainer:
             idx = torch.randint(lat.shape[0], (bs,), generator=gen)
             x0 = lat[idx].float()
             ci = caps[idx, torch.randint(caps.shape[1], (bs,), generator=gen)]
-            drop = torch.rand(bs, generator=gen) < 0.1  # classifier-free guidance: the empty prompt
-            ci = torch.where(drop, torch.full_like(ci, u), ci)
-            states, mask, pooled = text["states"][ci].float(), text["mask"][ci].long(), text["pooled"][ci].float()
+            u_drop = torch.rand(bs, generator=gen)  # classifier-free guidance: the empty prompt, drawn below
             s = torch.sigmoid(torch.randn(bs, generator=gen))  # logit-normal(0, 1), 10 % uniform
             s = torch.where(torch.rand(bs, generator=gen) < 0.1, torch.rand(bs, generator=gen), s)
             k = a.dit_timestep_shift  # the sampler's shift (Docs/training.md, scheduler): toward high noise
@@ -740,6 +738,10 @@ class Trainer:
             p1 = a.dit_s1_share[f"{F}x{px}"]
             if p1 > 0:  # pure noise in: the prompt alone must draw the clip (no draw when 0: same stream)
                 s = torch.where(torch.rand(bs, generator=gen) < p1, torch.ones_like(s), s)
+            # the empty prompt's s = 1 target is the mean clip, long learnt: its draws there are mostly gradient noise
+            drop = u_drop < torch.where(s == 1.0, a.dit_s1_text_dropout, 0.1)
+            ci = torch.where(drop, torch.full_like(ci, u), ci)
+            states, mask, pooled = text["states"][ci].float(), text["mask"][ci].long(), text["pooled"][ci].float()
             eps = torch.randn(x0.shape, generator=gen)
             sv = s.view(-1, 1, 1, 1, 1)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
@@ -922,7 +924,7 @@ def export_pipeline(tr, out=None):
                         "objective": "flow matching, x_s=(1-s)x0+s*eps, v=eps-x0, t=1000*s, s~logit-normal(0,1) "
                                      "(10% uniform), shifted s->k*s/(1+(k-1)*s) by each chunk's dit_timestep_shift k (absent: 1), "
                                      "then a share dit_s1_share (one for all buckets or one per bucket; absent: 0) set to s=1, "
-                                     "text dropout 0.1, EMA min(0.999,(1+step)/(10+step))"},
+                                     "text dropout 0.1 (at s=1 each chunk's dit_s1_text_dropout; absent: 0.1), EMA min(0.999,(1+step)/(10+step))"},
     }
     with open(os.path.join(tmp, "training.json"), "w") as f:
         json.dump(summary, f, indent=1)
@@ -958,18 +960,25 @@ def bucket_weights(text):
     return out
 
 
+def share_arg(flag, forms="a share between 0 and 1"):
+    def parse(text):
+        try:
+            p = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} takes {forms}: got {text!r}")
+        if not 0.0 <= p <= 1.0:
+            raise argparse.ArgumentTypeError(f"{flag} must be between 0 and 1, got {text}")
+        return p
+    return parse
+
+
 def s1_shares(text):
     """`--dit-s1-share`: one share for every bucket ("0.5") or one per bucket ("33x128=0.7,129x128=0.7",
     buckets not named get none) -> {bucket: share}."""
     if "=" in text:
         out = bucket_values(text, "--dit-s1-share", top=1.0)
     else:
-        try:
-            p = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"--dit-s1-share takes a share or FxPX=share,...: got {text!r}")
-        if not 0.0 <= p <= 1.0:
-            raise argparse.ArgumentTypeError(f"--dit-s1-share must be between 0 and 1, got {text}")
+        p = share_arg("--dit-s1-share", "a share or FxPX=share,...")(text)
         out = {f"{f}x{px}": p for f, px, _, _ in DIT_BUCKETS}
     return {f"{f}x{px}": out.get(f"{f}x{px}", 0.0) for f, px, _, _ in DIT_BUCKETS}
 
@@ -1024,6 +1033,9 @@ def main():
                     help="share of the training noise levels set to s = 1 (pure noise in), after the shift: trains what "
                          "the prompt alone draws, where sampling starts; one share for every bucket or one per bucket "
                          "(those not named: none), e.g. 33x128=0.7,129x128=0.7 (default 0: none)")
+    ap.add_argument("--dit-s1-text-dropout", type=share_arg("--dit-s1-text-dropout"), default=0.1, metavar="P",
+                    help="text dropout (the empty prompt, for guidance) of the draws at s = 1 (default 0.1, as at every "
+                         "other noise level)")
     ap.add_argument("--trajectories", choices=["varied", "canonical"],
                     help="world of the pools' clips (world.motion_params): varied (start, speed, size, phase from the "
                          "seed) or canonical (fixed by the attributes); set while no pools exist, then kept with the run "
