@@ -875,7 +875,11 @@ def prompt_layout_r2(model, ev):
     Second, the same on the cells' deviations from their clip's time average, i.e. the motion: a static
     estimate scores 0 there however well it draws colour and shape (which alone reach about 0.77 on the
     first; Docs/training.md, "Static at s = 1").
-    -> {"s1_object_r2", "s1_motion_r2"} for 33 frames, the same with "_129f" for 129 frames."""
+    Third, the cosine between those deviations and the truth's: the motion's direction whatever its
+    amplitude. The conditional estimate is shrunk toward the mean (amplitude about a quarter of the
+    truth's), which caps its r2 at the cosine squared; guidance at 6 restores the amplitude, so it is the
+    cosine that sampling sees (Docs/training.md, "The motion's direction").
+    -> {"s1_object_r2", "s1_motion_r2", "s1_motion_cos"} for 33 frames, the same with "_129f" for 129."""
     out = {}
     for e in ev:
         if e["px"] != 128:
@@ -888,6 +892,7 @@ def prompt_layout_r2(model, ev):
         tail = "" if e["F"] == 33 else f"_{e['F']}f"
         out["s1_object_r2" + tail] = round((1 - (est - x0)[obj].pow(2).mean() / d[obj].pow(2).mean()).item(), 4)
         out["s1_motion_r2" + tail] = round((1 - (est_dev - dev)[obj].pow(2).mean() / dev[obj].pow(2).mean()).item(), 4)
+        out["s1_motion_cos" + tail] = round(torch.nn.functional.cosine_similarity(est_dev[obj], dev[obj], dim=0).item(), 4)
     return out
 
 
