@@ -63,6 +63,7 @@ DIT_BUCKETS = [(33, 64, 32, 0.25), (33, 128, 8, 0.40), (129, 64, 8, 0.10), (129,
 # Share of --pool-clips per DiT bucket (encoding a 129 x 128 clip costs 16x a 33 x 64 one).
 POOL_SHARE = {(33, 64): 0.40, (33, 128): 0.38, (129, 64): 0.08, (129, 128): 0.14}
 CAPTIONS_PER_CLIP = 4  # paraphrases drawn from the world's synonyms and word orders
+TEXT_DROPOUT = 0.1  # share of transformer draws with the empty prompt (classifier-free guidance)
 
 
 def now():
@@ -739,7 +740,7 @@ class Trainer:
             if p1 > 0:  # pure noise in: the prompt alone must draw the clip (no draw when 0: same stream)
                 s = torch.where(torch.rand(bs, generator=gen) < p1, torch.ones_like(s), s)
             # the empty prompt's s = 1 target is the mean clip, long learnt: its draws there are mostly gradient noise
-            drop = u_drop < torch.where(s == 1.0, a.dit_s1_text_dropout, 0.1)
+            drop = u_drop < torch.where(s == 1.0, a.dit_s1_text_dropout, TEXT_DROPOUT)
             ci = torch.where(drop, torch.full_like(ci, u), ci)
             states, mask, pooled = text["states"][ci].float(), text["mask"][ci].long(), text["pooled"][ci].float()
             eps = torch.randn(x0.shape, generator=gen)
@@ -929,7 +930,7 @@ def export_pipeline(tr, out=None):
                         "objective": "flow matching, x_s=(1-s)x0+s*eps, v=eps-x0, t=1000*s, s~logit-normal(0,1) "
                                      "(10% uniform), shifted s->k*s/(1+(k-1)*s) by each chunk's dit_timestep_shift k (absent: 1), "
                                      "then a share dit_s1_share (one for all buckets or one per bucket; absent: 0) set to s=1, "
-                                     "text dropout 0.1 (at s=1 each chunk's dit_s1_text_dropout; absent: 0.1), EMA min(0.999,(1+step)/(10+step))"},
+                                     f"text dropout {TEXT_DROPOUT} (at s=1 each chunk's dit_s1_text_dropout; absent: {TEXT_DROPOUT}), EMA min(0.999,(1+step)/(10+step))"},
     }
     with open(os.path.join(tmp, "training.json"), "w") as f:
         json.dump(summary, f, indent=1)
@@ -1038,8 +1039,9 @@ def main():
                     help="share of the training noise levels set to s = 1 (pure noise in), after the shift: trains what "
                          "the prompt alone draws, where sampling starts; one share for every bucket or one per bucket "
                          "(those not named: none), e.g. 33x128=0.7,129x128=0.7 (default 0: none)")
-    ap.add_argument("--dit-s1-text-dropout", type=share_arg("--dit-s1-text-dropout"), default=0.1, metavar="P",
-                    help="text dropout (the empty prompt, for guidance) of the draws at s = 1 (default 0.1, as at every "
+    ap.add_argument("--dit-s1-text-dropout", type=share_arg("--dit-s1-text-dropout"), default=TEXT_DROPOUT, metavar="P",
+                    help="text dropout (the empty prompt, for guidance) of the draws at s = 1 (default "
+                         f"{TEXT_DROPOUT}, as at every "
                          "other noise level)")
     ap.add_argument("--trajectories", choices=["varied", "canonical"],
                     help="world of the pools' clips (world.motion_params): varied (start, speed, size, phase from the "
