@@ -12,8 +12,9 @@ writing a checkpoint; the next one (`--resume`) carries on inside the same phase
 directory is $BOTTLENECK_TRAIN_DIR, default ~/.cache/bottleneck/train: outside the work tree, never
 committed. It holds state.json (phase, steps, data position, histories), vae.pt / dit.pt (weights,
 EMA, optimiser, RNG states) and pools.pt.
-Without --resume the run starts from the committed pipeline (--base, default pipelines/shapes), its
-VAE phase from the committed warm-start VAE (Scripts/training/warmstart/vae) when there is one:
+Without --resume the run starts from the committed pipeline (--base, default pipelines/shapes), or from
+the committed warm start (Scripts/training/warmstart) when it is further than that pipeline; the VAE
+phase from the warm-start VAE when there is one:
 its VAE weights carry over whatever --vae-groups is (GroupNorm affine weights are per channel),
 and its transformer carries over when its config is the CPU config. A committed pipeline that this trainer made
 (its training.json names it) is continued: its step counts, histories and configs carry over, and
@@ -254,7 +255,7 @@ class Trainer:
                       "seed": a.seed * 1_000_003, "cpu_seconds": {}, "chunks": [],
                       "vae_config": dict(VAE_CONFIG, norm_num_groups=a.vae_groups), "dit_config": DIT_CPU_CONFIG}
             self.inherit(os.path.join(a.base, "training.json"))
-            if self.s["vae"]["step"] == 0 and not a.vae_scratch and os.path.exists(os.path.join(WARM_VAE, "warmstart.json")):
+            if not a.vae_scratch and os.path.exists(os.path.join(WARM_VAE, "warmstart.json")) and self.warm_start_is_ahead():
                 self.warm_start()
             torch.manual_seed(a.seed); random.seed(a.seed)
         self.set_trajectories(a.trajectories)
@@ -391,6 +392,18 @@ class Trainer:
         if d["steps"] > 0:
             self.s["phase"] = "pools"  # retraining the VAE would move the latents under the transformer
         log(f"continuing the committed run: VAE step {v['steps']}, DiT step {d['steps']} ({d['samples']} samples)")
+
+    def warm_start_is_ahead(self):
+        """Whether the committed warm start is further than the committed pipeline inherited: when
+        nothing was inherited, or when its transformer has more steps (the warm start moves on
+        between the pipelines that ship)."""
+        if self.s["vae"]["step"] == 0:
+            return True
+        path = os.path.join(WARM_DIT, "warmstart.json")
+        if not os.path.exists(path):
+            return False
+        with open(path) as f:
+            return json.load(f)["step"] > self.s["dit"]["step"]
 
     def warm_start(self):
         """A run without a checkpoint goes on from the committed warm start: the VAE (its step

@@ -28,16 +28,20 @@ public struct BottleneckPipeline: Sendable {
     public let folder: PipelineFolder
     /// What the folder holds (`model_index.json`).
     public let kind: PipelineKind
+    /// The folder's own guidance scale (`PipelineFolder.defaultGuidance()`), nil for the kind's.
+    public let defaultGuidance: Float?
     /// The loaded stages (immutable weights, shared by every run).
     public let stages: PipelineStages
 
     /// Loads every model of `folder`: text encoder(s) and tokenizer(s), transformer, VAE.
     /// - Throws: `PipelineError` naming `model_index.json` (unknown class, missing component),
     ///   the first model's loading error (`SafeTensorsError`, `TextEncoderError`, `TokenizerError`,
-    ///   `ModelError`, `VAEError`; `PipelineError.badPipeline` for a bad scheduler config).
+    ///   `ModelError`, `VAEError`; `PipelineError.badPipeline` for a bad scheduler config or
+    ///   `_guidance_scale`).
     public init(folder: PipelineFolder) throws {
         let root = folder.path
         kind = try folder.kind()
+        defaultGuidance = try folder.defaultGuidance()
         let schedule = try folder.schedulerSettings()
         switch kind {
         case .hunyuanVideo:
@@ -63,6 +67,12 @@ public struct BottleneckPipeline: Sendable {
                                     sinks: decoding.sinks, preview: vae)
         }
         self.folder = folder
+    }
+
+    /// A request for `prompt` with this pipeline's defaults: its kind's, and its folder's
+    /// guidance scale where it has one.
+    public func request(prompt: String) -> GenerationRequest {
+        GenerationRequest(prompt: prompt, kind: kind, guidance: defaultGuidance)
     }
 
     /// One video: validates `request` (and draws a seed when it has none), then runs it as

@@ -25,7 +25,9 @@ public struct GenerationRequest: Sendable, Equatable {
     public var steps: Int = Preset.balanced.steps
     /// Bottleneck Sampling plan choice; `PlanFit` turns it into a `Sampling.BottleneckPlan`.
     public var bottleneck: BottleneckChoice = Preset.balanced.bottleneck
-    /// Guidance scale (HunyuanVideo embedded guidance; diffusers default 6.0).
+    /// Guidance scale: classifier-free for HunyuanVideo-layout folders (the shapes model has no
+    /// guidance embedder; 6 is diffusers' `guidance_scale` default), a folder's
+    /// `_guidance_scale` where it has one (`init(prompt:kind:guidance:)`).
     public var cfgScale: Float = 6.0
     /// Frames per second written to the container.
     public var fps: Int = 24
@@ -46,10 +48,12 @@ public struct GenerationRequest: Sendable, Equatable {
 
     /// A request with `kind`'s defaults: the video defaults above for HunyuanVideo; for FLUX.1
     /// one 1024×1024 image (FluxPipeline's `default_sample_size` 128 × the VAE's 8) at guidance
-    /// 3.5 (its `guidance_scale`, embedded by -dev, unused by -schnell).
-    public init(prompt: String, kind: PipelineKind) {
+    /// 3.5 (its `guidance_scale`, embedded by -dev, unused by -schnell). `guidance`, the
+    /// folder's own default (`PipelineFolder.defaultGuidance()`), replaces the kind's.
+    public init(prompt: String, kind: PipelineKind, guidance: Float? = nil) {
         self.prompt = prompt
         if kind.makesImages { (frames, width, height, cfgScale) = (1, 1024, 1024, 3.5) }
+        if let guidance { cfgScale = guidance }
     }
 
     /// Whether the output is one PNG image: a one-frame request (an image model's, or

@@ -44,7 +44,8 @@ extension BottleneckBench {
         @Option(help: "Width in pixels, a multiple of 16.") var width = 128
         @Option(help: "Height in pixels, a multiple of 16.") var height = 128
         @Option(help: "Steps of standard sampling; every plan is derived for and compared with it.") var steps = 50
-        @Option(help: "Guidance scale (two transformer passes per step when above 1).") var cfg: Float = 6
+        @Option(help: "Guidance scale (two transformer passes per step when above 1; default: the pipeline's, else 6).")
+        var cfg: Float?
         @Option(help: "H.264 CRF of the kept videos; 0 (lossless) keeps x264 out of PSNR and SSIM.") var crf = 0
         @Option(help: "Kernel and gemm threads of each generation.") var threads = 2
 
@@ -76,7 +77,8 @@ extension BottleneckBench {
         var probeRequest: GenerationRequest {
             var r = GenerationRequest(prompt: "probe")
             (r.frames, r.width, r.height, r.steps) = (frames, width, height, steps)
-            (r.bottleneck, r.cfgScale, r.crf, r.threads) = (.preset(.off), cfg, crf, threads)
+            (r.bottleneck, r.crf, r.threads) = (.preset(.off), crf, threads)
+            if let cfg { r.cfgScale = cfg }
             return r
         }
 
@@ -87,6 +89,7 @@ extension BottleneckBench {
         func run() throws {
             let log = Log(level: .info)
             let folder = try PipelineFolder.locate(explicit: pipeline)
+            let cfg = try cfg ?? folder.defaultGuidance() ?? probeRequest.cfgScale  // as generate resolves it
             let settings = BenchGenerateSettings(frames: frames, width: width, height: height, steps: steps,
                                                  cfg: cfg, crf: crf, threads: threads, pipeline: folder.path)
             let methodsRun = runOrder
@@ -96,7 +99,7 @@ extension BottleneckBench {
             //    derived for these settings fails at once.
             let layout = BenchLayout(root: output)
             try layout.create(methods: methodsRun, startingRuns: !rescore)
-            let rows = try setups(methodsRun, context: planContext(folder: folder), layout: layout, log: log)
+            let rows = try setups(methodsRun, context: planContext(folder: folder), cfg: cfg, layout: layout, log: log)
 
             // 2. Prompts and the analyzer; with --rescore, the earlier records of every video.
             let items = try HeldOutPrompt.read(path: prompts, count: count)
@@ -123,7 +126,7 @@ extension BottleneckBench {
                     if rescore, let run = earlier[BenchLayout.key(m.rawValue, item.line)] {
                         (child, timings) = (run.process, run.timings)
                     } else {
-                        let arguments = childArguments(item: item, video: video, plan: layout.plan(m), setup: setup,
+                        let arguments = childArguments(item: item, video: video, plan: layout.plan(m), setup: setup, cfg: cfg,
                                                        pipeline: folder.path)
                         child = try ChildProcess.run(executable: executable, arguments: arguments, standardError: logFile)
                         guard child.exitStatus == 0 else {
@@ -164,7 +167,7 @@ extension BottleneckBench {
 
         /// Each method's plan (also written to `plans/`) and its cost with one or two passes per
         /// step (CFG).
-        func setups(_ methods: [ComparisonMethod], context: PlanContext, layout: BenchLayout,
+        func setups(_ methods: [ComparisonMethod], context: PlanContext, cfg: Float, layout: BenchLayout,
                     log: Log) throws -> [ComparisonMethod: MethodSetup] {
             var rows: [ComparisonMethod: MethodSetup] = [:]
             for m in methods {
@@ -198,7 +201,7 @@ extension BottleneckBench {
 
         /// `bottleneck generate` flags for one method and prompt; the plan file carries the
         /// method, `--steps` only labels the video's metadata with the plan's nominal steps.
-        func childArguments(item: HeldOutPrompt, video: String, plan: String, setup: MethodSetup,
+        func childArguments(item: HeldOutPrompt, video: String, plan: String, setup: MethodSetup, cfg: Float,
                             pipeline: String) -> [String] {
             ["generate", item.prompt, "-o", video, "--seed", String(item.seed), "--frames", String(frames),
              "--width", String(width), "--height", String(height),

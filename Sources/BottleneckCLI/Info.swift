@@ -72,7 +72,7 @@ struct PipelineReport {
             }
             components.append(c)
         }
-        var request = GenerationRequest(prompt: "info", kind: kind)
+        var request = GenerationRequest(prompt: "info", kind: kind, guidance: try folder.defaultGuidance())
         request.bottleneck = .preset(.off)
         request.output = .file(kind.makesImages ? "image.png" : "video.mp4")
         self.request = request

@@ -16,6 +16,15 @@ import Testing
         return r
     }
 
+    /// `request(prompt:)` starts from the pipeline's own defaults: the video ones, and the
+    /// guidance scale its folder sets (`model_index.json`'s `_guidance_scale`).
+    @Test func requestTakesThePipelinesDefaults() throws {
+        let pipeline = try Self.pipeline.get()
+        let r = pipeline.request(prompt: "a red ball")
+        #expect(pipeline.defaultGuidance == 3 && r.cfgScale == 3)
+        #expect(r.prompt == "a red ball" && r.frames == 129 && r.width == 128 && r.height == 128)
+    }
+
     /// The events of one video arrive in order, and `finished` states the file that was written.
     @Test func generatesAVideoWithItsEvents() async throws {
         let dir = try makeTemporaryDirectory(prefix: "api")

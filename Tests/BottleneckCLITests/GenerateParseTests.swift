@@ -228,6 +228,33 @@ import Sampling
         #expect(try video.baseRequest().frames == 1)
     }
 
+    /// The embedded pipeline's `model_index.json` sets its guidance (`_guidance_scale`, 3: the
+    /// scale its held-out score was best at); `generate` and `batch` start from it, a given
+    /// `--guidance` wins, and a folder without one keeps the kind's 6.
+    @Test func guidanceDefaultsToThePipelineFolders() throws {
+        let shapes = ["--pipeline", TestPaths.shapesPipeline]
+        #expect(try Bottleneck.Generate.parse(["probe"] + shapes).request().cfgScale == 3)
+        #expect(try Bottleneck.Batch.parse(["p.txt", "-o", "out"] + shapes).baseRequest().cfgScale == 3)
+        #expect(try Bottleneck.Generate.parse(["probe", "--guidance", "5"] + shapes).request().cfgScale == 5)
+        let bare = FileManager.default.temporaryDirectory.appendingPathComponent("bare-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: bare, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: bare) }
+        #expect(try Bottleneck.Generate.parse(["probe", "--pipeline", bare]).request().cfgScale == 6)
+    }
+
+    /// A `_guidance_scale` outside the scale's bound is refused naming the folder's file and key,
+    /// when the request is made (before any model loads).
+    @Test func badFolderGuidanceIsNamed() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("guidance-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Data(#"{"_class_name": "HunyuanVideoPipeline", "_guidance_scale": 300}"#.utf8)
+            .write(to: URL(fileURLWithPath: dir + "/model_index.json"))
+        let error = #expect(throws: PipelineError.self) { try request(["a fox", "--pipeline", dir]) }
+        #expect(error?.description
+                == dir + "/model_index.json: \"_guidance_scale\" must be a number between 0 and 100; got 300, use 100")
+    }
+
     /// `--frames 9` on a FLUX folder is refused for the model, naming the option, by `generate`
     /// and `batch` alike (batch skipped every line one by one; generate refused its
     /// placeholder.png as PNG frames that need a folder).

@@ -33,6 +33,31 @@ import Testing
         #expect(error?.description.contains("--bottleneck") == false)
     }
 
+    /// `model_index.json`'s `_guidance_scale`: the folder's default guidance; absent (no key, no
+    /// file) leaves the kind's; a value that is not a number, or is out of bounds, names the file.
+    @Test func folderGuidance() throws {
+        let pipeline = try folder(scheduler: #"{"shift": 3.0}"#)
+        defer { try? FileManager.default.removeItem(atPath: pipeline.path) }
+        let file = pipeline.modelIndexPath
+        #expect(try pipeline.defaultGuidance() == nil)
+        func index(_ json: String) throws { try Data(json.utf8).write(to: URL(fileURLWithPath: file)) }
+        try index(#"{"_class_name": "HunyuanVideoPipeline", "_guidance_scale": 4.5}"#)
+        #expect(try pipeline.defaultGuidance() == 4.5)
+        #expect(GenerationRequest(prompt: "a", kind: .hunyuanVideo, guidance: 4.5).cfgScale == 4.5)
+        #expect(GenerationRequest(prompt: "a", kind: .flux).cfgScale == 3.5)
+        try index(#"{"_class_name": "HunyuanVideoPipeline"}"#)
+        #expect(try pipeline.defaultGuidance() == nil)
+        try index(#"{"_guidance_scale": "high"}"#)
+        let text = #expect(throws: PipelineError.self) { try pipeline.defaultGuidance() }
+        #expect(text?.description == "\(file): \"_guidance_scale\" must be a number")
+        try index(#"{"_guidance_scale": -1}"#)
+        let negative = #expect(throws: PipelineError.self) { try pipeline.defaultGuidance() }
+        #expect(negative?.description == "\(file): \"_guidance_scale\" must be a number between 0 and 100; got -1, use 0")
+        try index("[1, 2]")
+        let notObject = #expect(throws: PipelineError.self) { try pipeline.defaultGuidance() }
+        #expect(notObject?.description == "\(file): not a JSON object")
+    }
+
     @Test func goodSchedulerShiftPasses() throws {
         let pipeline = try folder(scheduler: #"{"shift": 3.0, "num_train_timesteps": 1000}"#)
         defer { try? FileManager.default.removeItem(atPath: pipeline.path) }

@@ -9,12 +9,12 @@ import Testing
     static let pipeline = PipelineFolder(path: PipelineFolderTests.shapes)
     /// The shipped weights as they are held, from the headers (all float16): every file's data
     /// bytes (mapped), plus Float32 copies of what is converted. Text encoder 45,426,432 + only
-    /// its vectors, 124,416; transformer 40,109,184 + only its vectors, 264,448 (their matrices
+    /// its vectors, 124,416; transformer 5,475,200 + only its vectors, 71,424 (their matrices
     /// and embedding tables stay 16-bit: counted at 4 bytes a weight they would add 90,728,448
-    /// and 79,953,920); VAE 4,079,862 + only its 37,867 vectors, 151,468 (its 2,002,064 conv
+    /// and 10,878,976); VAE 4,079,862 + only its 37,867 vectors, 151,468 (its 2,002,064 conv
     /// kernel weights, encoder's included, are repacked at 16 bits in place of the mapping:
     /// counted at 4 bytes a weight they added 8,008,256, issue #18).
-    static let allWeights = 45_426_432 + 124_416 + 40_109_184 + 264_448 + 4_079_862 + 151_468
+    static let allWeights = 45_426_432 + 124_416 + 5_475_200 + 71_424 + 4_079_862 + 151_468
     /// Each thread's scratch for the largest 16-bit matrix multiplied (the word embeddings are
     /// only looked up), MiniLM's intermediate `[1536, 384]` in one panel: 1536 · 384 floats.
     static let scratch = 1536 * 384 * 4

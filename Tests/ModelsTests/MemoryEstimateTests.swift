@@ -3,10 +3,11 @@ import Testing
 @testable import Models
 
 /// The working-set formulas behind the up-front resource check (issue #16: 4096×4096×1033 died
-/// with "failed to allocate"), on the shipped pipeline's configs, against figures worked out by
-/// hand from the buffers the code allocates.
+/// with "failed to allocate"), on the configs of the GPU-trained shapes pipeline (shipped until
+/// 2026-12-07; its transformer is the benchmarks' `samples/bench/transformer-mid.json`), against
+/// figures worked out by hand from the buffers the code allocates.
 @Suite struct MemoryEstimateTests {
-    /// `pipelines/shapes/transformer/config.json`: 4 heads × 64 = 256 wide, FFN 1024, patch 1×2×2.
+    /// `samples/bench/transformer-mid.json`: 4 heads × 64 = 256 wide, FFN 1024, patch 1×2×2.
     static let transformer: TransformerConfiguration = {
         var c = TransformerConfiguration()
         (c.numAttentionHeads, c.attentionHeadDim, c.numLayers, c.numSingleLayers) = (4, 64, 4, 8)
@@ -14,7 +15,8 @@ import Testing
         return c
     }()
 
-    /// `pipelines/shapes/vae/config.json`: channels 8/16/32/64, one layer per block, 16 latent channels.
+    /// The shapes VAE: channels 8/16/32/64, one layer per block, 16 latent channels (4 GroupNorm
+    /// groups in the GPU run's, 1 in the shipped one; the working set does not depend on them).
     static let vae: VAEConfiguration = {
         var c = VAEConfiguration()
         (c.blockOutChannels, c.layersPerBlock, c.normNumGroups) = ([8, 16, 32, 64], 1, 4)

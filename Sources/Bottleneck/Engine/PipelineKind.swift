@@ -67,4 +67,37 @@ extension PipelineFolder {
         }
         return kind
     }
+
+    /// The guidance scale the folder's model was tuned for, `model_index.json`'s
+    /// `_guidance_scale` (diffusers skips keys that start with `_`, as it does `_note`); nil
+    /// where the folder has no `model_index.json` or no such key, so the kind's default holds.
+    /// A request built for the folder starts from it (`GenerationRequest(prompt:kind:guidance:)`);
+    /// an explicit `--guidance` or `cfgScale` still wins.
+    /// - Throws: `PipelineError.badPipeline` naming `model_index.json` for a value that is not a
+    ///   number within `GenerationRequest.Bounds.cfg`, or a file that is not a JSON object.
+    public func defaultGuidance() throws -> Float? {
+        let file = modelIndexPath
+        guard let data = FileManager.default.contents(atPath: file) else { return nil }
+        guard (try? JSONSerialization.jsonObject(with: data)) is [String: Any] else {
+            throw PipelineError(.badPipeline(reason: "not a JSON object"), subject: file)
+        }
+        let defaults: FolderDefaults
+        do { defaults = try JSONDecoder().decode(FolderDefaults.self, from: data) } catch {
+            throw PipelineError(.badPipeline(reason: "\"\(FolderDefaults.CodingKeys.guidance.rawValue)\" must be a number"),
+                                subject: file)
+        }
+        guard let scale = defaults.guidance else { return nil }
+        if let violation = GenerationRequest.Bounds.cfg.violation(scale) {
+            throw PipelineError(.badPipeline(reason: "\"\(FolderDefaults.CodingKeys.guidance.rawValue)\" \(violation)"),
+                                subject: file)
+        }
+        return scale
+    }
+}
+
+/// The generation defaults a pipeline folder may carry in `model_index.json` (other keys are
+/// `kind()`'s); a key of the wrong type fails to decode.
+private struct FolderDefaults: Decodable {
+    var guidance: Float?
+    enum CodingKeys: String, CodingKey { case guidance = "_guidance_scale" }
 }

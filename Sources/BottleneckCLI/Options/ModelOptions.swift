@@ -22,4 +22,13 @@ struct ModelOptions: ParsableArguments {
         guard let folder = try? PipelineFolder.locate(explicit: pipeline) else { return .hunyuanVideo }
         return try? folder.kind()
     }
+
+    /// The guidance scale of `--pipeline` (or the folder the command would use) where its
+    /// `model_index.json` sets one (`PipelineFolder.defaultGuidance()`); nil when no folder is
+    /// found yet or it sets none.
+    /// - Throws: `PipelineError` naming `model_index.json` for a bad `_guidance_scale`.
+    func pipelineGuidance() throws -> Float? {
+        guard let folder = try? PipelineFolder.locate(explicit: pipeline) else { return nil }
+        return try folder.defaultGuidance()
+    }
 }

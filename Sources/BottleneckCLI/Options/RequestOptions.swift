@@ -1,13 +1,13 @@
 import ArgumentParser
 import Bottleneck
 
-/// The one place flags become a library `GenerationRequest`: the pipeline kind's defaults, then
-/// the preset, then explicit flags; validation errors become `ValidationError`s that say what
+/// The one place flags become a library `GenerationRequest`: the pipeline kind's defaults and the
+/// folder's guidance scale, then the preset, then explicit flags; validation errors become `ValidationError`s that say what
 /// to change.
 func makeRequest(prompt: String, output: OutputDestination, model: ModelOptions, sampling: SamplingOptions,
                  bottleneck: BottleneckOptions, outputOptions: OutputOptions,
                  kind: PipelineKind = .hunyuanVideo) throws -> GenerationRequest {
-    var request = GenerationRequest(prompt: prompt, kind: kind)
+    var request = GenerationRequest(prompt: prompt, kind: kind, guidance: try model.pipelineGuidance())
     request.output = output
     sampling.apply(to: &request)
     try bottleneck.apply(to: &request, explicitSteps: sampling.steps)

@@ -55,8 +55,8 @@ struct SamplingOptions: ParsableArguments {
     @Option(name: [.customLong("cfg"), .customLong("guidance"), .customLong("guidance-scale"),
                    .customLong("sample-guide-scale")],
             parsing: .unconditional,
-            help: ArgumentHelp("Guidance scale, \(Bounds.cfg.summary) (default: 6; FLUX.1-dev: 3.5).",
-                               discussion: "Classifier-free guidance above 1 for HunyuanVideo; FLUX.1-dev's distilled guidance (one pass per step); FLUX.1-schnell takes none.",
+            help: ArgumentHelp("Guidance scale, \(Bounds.cfg.summary) (default: the pipeline's, else 6; FLUX.1-dev: 3.5).",
+                               discussion: "Classifier-free guidance above 1 for HunyuanVideo; FLUX.1-dev's distilled guidance (one pass per step); FLUX.1-schnell takes none. A pipeline folder sets its own default in model_index.json (\"_guidance_scale\").",
                                valueName: "scale"),
             transform: Bounds.cfg.argument)
     var cfg: Float?
