@@ -47,10 +47,7 @@ extension PipelineFolder {
     ///   `model_index.json` is `.hunyuanVideo`, its components checked when they load.
     public func kind() throws -> PipelineKind {
         let file = modelIndexPath
-        guard let data = FileManager.default.contents(atPath: file) else { return .hunyuanVideo }
-        guard let index = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw PipelineError(.badPipeline(reason: "not a JSON object"), subject: file)
-        }
+        guard let index = try modelIndex()?.object else { return .hunyuanVideo }
         let name = index["_class_name"] as? String
         guard let kind = name.flatMap(PipelineKind.init(rawValue:)) else {
             throw PipelineError(.unknownPipeline(className: name), subject: file)
@@ -77,10 +74,7 @@ extension PipelineFolder {
     ///   number within `GenerationRequest.Bounds.cfg`, or a file that is not a JSON object.
     public func defaultGuidance() throws -> Float? {
         let file = modelIndexPath
-        guard let data = FileManager.default.contents(atPath: file) else { return nil }
-        guard (try? JSONSerialization.jsonObject(with: data)) is [String: Any] else {
-            throw PipelineError(.badPipeline(reason: "not a JSON object"), subject: file)
-        }
+        guard let data = try modelIndex()?.data else { return nil }
         let defaults: FolderDefaults
         do { defaults = try JSONDecoder().decode(FolderDefaults.self, from: data) } catch {
             throw PipelineError(.badPipeline(reason: "\"\(FolderDefaults.CodingKeys.guidance.rawValue)\" must be a number"),
@@ -92,6 +86,18 @@ extension PipelineFolder {
                                 subject: file)
         }
         return scale
+    }
+}
+
+extension PipelineFolder {
+    /// `model_index.json`'s bytes and top-level object; nil where the folder has none.
+    /// - Throws: `PipelineError.badPipeline` naming the file when it is not a JSON object.
+    fileprivate func modelIndex() throws -> (data: Data, object: [String: Any])? {
+        guard let data = FileManager.default.contents(atPath: modelIndexPath) else { return nil }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw PipelineError(.badPipeline(reason: "not a JSON object"), subject: modelIndexPath)
+        }
+        return (data, object)
     }
 }
 
