@@ -51,9 +51,10 @@ let package = Package(
                 dependencies: ["Tensor", "SafeTensors", "Models", "Sampling", "Media", "Diagnostics"]),
         .target(name: "Evaluation", dependencies: ["Media", "Diagnostics"]),
         .target(name: "Benchmarks", dependencies: ["Tensor", "SafeTensors", "Models", "Sampling"]),
-        // What both executables share: running the root command, errors as `<tool>: error: …`.
+        // What both executables share: running the root command, errors as `<tool>: error: …`, the
+        // relaunch on faster OpenBLAS kernels.
         .target(name: "CommandLineTool",
-                dependencies: ["Diagnostics", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+                dependencies: ["Diagnostics", "Tensor", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "BottleneckCLI",
             dependencies: [

@@ -1,4 +1,5 @@
 import Models
+import Tensor
 
 /// Text to video (or image) from one pipeline folder: the models are loaded once, then every
 /// `generate` runs through the same `StageRunner` (text encoding, denoising under the
@@ -24,6 +25,12 @@ public struct BottleneckPipeline: Sendable {
     /// Prompt tokens the text encoder passes to the transformer (the text contract the shipped
     /// DiT was trained with); the cost model and the memory estimate count them.
     public static let textTokens = MiniLMStage.maxTokens
+
+    /// The `OPENBLAS_CORETYPE` to start this process with, or nil when OpenBLAS's own kernels
+    /// stand: OpenBLAS picks them when the process loads, and on a CPU it does not know it runs
+    /// generic SSE3 ones, 2.85× slower on the default video (`BLAS.relaunchCoreType`; the CLI
+    /// relaunches itself with it).
+    public static var fasterOpenBLASCoreType: String? { BLAS.relaunchCoreType }
 
     public let folder: PipelineFolder
     /// What the folder holds (`model_index.json`).
