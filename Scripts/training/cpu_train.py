@@ -911,15 +911,16 @@ def prompt_layout_r2(model, ev):
 
 
 def export_pipeline(tr, out=None):
-    """CKPT/pipeline (or `out`): the base pipeline's text encoder, tokenizer, scheduler and world spec with
+    """CKPT/pipeline (or `out`): the base pipeline's text encoder, tokenizer and scheduler, world.py's spec, with
     the trained VAE and transformer (EMA weights, float16) and a training.json summary. Written
     beside and renamed into place, so a failed export leaves the previous one whole."""
     out = out or tr.path("pipeline"); tmp = out + ".partial"
     shutil.rmtree(tmp, ignore_errors=True)
     for name in ("text_encoder", "tokenizer", "scheduler"):
         shutil.copytree(os.path.join(tr.a.base, name), os.path.join(tmp, name))
-    for name in ("model_index.json", "world_spec.json"):
-        shutil.copy(os.path.join(tr.a.base, name), os.path.join(tmp, name))
+    shutil.copy(os.path.join(tr.a.base, "model_index.json"), os.path.join(tmp, "model_index.json"))
+    # the spec the clips were rendered and captioned from (world.py's), not the base pipeline's copy
+    shutil.copy(os.path.join(world.HERE, "world_spec.json"), os.path.join(tmp, "world_spec.json"))
     pools = torch.load(tr.path("pools.pt"), map_location="cpu", weights_only=False)
     vae = tr.load_vae_ema().half()
     vae.register_to_config(scaling_factor=float(pools["scaling_factor"]))
