@@ -2,7 +2,7 @@ import Foundation
 
 /// OpenBLAS picks its kernels once, when the library loads, from the CPU's model number; a model
 /// it does not know gets "Prescott", its SSE3 kernels. Debian 12's OpenBLAS 0.3.21 does not know
-/// the Xeon of family 6 model 207 (AVX-512 BF16), where that makes the default `generate` 2.8×
+/// the Xeon of family 6 model 207 (AVX-512 BF16), where that makes the default `generate` 2.85×
 /// slower than its Cooperlake kernels (Docs/benchmarks.md, "OpenBLAS on a CPU it does not know").
 /// The CPU's feature flags say which kernels it can run, and `OPENBLAS_CORETYPE` is OpenBLAS's own
 /// way to name them, read at load time: so the executables relaunch themselves once with it set
