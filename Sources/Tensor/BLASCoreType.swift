@@ -9,10 +9,14 @@ import Foundation
 /// (`CommandLineTool`'s `runAsTool`). A value already in the environment is someone's choice and
 /// always stands.
 extension BLAS {
+    /// The kernel family OpenBLAS falls back to for a CPU model it does not know.
+    static let fallbackCoreName = "Prescott"
+
     /// The kernels this process should relaunch with: `fasterCoreType` for the kernels OpenBLAS
     /// chose and this CPU's flags, or nil when `OPENBLAS_CORETYPE` is set or the choice stands.
+    /// `/proc/cpuinfo` is read only after a fallback (every start-up of the executables asks).
     public static var relaunchCoreType: String? {
-        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil,
+        guard ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] == nil, coreName == fallbackCoreName,
               let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
         else { return nil }
         return fasterCoreType(than: coreName, cpuFlags: cpuFlags(fromCPUInfo: cpuinfo))
@@ -23,7 +27,7 @@ extension BLAS {
     /// for a CPU without AVX. AVX-512 needs the F, CD, BW, DQ and VL subsets (SkylakeX's kernels
     /// use them); with BF16 beside them, Cooperlake's.
     public static func fasterCoreType(than selected: String, cpuFlags flags: Set<String>) -> String? {
-        guard selected == "Prescott" else { return nil }
+        guard selected == fallbackCoreName else { return nil }
         if flags.isSuperset(of: ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]) {
             return flags.contains("avx512_bf16") ? "Cooperlake" : "SkylakeX"
         }
