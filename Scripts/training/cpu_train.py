@@ -898,16 +898,24 @@ def prompt_layout_r2(model, ev):
     for e in ev:
         if e["px"] != 128:
             continue
-        x0 = e["x0"]  # [N, C, T, H, W] scaled latents
-        est = e["eps"] - predict(model, e["eps"], torch.full_like(e["s"], 1000.0), e)
-        d = x0 - latent_background(x0)
-        obj = (d.norm(dim=1, keepdim=True) > 1.0).expand_as(x0)
-        dev, est_dev = x0 - x0.mean(2, keepdim=True), est - est.mean(2, keepdim=True)
+        x0, est, d, obj, dev, est_dev = s1_estimate(model, e)
         tail = "" if e["F"] == 33 else f"_{e['F']}f"
         out["s1_object_r2" + tail] = round((1 - (est - x0)[obj].pow(2).mean() / d[obj].pow(2).mean()).item(), 4)
         out["s1_motion_r2" + tail] = round((1 - (est_dev - dev)[obj].pow(2).mean() / dev[obj].pow(2).mean()).item(), 4)
         out["s1_motion_cos" + tail] = round(torch.nn.functional.cosine_similarity(est_dev[obj], dev[obj], dim=0).item(), 4)
     return out
+
+
+def s1_estimate(model, e):
+    """The x0 estimate at s = 1 of an eval entry's clips and what prompt_layout_r2 compares it on:
+    -> x0, est [N, C, T, H, W] (scaled latents), d = x0 - its frame's background latent, obj (the
+    objects' cells, |d| over 1, expanded over C), dev and est_dev (deviations from the clip's time
+    average)."""
+    x0 = e["x0"]
+    est = e["eps"] - predict(model, e["eps"], torch.full_like(e["s"], 1000.0), e)
+    d = x0 - latent_background(x0)
+    obj = (d.norm(dim=1, keepdim=True) > 1.0).expand_as(x0)
+    return x0, est, d, obj, x0 - x0.mean(2, keepdim=True), est - est.mean(2, keepdim=True)
 
 
 def export_pipeline(tr, out=None):

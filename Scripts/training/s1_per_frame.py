@@ -26,10 +26,7 @@ for e in pools["heldout_eval"]:
     if e["px"] != 128:
         continue
     with torch.no_grad():
-        x0 = e["x0"]  # [N, C, T, H, W] scaled latents
-        est = e["eps"] - ct.predict(dit.eval(), e["eps"], torch.full_like(e["s"], 1000.0), e)
-    obj = ((x0 - ct.latent_background(x0)).norm(dim=1, keepdim=True) > 1.0).expand_as(x0)
-    dev, est_dev = x0 - x0.mean(2, keepdim=True), est - est.mean(2, keepdim=True)
+        x0, _, _, obj, dev, est_dev = ct.s1_estimate(dit.eval(), e)  # as prompt_layout_r2 measures
     row = []
     for t in range(x0.shape[2]):
         m = obj[:, :, t]
